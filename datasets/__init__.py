@@ -1,0 +1,1 @@
+"""Dataset contracts, one TOML file per dataset (read with ``lakeguard.contracts``)."""

@@ -1,0 +1,83 @@
+"""Run-time settings: one place for every environment variable name and default.
+
+Settings resolve as explicit argument, then environment variable, then default. The CDK
+stacks set the same variables on the Lambda functions (see ``stacks/processing.py``),
+so the names below are the contract between infrastructure and code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from lakeguard.exceptions import LakeguardError
+
+ENV_RAW_BUCKET = "LAKEGUARD_RAW_BUCKET"
+ENV_CLEAN_BUCKET = "LAKEGUARD_CLEAN_BUCKET"
+ENV_REFINED_BUCKET = "LAKEGUARD_REFINED_BUCKET"
+ENV_QUARANTINE_BUCKET = "LAKEGUARD_QUARANTINE_BUCKET"
+ENV_ARTEFACTS_BUCKET = "LAKEGUARD_ARTEFACTS_BUCKET"
+ENV_GLUE_DATABASE = "LAKEGUARD_GLUE_DATABASE"
+ENV_STATE_MACHINE_ARN = "LAKEGUARD_STATE_MACHINE_ARN"
+ENV_LAMBDA_MAX_BYTES = "LAKEGUARD_LAMBDA_MAX_BYTES"
+ENV_ATHENA_WORKGROUP = "LAKEGUARD_ATHENA_WORKGROUP"
+ENV_AWS_ENDPOINT = "AWS_ENDPOINT_URL"
+
+#: Objects up to this size are anonymised by the Lambda path; larger ones by Glue Spark.
+DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
+
+#: Prefix under the refined bucket where a run writes before Publish commits it.
+STAGING_PREFIX = "_staging"
+
+
+class SettingsError(LakeguardError):
+    """A required setting is missing from the environment."""
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SettingsError(
+            f"environment variable {name} is not set: the CDK stack sets it on every "
+            "function; locally, `lakeguard local` sets it from the deployed stack outputs"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bucket and catalog names a pipeline stage works with."""
+
+    raw_bucket: str
+    clean_bucket: str
+    refined_bucket: str
+    quarantine_bucket: str
+    artefacts_bucket: str
+    glue_database: str
+    lambda_max_bytes: int = DEFAULT_LAMBDA_MAX_BYTES
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the settings the stack put into the function's environment."""
+        max_bytes = os.environ.get(ENV_LAMBDA_MAX_BYTES)
+        return cls(
+            raw_bucket=_require(ENV_RAW_BUCKET),
+            clean_bucket=_require(ENV_CLEAN_BUCKET),
+            refined_bucket=_require(ENV_REFINED_BUCKET),
+            quarantine_bucket=_require(ENV_QUARANTINE_BUCKET),
+            artefacts_bucket=_require(ENV_ARTEFACTS_BUCKET),
+            glue_database=_require(ENV_GLUE_DATABASE),
+            lambda_max_bytes=DEFAULT_LAMBDA_MAX_BYTES if max_bytes is None else int(max_bytes),
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """Return the environment variables that reproduce these settings."""
+        return {
+            ENV_RAW_BUCKET: self.raw_bucket,
+            ENV_CLEAN_BUCKET: self.clean_bucket,
+            ENV_REFINED_BUCKET: self.refined_bucket,
+            ENV_QUARANTINE_BUCKET: self.quarantine_bucket,
+            ENV_ARTEFACTS_BUCKET: self.artefacts_bucket,
+            ENV_GLUE_DATABASE: self.glue_database,
+            ENV_LAMBDA_MAX_BYTES: str(self.lambda_max_bytes),
+        }

@@ -1,0 +1,210 @@
+"""Load dataset contracts from TOML and report mistakes with file, field and fix.
+
+Contracts ship inside the ``datasets`` package, so the same loader works from a source
+checkout, a Lambda asset and a Glue ``--extra-py-files`` zip (``importlib.resources``
+reads from all three).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lakeguard.contracts.model import (
+    COLUMN_TYPES,
+    POLICIES,
+    Column,
+    Contract,
+    Derived,
+    ModelSpec,
+    QualityRule,
+    RawFormat,
+    RefinedTable,
+)
+from lakeguard.exceptions import ContractError, RoutingError
+
+_QUALITY_RULES = ("not_null", "range", "min_rows", "unique")
+
+
+class _Reader:
+    """Typed access to one TOML table that names the file and field on every error."""
+
+    def __init__(self, path: str, where: str, table: dict[str, Any]) -> None:
+        self.path, self.where, self.table = path, where, table
+
+    def fail(self, key: str, message: str) -> ContractError:
+        field = f"{self.where}.{key}" if self.where else key
+        return ContractError(f"{self.path}: field '{field}': {message}")
+
+    def get(self, key: str, kind: type, default: Any = ..., choices: tuple[str, ...] = ()) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise self.fail(key, f"is required; add `{key} = ...` to the contract")
+            return default
+        value = self.table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"must be a {kind.__name__}, got {value!r}")
+        if choices and value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        values = self.get(key, list, list(default))
+        if not all(isinstance(v, str) for v in values):
+            raise self.fail(key, "must be a list of strings")
+        return tuple(values)
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.path, f"{self.where}.{key}" if self.where else key,
+                       self.get(key, dict))
+
+    def items(self, key: str) -> list[_Reader]:
+        tables = self.get(key, list, [])
+        return [_Reader(self.path, f"{key}[{i}]", t) for i, t in enumerate(tables)]
+
+
+def _column(r: _Reader) -> Column:
+    col_type = r.get("type", str, choices=COLUMN_TYPES)
+    into = r.strings("into") or None
+    if col_type == "score" and (into is None or len(into) != 2):
+        raise r.fail("into", "a score column needs two output names, e.g. into = ['home', 'away']")
+    if col_type == "date" and "format" not in r.table:
+        raise r.fail("format", "a date column needs a strptime format, e.g. '%Y-%m-%d'")
+    normalise = r.get("normalise", str, None, choices=("name",))
+    return Column(
+        name=r.get("name", str),
+        source=r.get("source", str),
+        type=col_type,
+        policy=r.get("policy", str, choices=POLICIES),
+        required=r.get("required", bool, True),
+        date_format=r.get("format", str, None),
+        into=(into[0], into[1]) if into else None,
+        null_values=r.strings("null_values", ("",)),
+        normalise=normalise,
+    )
+
+
+def parse_contract(text: str, path: str) -> Contract:
+    """Build a :class:`Contract` from TOML ``text``; ``path`` is used in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ContractError(f"{path}: not valid TOML: {err}") from err
+    top = _Reader(path, "", data)
+    raw = top.sub("raw")
+    raw_format = RawFormat(
+        prefix=raw.get("prefix", str),
+        format=raw.get("format", str, choices=("csv",)),
+        delimiter=raw.get("delimiter", str, ","),
+        encoding=raw.get("encoding", str, "utf-8"),
+        max_bytes=raw.get("max_bytes", int, 50 * 1024 * 1024),
+        retention_days=raw.get("retention_days", int, 365),
+    )
+    if not raw_format.prefix.endswith("/"):
+        raise raw.fail("prefix", f"must end with '/', e.g. '{raw_format.prefix}/'")
+    columns = tuple(_column(c) for c in top.items("columns"))
+    if not columns:
+        raise top.fail("columns", "declare at least one [[columns]] table")
+    derived = tuple(
+        Derived(name=d.get("name", str), function=d.get("function", str, choices=("season",)),
+                source=d.get("source", str), options=d.get("options", dict, {}))
+        for d in top.items("derived")
+    )
+    clean_names = {n for c in columns if c.policy != "drop" for n in c.output_names}
+    clean_names |= {d.name for d in derived}
+    partition_by = top.strings("partition_by")
+    for name in partition_by:
+        if name not in clean_names:
+            raise top.fail("partition_by", f"{name!r} is not a kept or derived column")
+    quality = []
+    for q in top.items("quality"):
+        rule = QualityRule(
+            rule=q.get("rule", str, choices=_QUALITY_RULES),
+            columns=q.strings("columns"),
+            min=q.get("min", float, None),
+            max=q.get("max", float, None),
+        )
+        for name in rule.columns:
+            if name not in clean_names:
+                raise q.fail("columns", f"{name!r} is not a clean column of this contract")
+        quality.append(rule)
+    refined = tuple(
+        RefinedTable(
+            table=t.get("table", str),
+            transform=t.get("transform", str),
+            partition_by=t.strings("partition_by"),
+            description=t.get("description", str, ""),
+            options=t.get("options", dict, {}),
+        )
+        for t in top.items("refined")
+    )
+    model = None
+    if "model" in data:
+        m = top.sub("model")
+        model = ModelSpec(
+            table=m.get("table", str),
+            entity=m.get("entity", str),
+            time=m.get("time", str),
+            value=m.get("value", str),
+            period=m.get("period", str),
+            detector=m.get("detector", str, choices=("quantile_band",)),
+            params=m.get("params", dict, {}),
+        )
+        if model.table not in {r.table for r in refined}:
+            raise m.fail("table", f"{model.table!r} is not one of this contract's refined tables")
+    return Contract(
+        name=top.get("name", str),
+        version=top.get("version", str),
+        description=top.get("description", str, ""),
+        path=path,
+        raw=raw_format,
+        columns=columns,
+        partition_by=partition_by,
+        derived=derived,
+        quality=tuple(quality),
+        refined=refined,
+        model=model,
+        source_text=text,
+    )
+
+
+def load_contract(name: str) -> Contract:
+    """Load the shipped contract ``datasets/<name>.toml``."""
+    resource = resources.files("datasets").joinpath(f"{name}.toml")
+    if not resource.is_file():
+        known = ", ".join(list_contracts()) or "none"
+        raise ContractError(
+            f"datasets/{name}.toml: no such contract (known datasets: {known}); "
+            "add a contract file to datasets/ to onboard a dataset"
+        )
+    return parse_contract(resource.read_text(encoding="utf-8"), f"datasets/{name}.toml")
+
+
+def load_contract_file(path: Path) -> Contract:
+    """Load a contract from an arbitrary file (for authoring and tests)."""
+    return parse_contract(path.read_text(encoding="utf-8"), str(path))
+
+
+def list_contracts() -> list[str]:
+    """Names of every shipped contract, sorted."""
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in resources.files("datasets").iterdir()
+        if entry.name.endswith(".toml")
+    )
+
+
+def contract_for_key(key: str) -> Contract:
+    """Route a raw object key to the contract whose prefix claims it."""
+    for name in list_contracts():
+        contract = load_contract(name)
+        if key.startswith(contract.raw.prefix):
+            return contract
+    raise RoutingError(
+        f"no dataset contract claims the key {key!r}: drop files under one of the prefixes "
+        f"{', '.join(load_contract(n).raw.prefix for n in list_contracts())}"
+    )

@@ -1,0 +1,139 @@
+"""Typed view of a dataset contract: the single source of truth for one dataset.
+
+A contract is a TOML file under ``datasets/``; :mod:`lakeguard.contracts.loader` turns it
+into these frozen dataclasses and reports every mistake with file, field and fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ColumnType = Literal["string", "int", "float", "date", "score"]
+Policy = Literal["keep", "drop"]
+
+COLUMN_TYPES: tuple[str, ...] = ("string", "int", "float", "date", "score")
+POLICIES: tuple[str, ...] = ("keep", "drop")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw column: where it comes from, how it is typed and what may leave raw.
+
+    A ``score`` column (``"3-1"``) types into two integer columns named by ``into``.
+    """
+
+    name: str
+    source: str
+    type: ColumnType
+    policy: Policy
+    required: bool = True
+    date_format: str | None = None
+    into: tuple[str, str] | None = None
+    null_values: tuple[str, ...] = ("",)
+    normalise: Literal["name"] | None = None
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the clean columns this raw column becomes."""
+        return self.into if self.type == "score" and self.into else (self.name,)
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """How producers deliver the dataset's files."""
+
+    prefix: str
+    format: Literal["csv"]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    max_bytes: int = 50 * 1024 * 1024
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A clean column computed from other clean columns (e.g. the season of a date)."""
+
+    name: str
+    function: str
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    """A check the clean data must pass before anything is refined."""
+
+    rule: Literal["not_null", "range", "min_rows", "unique"]
+    columns: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class RefinedTable:
+    """An analytics table derived from clean data by a named refine transform."""
+
+    table: str
+    transform: str
+    partition_by: tuple[str, ...]
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to watch for anomalies: one series per entity, over time."""
+
+    table: str
+    entity: str
+    time: str
+    value: str
+    period: str
+    detector: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A whole dataset contract."""
+
+    name: str
+    version: str
+    description: str
+    path: str
+    raw: RawFormat
+    columns: tuple[Column, ...]
+    partition_by: tuple[str, ...]
+    derived: tuple[Derived, ...] = ()
+    quality: tuple[QualityRule, ...] = ()
+    refined: tuple[RefinedTable, ...] = ()
+    model: ModelSpec | None = None
+    source_text: str = field(default="", repr=False)
+
+    @property
+    def digest(self) -> str:
+        """Hash of the contract file: recorded with every output and model."""
+        return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+
+    @property
+    def kept_columns(self) -> tuple[Column, ...]:
+        """Columns whose policy lets them leave the raw zone."""
+        return tuple(c for c in self.columns if c.policy != "drop")
+
+    def refined_table(self, table: str) -> RefinedTable:
+        """Return the refined table called ``table``, or fail naming the known ones."""
+        for refined in self.refined:
+            if refined.table == table:
+                return refined
+        known = ", ".join(r.table for r in self.refined) or "none"
+        raise KeyError(f"contract {self.path} has no refined table {table!r} (known: {known})")
+
+    def to_json(self) -> str:
+        """Canonical JSON of the contract's identity, for lineage records."""
+        return json.dumps(
+            {"name": self.name, "version": self.version, "digest": self.digest}, sort_keys=True
+        )

@@ -1,0 +1,42 @@
+"""One base exception for the package, one subclass per failure mode.
+
+Pipeline stages raise these; the state machine catches them by name (the Lambda error
+type is the class name), so a rename here is a change of the ASL contract too.
+"""
+
+from __future__ import annotations
+
+
+class LakeguardError(Exception):
+    """Base of every error that lakeguard raises on purpose."""
+
+
+class ContractError(LakeguardError):
+    """A dataset contract is missing, malformed or inconsistent.
+
+    The message names the contract file, the field and the fix.
+    """
+
+
+class RoutingError(LakeguardError):
+    """A raw object lies under a prefix that no dataset contract claims."""
+
+
+class ValidationFailed(LakeguardError):
+    """A raw object breaks its contract (size, format, header, types)."""
+
+
+class QualityGateFailed(LakeguardError):
+    """Clean data breaks one of the contract's quality rules."""
+
+
+class ModelError(LakeguardError):
+    """A model cannot be trained, loaded or applied."""
+
+
+class QueryError(LakeguardError):
+    """An analyst query cannot be translated or answered."""
+
+
+class LocalRuntimeError(LakeguardError):
+    """The embedded AWS could not be started, deployed or driven."""

@@ -1,0 +1,38 @@
+"""Derived clean columns, named in the contract's ``[[derived]]`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakeguard.exceptions import ContractError
+
+
+def season(dates: pa.Array, start_month: int = 7) -> pa.Array:
+    """Label a date with its season, e.g. 24 May 1997 -> ``1996-97`` when seasons start in July.
+
+    Seasons straddle two calendar years, so the label cannot be taken from the year alone.
+    """
+    year = pc.year(dates)
+    first = pc.if_else(pc.greater_equal(pc.month(dates), start_month), year, pc.subtract(year, 1))
+    second = pc.utf8_lpad(pc.cast(pc.add(first, 1), pa.string()), width=2, padding="0")
+    second = pc.utf8_slice_codeunits(second, start=-2)
+    return pc.binary_join_element_wise(pc.cast(first, pa.string()), second, "-")
+
+
+_FUNCTIONS: dict[str, Callable[..., pa.Array]] = {"season": season}
+
+
+def derive(function: str, source: pa.Array, options: dict[str, Any]) -> pa.Array:
+    """Apply the derivation ``function`` to ``source`` with the contract's options."""
+    try:
+        return _FUNCTIONS[function](source, **options)
+    except KeyError as err:
+        raise ContractError(
+            f"unknown derivation {function!r}; known: {', '.join(sorted(_FUNCTIONS))}"
+        ) from err
+    except TypeError as err:
+        raise ContractError(f"derivation {function!r}: bad options {options}: {err}") from err

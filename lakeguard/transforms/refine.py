@@ -1,0 +1,92 @@
+"""Clean -> refined transforms, selected by name in a contract's ``[[refined]]`` tables.
+
+Each transform is a pure function over one Arrow record batch, so the Lambda path and the
+Glue Spark job (``mapInArrow``) run the very same code and give identical rows. Each also
+declares its output schema, from which the CDK stack builds the Glue catalog table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakeguard.contracts.model import Contract, RefinedTable
+from lakeguard.exceptions import ContractError
+
+TEAM_MATCHES_SCHEMA = pa.schema(
+    [
+        pa.field("date", pa.date32(), nullable=False),
+        pa.field("team", pa.string(), nullable=False),
+        pa.field("opponent", pa.string(), nullable=False),
+        pa.field("home_away", pa.string(), nullable=False),
+        pa.field("goals_for", pa.int64(), nullable=False),
+        pa.field("goals_against", pa.int64(), nullable=False),
+        pa.field("num_goals_net", pa.int64(), nullable=False),
+        pa.field("season", pa.string(), nullable=False),
+    ]
+)
+
+
+def team_perspective(batch: pa.RecordBatch, options: dict[str, Any]) -> pa.RecordBatch:
+    """One row per team per match: a match seen from the home side, then from the away side.
+
+    Net goals (for minus against) is the series the anomaly model watches per team.
+    """
+    home, away = batch.column(options["home"]), batch.column(options["away"])
+    home_goals = batch.column(options["home_goals"])
+    away_goals = batch.column(options["away_goals"])
+    n = batch.num_rows
+
+    def side(team: pa.Array, opponent: pa.Array, label: str, gf: pa.Array, ga: pa.Array) -> pa.Table:
+        return pa.table(
+            [batch.column("date"), team, opponent, pa.array([label] * n, pa.string()), gf, ga,
+             pc.subtract(gf, ga), batch.column("season")],
+            schema=TEAM_MATCHES_SCHEMA,
+        )
+
+    both = pa.concat_tables(
+        [side(home, away, "home", home_goals, away_goals),
+         side(away, home, "away", away_goals, home_goals)]
+    ).combine_chunks()
+    batches = both.to_batches()
+    return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=TEAM_MATCHES_SCHEMA)
+
+
+@dataclass(frozen=True)
+class RefineTransform:
+    """A named refine transform and the schema of what it produces."""
+
+    function: Callable[[pa.RecordBatch, dict[str, Any]], pa.RecordBatch]
+    schema: pa.Schema
+
+
+TRANSFORMS: dict[str, RefineTransform] = {
+    "team_perspective": RefineTransform(team_perspective, TEAM_MATCHES_SCHEMA),
+}
+
+
+def transform_for(table: RefinedTable, contract: Contract) -> RefineTransform:
+    """Return the transform a refined table names, or fail naming the contract field."""
+    try:
+        return TRANSFORMS[table.transform]
+    except KeyError as err:
+        raise ContractError(
+            f"{contract.path}: field 'refined.transform' of table {table.table!r}: unknown "
+            f"transform {table.transform!r}; known: {', '.join(sorted(TRANSFORMS))}"
+        ) from err
+
+
+def refine_batch(batch: pa.RecordBatch, table: RefinedTable, contract: Contract) -> pa.RecordBatch:
+    """Apply a refined table's transform to one clean batch."""
+    return transform_for(table, contract).function(batch, table.options)
+
+
+def refine_table(clean: pa.Table, table: RefinedTable, contract: Contract) -> pa.Table:
+    """Apply a refined table's transform to a whole clean table (the Lambda/Arrow path)."""
+    transform = transform_for(table, contract)
+    batches = [transform.function(b, table.options) for b in clean.to_batches()]
+    return pa.Table.from_batches(batches, schema=transform.schema)
