@@ -1,0 +1,30 @@
+"""Job arguments as Glue passes them (``--name value``), without needing ``awsglue``.
+
+Glue's own ``getResolvedOptions`` is not importable outside Glue; this reads the same
+argv shape so the job script runs unchanged in Glue and under local pyspark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lakeguard.exceptions import LakeguardError
+
+
+class JobArgumentError(LakeguardError):
+    """A Glue job was started without an argument it needs."""
+
+
+def resolve_args(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
+    """Return the values of ``--<name>`` for each of ``names`` (other arguments are ignored)."""
+    values: dict[str, str] = {}
+    for index, token in enumerate(argv):
+        if token.startswith("--") and token[2:] in names and index + 1 < len(argv):
+            values[token[2:]] = argv[index + 1]
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise JobArgumentError(
+            f"job arguments {', '.join('--' + m for m in missing)} are missing; the state "
+            "machine's Refine task passes them (statemachines/pipeline.asl.json)"
+        )
+    return values

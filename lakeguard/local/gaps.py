@@ -1,0 +1,169 @@
+"""Every workaround for a moto gap, one small function per gap (moto is pinned: 5.2.5).
+
+Each function says what moto does, what AWS does, and how the gap is bridged. They
+patch moto in-process, which works because the moto server runs in this process.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from lakeguard.local.glue_runner import run_glue_script
+
+#: In-process handlers share os.environ: invocations run one at a time.
+_INVOKE_LOCK = threading.RLock()
+
+
+class LocalLambdaContext:
+    """The attributes of a Lambda context object that Powertools and handlers read."""
+
+    def __init__(self, function_name: str, memory: int, arn: str) -> None:
+        self.function_name = function_name
+        self.memory_limit_in_mb = memory
+        self.invoked_function_arn = arn
+        self.aws_request_id = "local"
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Report plenty of time: local runs have no Lambda timeout."""
+        return 900_000
+
+
+def invoke_handler(handler_path: str, environment: dict[str, str], event: Any,
+                   context: LocalLambdaContext) -> Any:
+    """Import ``module.function`` and call it with the function's environment applied."""
+    module_name, _, function_name = handler_path.rpartition(".")
+    with _INVOKE_LOCK:
+        saved = dict(os.environ)
+        os.environ.update({k: str(v) for k, v in environment.items()})
+        try:
+            handler = getattr(importlib.import_module(module_name), function_name)
+            return handler(event, context)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def route_lambda_to_in_process_handlers(
+    on_invoke: Callable[[str, dict[str, Any]], None] | None = None,
+) -> None:
+    """Gap: without Docker, moto never runs function code (it echoes the payload).
+
+    Bridge: patch ``LambdaFunction.invoke`` to import the function's configured handler
+    (e.g. ``lambdas.validate.handler``) and call it in-process. A raised exception becomes an
+    ``Unhandled`` function error whose ``errorType`` is the exception class name, exactly
+    what Step Functions' Retry/Catch match on in AWS. ``on_invoke`` lets tests inject faults.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str:
+        event = json.loads(body) if isinstance(body, str | bytes) and body else (body or {})
+        context = LocalLambdaContext(self.function_name, int(self.memory_size or 128),
+                                     self.function_arn)
+        try:
+            if on_invoke is not None:
+                on_invoke(self.handler, event)
+            result = invoke_handler(self.handler, dict(self.environment_vars or {}), event,
+                                    context)
+        except Exception as err:  # noqa: BLE001 - reported to the caller as Lambda does
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
+        return json.dumps(result)
+
+    LambdaFunction.invoke = invoke
+
+
+def run_glue_jobs_on_local_spark() -> None:
+    """Gap: moto's ``start_job_run`` records a run that reports SUCCEEDED and runs nothing.
+
+    Bridge: run the job's real script (read from its ``ScriptLocation`` in S3) on local
+    Spark inside ``start_job_run``. A failing script raises ``JobRunFailed``; Step Functions
+    sees ``Glue.JobRunFailed`` and the pipeline's Catch quarantines the object.
+    """
+    from moto.core.exceptions import JsonRESTError
+    from moto.glue.models import FakeJob
+
+    from lakeguard.s3io import read_bytes, split_uri
+
+    original = FakeJob.start_job_run
+
+    class JobRunFailed(JsonRESTError):
+        def __init__(self, message: str) -> None:
+            super().__init__("JobRunFailed", message)
+
+    def start_job_run(self: Any, **kwargs: Any) -> str:
+        run_id: str = original(self, **kwargs)
+        arguments = {**self.default_arguments, **(kwargs.get("arguments") or {})}
+        bucket, key = split_uri(self.command["ScriptLocation"])
+        script = read_bytes(bucket, key).decode("utf-8")
+        try:
+            run_glue_script(script, arguments)
+        except Exception as err:
+            raise JobRunFailed(f"{type(err).__name__}: {err}") from err
+        return run_id
+
+    FakeJob.start_job_run = start_job_run
+
+
+def let_step_functions_wait_on_glue() -> None:
+    """Gap: ``glue:startJobRun.sync`` fails in moto (``'NoneType' has no 'interrupt_all'``).
+
+    The interpreter only creates the callback endpoint it later interrupts when the service
+    supports WaitForTaskToken; LocalStack fixed that upstream, moto has not. Bridge: declare
+    that pattern supported for Glue. The ASL keeps the ``.sync`` integration AWS runs.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_glue as glue_service,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    glue_service._SUPPORTED_INTEGRATION_PATTERNS.add(ResourceCondition.WaitForTaskToken)
+
+
+def execute_state_machines_created_by_cloudformation() -> None:
+    """Gap: CloudFormation puts state machines in moto's non-executing backend.
+
+    Bridge: point the CloudFormation model at the executing (ASL interpreter) backend.
+    """
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    models.stepfunctions_backends = stepfunctions_parser_backends  # type: ignore[assignment]
+
+
+def inline_definition_substitutions(template: dict[str, Any]) -> dict[str, Any]:
+    """Gap: moto ignores a state machine's ``DefinitionSubstitutions``.
+
+    Bridge: fold them into the definition with ``Fn::Sub``, which CloudFormation itself
+    applies the same way. The definition text is the synthesized one, untouched otherwise.
+    """
+    result = copy.deepcopy(template)
+    for resource in result.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::StepFunctions::StateMachine" and \
+                "DefinitionSubstitutions" in props:
+            definition = props.pop("DefinitionString")
+            variables = props.pop("DefinitionSubstitutions")
+            body = _escape_for_sub(definition, set(variables))
+            props["DefinitionString"] = {"Fn::Sub": [body, variables]}
+    return result
+
+
+def _escape_for_sub(definition: Any, names: set[str]) -> str:
+    """Escape ``${...}`` that are not substitution names, so ``Fn::Sub`` leaves them alone."""
+    if not isinstance(definition, str):
+        raise TypeError("the state machine's DefinitionString must be a plain string "
+                        "(stacks/orchestration.py loads it with DefinitionBody.from_string)")
+    pattern = r"\$\{(?!(" + "|".join(map(re.escape, names)) + r")\})"
+    return re.sub(pattern, "${!", definition)

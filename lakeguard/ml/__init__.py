@@ -1,0 +1,1 @@
+"""Anomaly detection: detectors, scoring and the model registry."""

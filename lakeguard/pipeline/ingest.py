@@ -1,0 +1,68 @@
+"""Ingest: turn S3 "Object Created" events (EventBridge, via SQS) into pipeline executions.
+
+Each raw object version starts exactly one execution, named from bucket, key and version:
+a redelivered event hits ``ExecutionAlreadyExists`` and is a no-op. A key no contract
+claims still starts one, so Validate quarantines it with a reason instead of losing it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+
+from lakeguard.aws import client
+from lakeguard.contracts import contract_for_key
+from lakeguard.exceptions import RoutingError
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.layout import run_id
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one event."""
+
+    run_id: str
+    started: bool
+
+
+def object_from_event(event: dict[str, Any]) -> ObjectRef:
+    """Read bucket, key, size and version from an EventBridge S3 event."""
+    detail = event["detail"]
+    bucket = detail["bucket"]["name"]
+    key = unquote_plus(detail["object"]["key"])
+    version = detail["object"].get("version-id")
+    try:
+        dataset: str | None = contract_for_key(key).name
+    except RoutingError:
+        dataset = None
+    return ObjectRef(bucket=bucket, key=key, version_id=version,
+                     size=int(detail["object"].get("size", 0)), dataset=dataset,
+                     run_id=run_id(dataset, bucket, key, version))
+
+
+def start(ref: ObjectRef, state_machine_arn: str,
+          session: boto3.session.Session | None = None) -> IngestResult:
+    """Start the execution for one object version; an existing one means a duplicate event."""
+    sfn = client("stepfunctions", session)
+    try:
+        sfn.start_execution(stateMachineArn=state_machine_arn, name=ref.run_id,
+                            input=json.dumps(ref.to_state()))
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return IngestResult(ref.run_id, started=False)
+    return IngestResult(ref.run_id, started=True)
+
+
+def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str,
+                     session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """Handle every record of an SQS batch; report only the failed ones for redelivery."""
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            start(object_from_event(json.loads(record["body"])), state_machine_arn, session)
+        except Exception:  # noqa: BLE001 - any failure is retried by SQS, then the DLQ
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}

@@ -1,0 +1,65 @@
+"""Where every zone keeps what: the one place that knows the S3 key conventions.
+
+Stages write under ``_staging/<run_id>/`` first; Publish commits staged objects to their
+final keys, named after the raw key (``<key_id>-<n>.parquet``), so reprocessing a raw
+key replaces its earlier output instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from urllib.parse import quote
+
+from lakeguard.config import STAGING_PREFIX
+
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def key_id(key: str) -> str:
+    """Stable id of a raw key: names every object derived from it."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def run_id(dataset: str | None, bucket: str, key: str, version_id: str | None) -> str:
+    """Execution name for one raw object version: duplicate events map to the same name."""
+    digest = hashlib.sha256(f"{bucket}/{key}#{version_id or 'null'}".encode()).hexdigest()
+    prefix = _NAME_SAFE.sub("-", dataset or "unrouted")[:32]
+    return f"{prefix}-{digest[:32]}"
+
+
+def staging_prefix(run: str) -> str:
+    """Prefix of a run's uncommitted output in the clean and refined buckets."""
+    return f"{STAGING_PREFIX}/{run}/"
+
+
+def partition_path(names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Hive-style partition folders: ``season=1996-97``."""
+    return "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+
+
+def final_key(staged_key: str, run: str, source_key_id: str, index: int) -> str:
+    """Final key of a staged object: same table and partition folders, named after the source."""
+    relative = staged_key.removeprefix(staging_prefix(run))
+    return posixpath.join(posixpath.dirname(relative), f"{source_key_id}-{index}.parquet")
+
+
+def is_from_source(key: str, source_key_id: str) -> bool:
+    """Whether a committed object was produced from the raw key ``source_key_id``."""
+    return posixpath.basename(key).startswith(f"{source_key_id}-")
+
+
+def model_prefix(dataset: str, entity: str) -> str:
+    """Folder of one entity's model versions in the artefacts bucket."""
+    return f"models/{dataset}/{quote(entity, safe='')}/"
+
+
+def run_record_key(dataset: str, run: str) -> str:
+    """Key of a run's record (counts, outputs, lineage) in the artefacts bucket."""
+    return f"runs/{dataset}/{run}.json"
+
+
+def quarantine_prefix(dataset: str | None, run: str) -> str:
+    """Folder holding a quarantined object and the JSON report of why."""
+    return f"{dataset or 'unrouted'}/{run}/"

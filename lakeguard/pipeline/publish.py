@@ -1,0 +1,90 @@
+"""Publish stage: commit a run's staged objects, register partitions, record the run.
+
+Until this stage nothing of the run is visible under the final keys; earlier output of
+the same raw key is replaced here, in one place, so a re-sent file never duplicates rows.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from lakeguard.aws import client
+from lakeguard.config import Settings
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.layout import final_key, is_from_source, run_record_key, staging_prefix
+from lakeguard.s3io import delete_keys, list_keys, put_json
+
+
+def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | None = None) -> list[str]:
+    """Move a run's staged Parquet objects to their final keys; return the final keys."""
+    s3 = client("s3", session)
+    staged = [k for k in list_keys(bucket, staging_prefix(ref.run_id), session)
+              if k.endswith(".parquet")]
+    tables = sorted({k.removeprefix(staging_prefix(ref.run_id)).split("/", 1)[0] for k in staged})
+    for table in tables:  # drop what an earlier version of the same raw key published
+        old = [k for k in list_keys(bucket, f"{table}/", session) if is_from_source(k, ref.key_id)]
+        delete_keys(bucket, old, session)
+    committed = []
+    counters: dict[str, int] = {}
+    for key in staged:
+        folder = posixpath.dirname(key)
+        counters[folder] = counters.get(folder, -1) + 1
+        target = final_key(key, ref.run_id, ref.key_id, counters[folder])
+        s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
+        committed.append(target)
+    delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    return committed
+
+
+def register_partitions(database: str, keys: list[str],
+                        session: boto3.session.Session | None = None) -> int:
+    """Add the Glue partitions the committed objects live in (existing ones are kept)."""
+    glue = client("glue", session)
+    by_table: dict[str, set[str]] = {}
+    for key in keys:
+        table, _, rest = key.partition("/")
+        by_table.setdefault(table, set()).add(posixpath.dirname(rest))
+    added = 0
+    for table, folders in sorted(by_table.items()):
+        descriptor = glue.get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]
+        location = descriptor["Location"].rstrip("/")
+        for folder in sorted(folders):
+            values = [part.split("=", 1)[1] for part in folder.split("/")]
+            try:
+                glue.create_partition(DatabaseName=database, TableName=table, PartitionInput={
+                    "Values": values,
+                    "StorageDescriptor": {**descriptor, "Location": f"{location}/{folder}/"},
+                })
+                added += 1
+            except glue.exceptions.AlreadyExistsException:
+                continue
+    return added
+
+
+def publish(state: dict[str, Any], settings: Settings,
+            session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """Commit clean and refined output of the run and write its record."""
+    ref = ObjectRef.from_state(state)
+    clean_keys = commit_staged(settings.clean_bucket, ref, session)
+    refined_keys = commit_staged(settings.refined_bucket, ref, session)
+    partitions = register_partitions(settings.glue_database, refined_keys, session)
+    record = {
+        "run_id": ref.run_id,
+        "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},
+        "dataset": state["validation"]["dataset"],
+        "contract": {"version": state["validation"]["contract_version"],
+                     "digest": state["validation"]["contract_digest"]},
+        "rows": {k: state["clean"][k] for k in ("rows_in", "rows_out", "rows_rejected")},
+        "clean_objects": clean_keys,
+        "refined_objects": refined_keys,
+        "anomalies": (state.get("score") or {}).get("anomalies"),
+        "published_at": datetime.now(UTC).isoformat(),
+    }
+    put_json(record, settings.artefacts_bucket, run_record_key(record["dataset"], ref.run_id),
+             session)
+    return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),
+            "partitions_added": partitions}

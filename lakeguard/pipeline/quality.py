@@ -1,0 +1,59 @@
+"""Quality gate: clean data must pass the contract's rules before anything is refined."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakeguard.config import Settings
+from lakeguard.contracts import load_contract
+from lakeguard.contracts.model import QualityRule
+from lakeguard.exceptions import QualityGateFailed
+from lakeguard.s3io import read_parquet
+
+
+def check_rule(table: pa.Table, rule: QualityRule) -> str | None:
+    """Return why ``table`` breaks ``rule``, or ``None`` when it passes."""
+    if rule.rule == "min_rows":
+        minimum = int(rule.min or 1)
+        return None if table.num_rows >= minimum else f"{table.num_rows} rows < {minimum}"
+    if rule.rule == "not_null":
+        nulls = {c: table[c].null_count for c in rule.columns if table[c].null_count}
+        return None if not nulls else f"null values in {nulls}"
+    if rule.rule == "range":
+        problems = []
+        for name in rule.columns:
+            low, high = pc.min_max(table[name]).values()
+            if low.is_valid and rule.min is not None and low.as_py() < rule.min:
+                problems.append(f"{name} min {low.as_py()} < {rule.min}")
+            if high.is_valid and rule.max is not None and high.as_py() > rule.max:
+                problems.append(f"{name} max {high.as_py()} > {rule.max}")
+        return "; ".join(problems) or None
+    distinct = table.group_by(list(rule.columns)).aggregate([]).num_rows
+    duplicates = table.num_rows - distinct
+    return None if duplicates == 0 else f"{duplicates} duplicated {list(rule.columns)} rows"
+
+
+def quality(
+    state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
+) -> dict[str, Any]:
+    """Run every rule; fail naming each broken rule, pass with the list of checks made."""
+    contract = load_contract(state["validation"]["dataset"])
+    table = read_parquet(state["clean"]["outputs"], session)
+    checks = []
+    failures = []
+    for rule in contract.quality:
+        problem = check_rule(table, rule)
+        label = f"{rule.rule}({', '.join(rule.columns)})"
+        checks.append({"rule": label, "passed": problem is None})
+        if problem:
+            failures.append(f"{label}: {problem}")
+    if failures:
+        raise QualityGateFailed(
+            f"clean data of s3://{state['bucket']}/{state['key']} breaks quality rules of "
+            f"{contract.path}: {' | '.join(failures)}"
+        )
+    return {"passed": True, "checks": checks, "rows": table.num_rows}

@@ -1,0 +1,64 @@
+"""Quarantine stage: keep the rejected object and a machine-readable report of why.
+
+It also removes everything the run staged, so a failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from lakeguard.aws import client
+from lakeguard.config import Settings
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.layout import quarantine_prefix, staging_prefix
+from lakeguard.s3io import delete_keys, list_keys, put_json
+
+_STAGES = ("validation", "clean", "quality", "refine", "model_check", "train", "score", "publish")
+
+
+def failure_reason(error: dict[str, Any]) -> dict[str, str]:
+    """Turn a Step Functions error (Lambda errors carry JSON in ``Cause``) into type + message."""
+    name = str(error.get("Error", "Unknown"))
+    cause = str(error.get("Cause", ""))
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return {"error": str(parsed.get("errorType", name)),
+                "message": str(parsed.get("errorMessage", cause))}
+    return {"error": name, "message": cause}
+
+
+def quarantine(state: dict[str, Any], settings: Settings,
+               session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """Copy the raw object and its report to quarantine; drop the run's staged output."""
+    ref = ObjectRef.from_state(state)
+    dataset = (state.get("validation") or {}).get("dataset") or ref.dataset
+    prefix = quarantine_prefix(dataset, ref.run_id)
+    s3 = client("s3", session)
+    source: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.key}
+    if ref.version_id:
+        source["VersionId"] = ref.version_id
+    object_key = f"{prefix}{posixpath.basename(ref.key) or 'object'}"
+    s3.copy_object(Bucket=settings.quarantine_bucket, Key=object_key, CopySource=source)
+    reason = failure_reason(state.get("error") or {})
+    failed_stage = next((s for s in _STAGES if s not in state), "publish")
+    report = {
+        "run_id": ref.run_id,
+        "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},
+        "dataset": dataset,
+        "failed_stage": failed_stage,
+        "reason": reason,
+        "quarantined_at": datetime.now(UTC).isoformat(),
+        "object": object_key,
+    }
+    report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
+    for bucket in (settings.clean_bucket, settings.refined_bucket):
+        delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    return {"report": report_key, "reason": reason["error"], "failed_stage": failed_stage}

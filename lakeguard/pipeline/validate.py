@@ -1,0 +1,56 @@
+"""Validate stage: route the object to its contract and check it before any parsing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from lakeguard.aws import client
+from lakeguard.config import Settings
+from lakeguard.contracts import contract_for_key
+from lakeguard.exceptions import ValidationFailed
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.transforms.parse import check_header
+
+_HEADER_PROBE_BYTES = 64 * 1024
+
+
+def validate(
+    state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
+) -> dict[str, Any]:
+    """Check routing, size and header; say which engine cleans the object.
+
+    Cheap checks come first so a wrong file fails in milliseconds, not after a Spark start.
+    """
+    ref = ObjectRef.from_state(state)
+    contract = contract_for_key(ref.key)
+    s3 = client("s3", session)
+    extra = {"VersionId": ref.version_id} if ref.version_id else {}
+    head = s3.head_object(Bucket=ref.bucket, Key=ref.key, **extra)
+    size = int(head["ContentLength"])
+    if size == 0:
+        raise ValidationFailed(f"s3://{ref.bucket}/{ref.key} is empty (0 bytes)")
+    if size > contract.raw.max_bytes:
+        raise ValidationFailed(
+            f"s3://{ref.bucket}/{ref.key} is {size} bytes, above the contract's raw.max_bytes "
+            f"({contract.raw.max_bytes}) in {contract.path}; split the file or raise the limit"
+        )
+    probe = s3.get_object(
+        Bucket=ref.bucket, Key=ref.key, Range=f"bytes=0-{_HEADER_PROBE_BYTES - 1}", **extra
+    )["Body"].read()
+    try:
+        first_line = probe.split(b"\n", 1)[0].decode(contract.raw.encoding).strip("\r\n")
+    except UnicodeDecodeError as err:
+        raise ValidationFailed(
+            f"s3://{ref.bucket}/{ref.key}: header is not {contract.raw.encoding} text ({err})"
+        ) from err
+    check_header(first_line.split(contract.raw.delimiter), contract)
+    return {
+        "dataset": contract.name,
+        "contract_version": contract.version,
+        "contract_digest": contract.digest,
+        "size": size,
+        "route": "lambda" if size <= settings.lambda_max_bytes else "glue",
+        "has_model": contract.model is not None,
+    }

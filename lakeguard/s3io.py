@@ -1,0 +1,118 @@
+"""Small, typed S3 helpers shared by the pipeline stages (objects, Parquet, JSON)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeguard.aws import client
+
+PARQUET_COMPRESSION = "zstd"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/key`` into bucket and key."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def read_bytes(
+    bucket: str, key: str, version_id: str | None = None,
+    session: boto3.session.Session | None = None,
+) -> bytes:
+    """Read a whole object (optionally one version)."""
+    extra = {"VersionId": version_id} if version_id else {}
+    body = client("s3", session).get_object(Bucket=bucket, Key=key, **extra)["Body"]
+    data: bytes = body.read()
+    return data
+
+
+def list_keys(
+    bucket: str, prefix: str, session: boto3.session.Session | None = None
+) -> list[str]:
+    """Every key under ``prefix``, sorted."""
+    paginator = client("s3", session).get_paginator("list_objects_v2")
+    keys = [
+        obj["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+    ]
+    return sorted(keys)
+
+
+def delete_keys(
+    bucket: str, keys: Iterable[str], session: boto3.session.Session | None = None
+) -> int:
+    """Delete keys in batches of 1,000; return how many were deleted."""
+    s3 = client("s3", session)
+    batch: list[str] = []
+    count = 0
+    for key in [*keys, None]:
+        if key is not None:
+            batch.append(key)
+        if batch and (key is None or len(batch) == 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch]})
+            count += len(batch)
+            batch = []
+    return count
+
+
+def table_to_parquet_bytes(table: pa.Table) -> bytes:
+    """Serialise a table as zstd Parquet."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
+    return sink.getvalue()
+
+
+def write_parquet(
+    table: pa.Table, bucket: str, key: str, session: boto3.session.Session | None = None
+) -> str:
+    """Write a table as one Parquet object; return its s3:// URI."""
+    client("s3", session).put_object(Bucket=bucket, Key=key, Body=table_to_parquet_bytes(table))
+    return f"s3://{bucket}/{key}"
+
+
+def read_parquet(
+    uris: Iterable[str], session: boto3.session.Session | None = None,
+    schema: pa.Schema | None = None,
+) -> pa.Table:
+    """Read Parquet objects into one table (columns unified by name)."""
+    tables = []
+    for uri in uris:
+        bucket, key = split_uri(uri)
+        tables.append(pq.read_table(io.BytesIO(read_bytes(bucket, key, session=session))))
+    if not tables:
+        return schema.empty_table() if schema is not None else pa.table({})
+    table = pa.concat_tables(tables, promote_options="default")
+    return table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def put_json(
+    document: Any, bucket: str, key: str, session: boto3.session.Session | None = None
+) -> str:
+    """Write a JSON document (sorted keys, so identical content gives identical bytes)."""
+    body = json.dumps(document, sort_keys=True, indent=2, default=str).encode("utf-8")
+    client("s3", session).put_object(
+        Bucket=bucket, Key=key, Body=body, ContentType="application/json"
+    )
+    return f"s3://{bucket}/{key}"
+
+
+def get_json(
+    bucket: str, key: str, session: boto3.session.Session | None = None
+) -> Any | None:
+    """Read a JSON document, or ``None`` when the key does not exist."""
+    s3 = client("s3", session)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(body)

@@ -1,0 +1,1 @@
+"""Thin Lambda handlers: each adapts an event to one call into ``lakeguard``."""
