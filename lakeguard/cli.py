@@ -1,0 +1,159 @@
+"""The ``lakeguard`` command line: demo, query, and running files through the local lake."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
+from lakeguard.exceptions import LakeguardError
+
+DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "football" / "ligue1"
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def _results_table(results: Sequence[object]) -> str:
+    from lakeguard.local.runtime import RunResult
+
+    rows = [("file", "status", "outcome", "rows in", "rows out", "seconds", "reason")]
+    for r in results:
+        assert isinstance(r, RunResult)
+        rows.append((r.file, r.status, r.outcome, "" if r.rows_in is None else str(r.rows_in),
+                     "" if r.rows_out is None else str(r.rows_out), f"{r.seconds:.1f}",
+                     (r.reason or "")[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[object]:
+    """Push files one by one through the embedded pipeline, printing progress."""
+    from lakeguard.local.runtime import LocalLake
+
+    results = []
+    lake = LocalLake().start(progress=lambda m: _print(f"-- {m}"))
+    try:
+        _print(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
+        for index, path in enumerate(files, 1):
+            result = lake.drop(path, prefix)
+            results.append(result)
+            counts = "" if result.rows_in is None else f"{result.rows_in} -> {result.rows_out} rows"
+            _print(f"[{index:>3}/{len(files)}] {path.name:<28} {result.status:<9} "
+                   f"{result.outcome:<11} {counts:<18} {result.seconds:5.1f} s"
+                   + (f"  {result.reason}" if result.reason else ""))
+        if export is not None:
+            for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
+                shutil.rmtree(export / zone, ignore_errors=True)
+            lake.export(export, results)  # type: ignore[arg-type]
+            _print(f"-- zones exported to {export}/")
+    finally:
+        lake.stop()
+    return results
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the football demo end to end and write the report."""
+    from lakeguard.query import format_result
+    from lakeguard.report import entity_anomalies, write_report
+
+    files = sorted(Path(args.data).glob("*.csv"))
+    if not files:
+        raise LakeguardError(f"no season files in {args.data}")
+    out = Path(args.out)
+    results = run_files(files, "matches/", out)
+    _print("\n" + _results_table(results))
+    anomalies = entity_anomalies(out, args.entity)
+    _print(f"\nAnomalies for {args.entity} (net goals outside the team's normal band):")
+    _print(format_result(anomalies, "table"))
+    paths = write_report(out, args.entity)
+    _print(f"\nreport: {paths.html}\nplot:   {paths.png}")
+    return 0 if all(getattr(r, "outcome", "") == "published" for r in results) else 1
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Answer Athena SQL locally (DuckDB over an export) or through Athena."""
+    from lakeguard.query import format_result, query_athena, query_local
+
+    if args.local:
+        table = query_local(Path(args.local), args.sql)
+    else:
+        workgroup = args.workgroup or os.environ.get(ENV_ATHENA_WORKGROUP)
+        database = args.database or os.environ.get(ENV_GLUE_DATABASE)
+        if not workgroup or not database:
+            raise LakeguardError(
+                "querying Athena needs --workgroup and --database (or the environment "
+                f"variables {ENV_ATHENA_WORKGROUP} and {ENV_GLUE_DATABASE}); the stack outputs "
+                "AthenaWorkgroupName and GlueDatabaseName give them. Use --local DIR offline."
+            )
+        table = query_athena(args.sql, workgroup=workgroup, database=database)
+    _print(format_result(table, args.format))
+    return 0
+
+
+def cmd_local_run(args: argparse.Namespace) -> int:
+    """Push files through the embedded pipeline; exit 0 only if every file was published."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract(args.dataset)
+    files = [Path(f) for f in args.files]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise LakeguardError(f"no such file(s): {', '.join(missing)}")
+    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None)
+    _print("\n" + _results_table(results))
+    published = sum(getattr(r, "outcome", "") == "published" for r in results)
+    _print(f"\n{published} published, {len(results) - published} quarantined")
+    return 0 if published == len(results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="lakeguard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the football demo on the embedded AWS")
+    demo.add_argument("--data", default=str(DEMO_DATA), help="folder of season CSV files")
+    demo.add_argument("--out", default="demo-out", help="where to export zones and the report")
+    demo.add_argument("--entity", default="Marseille", help="team whose anomalies to show")
+    demo.set_defaults(func=cmd_demo)
+
+    query = sub.add_parser("query", help="run Athena SQL on the refined zone")
+    query.add_argument("sql", help="Athena SQL, e.g. SELECT * FROM refined.anomalies LIMIT 5")
+    query.add_argument("--local", metavar="DIR", help="an exported lake (e.g. demo-out)")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--workgroup", help="Athena workgroup (stack output AthenaWorkgroupName)")
+    query.add_argument("--database", help="Glue database (stack output GlueDatabaseName)")
+    query.set_defaults(func=cmd_query)
+
+    local = sub.add_parser("local", help="the embedded AWS")
+    local_sub = local.add_subparsers(dest="local_command", required=True)
+    run = local_sub.add_parser("run", help="push files through the embedded pipeline")
+    run.add_argument("--dataset", required=True, help="dataset contract name, e.g. matches")
+    run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
+    run.add_argument("files", nargs="+", help="raw files to drop into the raw bucket")
+    run.set_defaults(func=cmd_local_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lakeguard`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except LakeguardError as err:
+        print(f"lakeguard: error: {err}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

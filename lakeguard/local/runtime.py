@@ -1,0 +1,188 @@
+"""The embedded lake: moto + the synthesized stacks + in-process handlers + local Spark.
+
+``LocalLake`` is what ``lakeguard demo``, ``lakeguard local run`` and the end-to-end tests
+drive: files are put in the raw bucket and travel the real path (S3 -> EventBridge -> SQS
+-> ingest Lambda -> the deployed state machine), nothing is called directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lakeguard.aws import client
+from lakeguard.contracts import contract_for_key
+from lakeguard.exceptions import LocalRuntimeError, RoutingError
+from lakeguard.local import gaps
+from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
+from lakeguard.local.server import EmbeddedAws, start_embedded_aws
+from lakeguard.local.skipped import complete_skipped_resources
+from lakeguard.pipeline.layout import run_id
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
+_SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "datasets", "lambdas",
+                 "glue_jobs", "lakeguard")
+ZONES = ("raw", "clean", "refined", "quarantine", "artefacts")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What became of one file dropped into the raw bucket."""
+
+    file: str
+    key: str
+    run_id: str
+    status: str
+    outcome: str
+    rows_in: int | None
+    rows_out: int | None
+    seconds: float
+    reason: str | None = None
+
+
+def _newest_mtime(root: Path) -> float:
+    newest = 0.0
+    for name in _SYNTH_INPUTS:
+        path = root / name
+        files = [path] if path.is_file() else list(path.rglob("*")) if path.exists() else []
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False) -> Path:
+    """Run ``python app.py`` (what ``cdk synth`` runs) unless the assembly is up to date."""
+    assembly = root / "cdk.out" / f"local-{env}"
+    manifest = assembly / "manifest.json"
+    if not force and manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(root):
+        return assembly
+    context = json.dumps({"env": env})
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
+        env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": context},
+    )
+    if done.returncode != 0:
+        raise LocalRuntimeError(f"`python app.py` failed:\n{done.stderr[-3000:]}")
+    return assembly
+
+
+class LocalLake:
+    """A deployed lakeguard on the embedded AWS."""
+
+    def __init__(self, env: str = "dev", port: int | None = None,
+                 on_invoke: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.env, self.port, self.on_invoke = env, port, on_invoke
+        self.aws: EmbeddedAws | None = None
+        self.outputs: dict[str, str] = {}
+        self.stacks: list[DeployedStack] = []
+
+    def start(self, progress: Callable[[str], None] = lambda _: None) -> LocalLake:
+        """Start moto, bridge its gaps, synthesize and deploy the stacks."""
+        progress("starting the embedded AWS (moto server)")
+        self.aws = start_embedded_aws(self.port)
+        gaps.route_lambda_to_in_process_handlers(self.on_invoke)
+        gaps.run_glue_jobs_on_local_spark()
+        gaps.let_step_functions_wait_on_glue()
+        gaps.execute_state_machines_created_by_cloudformation()
+        progress("synthesizing the CDK app (python app.py)")
+        assembly = synthesize(env=self.env)
+        progress("deploying the stacks into the embedded AWS")
+        self.stacks = deploy_assembly(assembly)
+        complete_skipped_resources(self.stacks)
+        for stack in self.stacks:
+            self.outputs.update(stack.outputs)
+        return self
+
+    def stop(self) -> None:
+        """Stop the embedded AWS."""
+        if self.aws is not None:
+            self.aws.stop()
+            self.aws = None
+
+    def __enter__(self) -> LocalLake:
+        return self.start() if self.aws is None else self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def bucket(self, zone: str) -> str:
+        """Physical name of a zone's bucket."""
+        return self.outputs[f"{zone.capitalize()}BucketName"]
+
+    def drop(self, path: Path, prefix: str, timeout: float = 600.0) -> RunResult:
+        """Put a file into the raw bucket under ``prefix`` and wait for its execution."""
+        started = time.monotonic()
+        key = f"{prefix.rstrip('/')}/{path.name}"
+        raw = self.bucket("raw")
+        version = client("s3").put_object(Bucket=raw, Key=key, Body=path.read_bytes()) \
+            .get("VersionId")
+        try:
+            dataset: str | None = contract_for_key(key).name
+        except RoutingError:
+            dataset = None
+        run = run_id(dataset, raw, key, version)
+        execution = self._wait(run, timeout)
+        return self._result(path.name, key, run, execution, time.monotonic() - started)
+
+    def _wait(self, run: str, timeout: float) -> dict[str, Any]:
+        sfn = client("stepfunctions")
+        machine = self.outputs["StateMachineArn"]
+        arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            except sfn.exceptions.ExecutionDoesNotExist:
+                execution = {"status": "NOT_STARTED"}
+            if execution["status"] not in ("RUNNING", "NOT_STARTED"):
+                return execution
+            time.sleep(0.2)
+        raise LocalRuntimeError(f"execution {run} did not finish within {timeout:.0f} s")
+
+    def _result(self, name: str, key: str, run: str, execution: dict[str, Any],
+                seconds: float) -> RunResult:
+        if execution["status"] == "SUCCEEDED":
+            output = json.loads(execution.get("output") or "{}")
+            clean = output.get("clean", {})
+            return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
+                             clean.get("rows_out"), round(seconds, 2))
+        report = self.quarantine_report(run)
+        reason = report["reason"] if report else {"error": execution["status"], "message": ""}
+        return RunResult(name, key, run, execution["status"],
+                         "quarantined" if report else "lost", None, None, round(seconds, 2),
+                         f"{reason['error']}: {reason['message']}")
+
+    def quarantine_report(self, run: str) -> dict[str, Any] | None:
+        """The quarantine report of a run, if it was quarantined."""
+        bucket = self.bucket("quarantine")
+        for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                if obj["Key"].endswith(f"/{run}/report.json"):
+                    body = client("s3").get_object(Bucket=bucket, Key=obj["Key"])["Body"]
+                    report: dict[str, Any] = json.loads(body.read())
+                    return report
+        return None
+
+    def export(self, directory: Path, results: list[RunResult] | None = None) -> Path:
+        """Copy every zone's committed objects to ``directory/<zone>/<key>``."""
+        s3 = client("s3")
+        for zone in ZONES:
+            bucket = self.bucket(zone)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                for obj in page.get("Contents", []):
+                    if obj["Key"].startswith("_staging/"):
+                        continue
+                    target = directory / zone / obj["Key"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    s3.download_file(bucket, obj["Key"], str(target))
+        if results is not None:
+            (directory / "summary.json").write_text(
+                json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
+        return directory

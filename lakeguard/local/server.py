@@ -1,0 +1,70 @@
+"""Start moto in server mode, in this process, on a fixed port, with Step Functions executing."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+import requests
+
+from lakeguard.exceptions import LocalRuntimeError
+from lakeguard.local.cloudformation import REGION
+
+DEFAULT_PORT = 5000
+ENV_PORT = "LAKEGUARD_LOCAL_PORT"
+
+
+@dataclass
+class EmbeddedAws:
+    """A running moto server and the endpoint clients must use."""
+
+    port: int
+    server: object
+
+    @property
+    def endpoint(self) -> str:
+        """The URL every boto3 client is pointed at."""
+        return f"http://localhost:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the server (its state is lost)."""
+        self.server.stop()  # type: ignore[attr-defined]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def start_embedded_aws(port: int | None = None) -> EmbeddedAws:
+    """Start the server and point this process's AWS clients at it.
+
+    Step Functions' interpreter calls other services at ``localhost:$MOTO_PORT``, so the
+    port is fixed and exported; credentials are fake, the region is fixed.
+    """
+    from moto.server import ThreadedMotoServer
+
+    chosen = port if port is not None else int(os.environ.get(ENV_PORT, DEFAULT_PORT))
+    if not _port_free(chosen):
+        raise LocalRuntimeError(
+            f"port {chosen} is in use: stop the other embedded AWS or set {ENV_PORT}"
+        )
+    os.environ.update({
+        "AWS_ENDPOINT_URL": f"http://localhost:{chosen}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "MOTO_PORT": str(chosen),
+    })
+    os.environ.pop("AWS_PROFILE", None)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=chosen, verbose=False)
+    server.start()
+    embedded = EmbeddedAws(chosen, server)
+    response = requests.post(f"{embedded.endpoint}/moto-api/config",
+                             json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
+    if response.status_code != 200:
+        raise LocalRuntimeError(f"moto refused its configuration: {response.text}")
+    return embedded

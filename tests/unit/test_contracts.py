@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from lakeguard.contracts import contract_for_key, list_contracts, load_contract, parse_contract
+from lakeguard.exceptions import ContractError, RoutingError
+
+MATCHES = Path(__file__).resolve().parents[2] / "datasets" / "matches.toml"
+
+
+def test_matches_contract_declares_refined_table_and_model():
+    contract = load_contract("matches")
+    assert "matches" in list_contracts()
+    assert contract.refined_table("team_matches").partition_by == ("season",)
+    assert contract.model is not None and contract.model.value == "num_goals_net"
+    assert len(contract.digest) == 64
+
+
+def test_keys_route_by_prefix_and_unclaimed_keys_say_which_prefixes_exist():
+    assert contract_for_key("matches/1996-97_fr.1.csv").name == "matches"
+    with pytest.raises(RoutingError, match="matches/"):
+        contract_for_key("unknown/file.csv")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (('type = "score"\ninto = ["home_goals", "away_goals"]', 'type = "score"'), "columns[2].into"),
+        (('prefix = "matches/"', 'prefix = "matches"'), "raw.prefix"),
+        (('policy = "keep"', 'policy = "publish"'), "columns[0].policy"),
+        (('detector = "quantile_band"', 'detector = "magic"'), "model.detector"),
+        (('partition_by = ["season"]', 'partition_by = ["nope"]'), "partition_by"),
+    ],
+)
+def test_contract_errors_name_file_and_field(edit, field):
+    # GIVEN the shipped contract with one mistake
+    text = MATCHES.read_text().replace(*edit, 1)
+    # WHEN it is parsed THEN the error names the file and the field
+    with pytest.raises(ContractError) as caught:
+        parse_contract(text, "datasets/broken.toml")
+    assert "datasets/broken.toml" in str(caught.value)
+    assert field in str(caught.value)
+
+
+def test_invalid_toml_is_a_contract_error():
+    with pytest.raises(ContractError, match="not valid TOML"):
+        parse_contract("name = ", "datasets/x.toml")
