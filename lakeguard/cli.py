@@ -8,9 +8,13 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import LakeguardError
+
+if TYPE_CHECKING:
+    from lakeguard.local.runtime import RunResult
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "football" / "ligue1"
 
@@ -19,12 +23,9 @@ def _print(message: str) -> None:
     print(message, flush=True)
 
 
-def _results_table(results: Sequence[object]) -> str:
-    from lakeguard.local.runtime import RunResult
-
+def _results_table(results: Sequence[RunResult]) -> str:
     rows = [("file", "status", "outcome", "rows in", "rows out", "seconds", "reason")]
     for r in results:
-        assert isinstance(r, RunResult)
         rows.append((r.file, r.status, r.outcome, "" if r.rows_in is None else str(r.rows_in),
                      "" if r.rows_out is None else str(r.rows_out), f"{r.seconds:.1f}",
                      (r.reason or "")[:80]))
@@ -35,7 +36,7 @@ def _results_table(results: Sequence[object]) -> str:
     return "\n".join(lines)
 
 
-def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[object]:
+def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[RunResult]:
     """Push files one by one through the embedded pipeline, printing progress."""
     from lakeguard.local.runtime import LocalLake
 
@@ -53,7 +54,7 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[o
         if export is not None:
             for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
                 shutil.rmtree(export / zone, ignore_errors=True)
-            lake.export(export, results)  # type: ignore[arg-type]
+            lake.export(export, results)
             _print(f"-- zones exported to {export}/")
     finally:
         lake.stop()
@@ -76,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print(format_result(anomalies, "table"))
     paths = write_report(out, args.entity)
     _print(f"\nreport: {paths.html}\nplot:   {paths.png}")
-    return 0 if all(getattr(r, "outcome", "") == "published" for r in results) else 1
+    return 0 if all(r.outcome == "published" for r in results) else 1
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -110,7 +111,7 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         raise LakeguardError(f"no such file(s): {', '.join(missing)}")
     results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None)
     _print("\n" + _results_table(results))
-    published = sum(getattr(r, "outcome", "") == "published" for r in results)
+    published = sum(r.outcome == "published" for r in results)
     _print(f"\n{published} published, {len(results) - published} quarantined")
     return 0 if published == len(results) else 1
 

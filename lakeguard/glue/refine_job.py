@@ -6,7 +6,7 @@ uses (:mod:`lakeguard.transforms.refine`), so both engines produce the same rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -25,7 +25,7 @@ def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) 
 
     schema = transform_for(table, contract).schema
 
-    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             yield refine_batch(batch, table, contract)
 

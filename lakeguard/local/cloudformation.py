@@ -8,6 +8,7 @@ with boto3 from the same templates (:func:`complete_skipped_resources`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -62,10 +63,8 @@ def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
                 source.read_bytes()
             for destination in asset["destinations"].values():
                 bucket = _placeholders(destination["bucketName"])
-                try:
+                with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
                     s3.create_bucket(Bucket=bucket)
-                except s3.exceptions.BucketAlreadyOwnedByYou:
-                    pass
                 s3.put_object(Bucket=bucket, Key=_placeholders(destination["objectKey"]),
                               Body=body)
                 count += 1

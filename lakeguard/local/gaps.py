@@ -74,12 +74,12 @@ def route_lambda_to_in_process_handlers(
                 on_invoke(self.handler, event)
             result = invoke_handler(self.handler, dict(self.environment_vars or {}), event,
                                     context)
-        except Exception as err:  # noqa: BLE001 - reported to the caller as Lambda does
+        except Exception as err:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
         return json.dumps(result)
 
-    LambdaFunction.invoke = invoke
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
 
 
 def run_glue_jobs_on_local_spark() -> None:
@@ -111,7 +111,7 @@ def run_glue_jobs_on_local_spark() -> None:
             raise JobRunFailed(f"{type(err).__name__}: {err}") from err
         return run_id
 
-    FakeJob.start_job_run = start_job_run
+    FakeJob.start_job_run = start_job_run  # type: ignore[method-assign,assignment]
 
 
 def let_step_functions_wait_on_glue() -> None:
@@ -128,7 +128,9 @@ def let_step_functions_wait_on_glue() -> None:
         ResourceCondition,
     )
 
-    glue_service._SUPPORTED_INTEGRATION_PATTERNS.add(ResourceCondition.WaitForTaskToken)
+    glue_service._SUPPORTED_INTEGRATION_PATTERNS.add(
+        ResourceCondition.WaitForTaskToken  # type: ignore[arg-type]
+    )
 
 
 def execute_state_machines_created_by_cloudformation() -> None:

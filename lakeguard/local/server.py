@@ -53,7 +53,7 @@ def start_embedded_aws(port: int | None = None) -> EmbeddedAws:
     os.environ.update({
         "AWS_ENDPOINT_URL": f"http://localhost:{chosen}",
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,

@@ -63,6 +63,6 @@ def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str,
     for record in event.get("Records", []):
         try:
             start(object_from_event(json.loads(record["body"])), state_machine_arn, session)
-        except Exception:  # noqa: BLE001 - any failure is retried by SQS, then the DLQ
+        except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
