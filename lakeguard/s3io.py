@@ -80,6 +80,19 @@ def write_parquet(
     return f"s3://{bucket}/{key}"
 
 
+def with_partition_columns(table: pa.Table, key: str) -> pa.Table:
+    """Add the Hive partition values in ``key`` (``season=1996-97/``) missing from the file.
+
+    Spark writes partition values into folder names only; readers of a single object
+    would otherwise lose them.
+    """
+    for segment in key.split("/")[:-1]:
+        name, sep, value = segment.partition("=")
+        if sep and name not in table.column_names:
+            table = table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
+    return table
+
+
 def read_parquet(
     uris: Iterable[str], session: boto3.session.Session | None = None,
     schema: pa.Schema | None = None,
@@ -88,7 +101,8 @@ def read_parquet(
     tables = []
     for uri in uris:
         bucket, key = split_uri(uri)
-        tables.append(pq.read_table(io.BytesIO(read_bytes(bucket, key, session=session))))
+        table = pq.read_table(io.BytesIO(read_bytes(bucket, key, session=session)))
+        tables.append(with_partition_columns(table, key))
     if not tables:
         return schema.empty_table() if schema is not None else pa.table({})
     table = pa.concat_tables(tables, promote_options="default")

@@ -11,14 +11,18 @@ import importlib
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lakeguard.local.glue_runner import run_glue_script
 
 #: In-process handlers share os.environ: invocations run one at a time.
 _INVOKE_LOCK = threading.RLock()
+#: What the Lambda asset holds at its root (lambdas/, lakeguard/, datasets/).
+_HANDLER_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class LocalLambdaContext:
@@ -64,6 +68,9 @@ def route_lambda_to_in_process_handlers(
     what Step Functions' Retry/Catch match on in AWS. ``on_invoke`` lets tests inject faults.
     """
     from moto.awslambda.models import LambdaFunction
+
+    if _HANDLER_ROOT not in sys.path:  # as /var/task is on a Lambda's path
+        sys.path.insert(0, _HANDLER_ROOT)
 
     def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str:
         event = json.loads(body) if isinstance(body, str | bytes) and body else (body or {})

@@ -86,6 +86,8 @@ class LocalLake:
     def start(self, progress: Callable[[str], None] = lambda _: None) -> LocalLake:
         """Start moto, bridge its gaps, synthesize and deploy the stacks."""
         progress("starting the embedded AWS (moto server)")
+        # Handlers log JSON per stage; locally, show only warnings unless asked otherwise.
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         self.aws = start_embedded_aws(self.port)
         gaps.route_lambda_to_in_process_handlers(self.on_invoke)
         gaps.run_glue_jobs_on_local_spark()

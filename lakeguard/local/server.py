@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -60,11 +61,12 @@ def start_embedded_aws(port: int | None = None) -> EmbeddedAws:
         "MOTO_PORT": str(chosen),
     })
     os.environ.pop("AWS_PROFILE", None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=chosen, verbose=False)
     server.start()
     embedded = EmbeddedAws(chosen, server)
     response = requests.post(f"{embedded.endpoint}/moto-api/config",
                              json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
-    if response.status_code != 200:
+    if not response.ok:
         raise LocalRuntimeError(f"moto refused its configuration: {response.text}")
     return embedded
