@@ -24,6 +24,7 @@ def local_spark() -> SparkSession:
         SparkSession.builder.master("local[2]")
         .appName("lakeguard-local-glue")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "2g")

@@ -8,6 +8,7 @@ claims still starts one, so Validate quarantines it with a reason instead of los
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -19,6 +20,8 @@ from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import RoutingError
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import run_id
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,64 @@
+"""Refine one season file with the Arrow path (Lambda) and the Spark path (Glue), same input.
+
+Prints the Spark/Arrow time ratio on warm engines (the Spark session is started before
+timing), and checks both produce the same rows. Run: ``.venv/bin/python bench/refine_engines.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from lakeguard.contracts import load_contract
+from lakeguard.glue.refine_job import run
+from lakeguard.local.spark import local_spark
+from lakeguard.transforms.parse import parse_table
+from lakeguard.transforms.refine import refine_table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def main(repeats: int = 5) -> int:
+    contract = load_contract("matches")
+    table = contract.refined_table("team_matches")
+    files = sorted((ROOT / "data" / "football" / "ligue1").glob("*.csv"))
+    clean = [parse_table(f.read_bytes(), contract)[0] for f in files]
+    spark = local_spark()
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = []
+        for i, t in enumerate(clean):
+            path = Path(tmp) / f"clean-{i}.parquet"
+            pq.write_table(t, path)
+            inputs.append(str(path))
+        arrow_times, spark_times = [], []
+        for attempt in range(repeats):
+            start = time.perf_counter()
+            arrow_rows = sum(refine_table(t, table, contract).num_rows for t in clean)
+            arrow_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            run(spark, "matches", inputs, f"{tmp}/out-{attempt}/")
+            spark_times.append(time.perf_counter() - start)
+        spark_rows = ds.dataset(f"{tmp}/out-0/team_matches", partitioning="hive").count_rows()
+    arrow, spark_s = statistics.median(arrow_times), statistics.median(spark_times)
+    result = {"name": "refine_engines", "measured": spark_s, "baseline": arrow,
+              "ratio": spark_s / arrow, "target": None, "met": None,
+              "rows": arrow_rows, "same_rows": arrow_rows == spark_rows, "files": len(files)}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "refine_engines.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'engine':<8} {'median s':>9}  rows")
+    print(f"{'arrow':<8} {arrow:>9.3f}  {arrow_rows}")
+    print(f"{'spark':<8} {spark_s:>9.3f}  {spark_rows}")
+    print(f"spark/arrow = {result['ratio']:.1f}x on {len(files)} seasons (local[2], warm session)")
+    return 0 if result["same_rows"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
