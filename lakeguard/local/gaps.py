@@ -176,3 +176,57 @@ def _escape_for_sub(definition: Any, names: set[str]) -> str:
                         "(stacks/orchestration.py loads it with DefinitionBody.from_string)")
     pattern = r"\$\{(?!(" + "|".join(map(re.escape, names)) + r")\})"
     return re.sub(pattern, "${!", definition)
+
+
+#: Accounts that publish the AWS-managed layers the functions use (pandas, Powertools).
+MANAGED_LAYER_ACCOUNTS = ("336392948345", "017000801446")
+
+
+def accept_aws_managed_layers() -> None:
+    """Gap: moto refuses functions whose layers it has not seen published, and the
+    AWS-managed layers (AWS SDK for pandas, Powertools) live in AWS's own accounts.
+
+    Bridge: accept layer ARNs from those accounts as they are; the in-process handlers get
+    pandas, pyarrow and Powertools from the project's own environment instead.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._get_layers_data
+
+    def get_layers_data(self: Any, arns: list[str]) -> Any:
+        managed = [a for a in arns if a.split(":")[4] in MANAGED_LAYER_ACCOUNTS]
+        own = [a for a in arns if a not in managed]
+        return [{"Arn": a, "CodeSize": 0} for a in managed] + (original(self, own) if own else [])
+
+    LambdaFunction._get_layers_data = get_layers_data  # type: ignore[method-assign]
+
+
+def accept_cloudformation_tags_on_kms_keys() -> None:
+    """Gap: moto's ``AWS::KMS::Key`` passes CloudFormation tags (``Key``/``Value``) to its
+    API model, which expects ``TagKey``/``TagValue``, and the key silently fails to exist.
+
+    Bridge: convert the tags before moto creates the key.
+    """
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, name: str, template: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        props = template.get("Properties", {})
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]}
+                         for t in props.get("Tags", [])]
+        return original(cls, name, template, *args, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def quiet_unsupported_policy_resources() -> None:
+    """Gap: moto's CloudFormation has no model for bucket and queue policies and warns once
+    per resource. Locally nothing enforces IAM or resource policies anyway (the CDK tests
+    and cdk-nag check them), so the known warnings are silenced; other warnings stay.
+    """
+    import logging
+    import warnings
+
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::(S3::Bucket|SQS::Queue)Policy")

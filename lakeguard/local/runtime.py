@@ -21,6 +21,7 @@ from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
 from lakeguard.local import gaps
+from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
@@ -93,6 +94,10 @@ class LocalLake:
         gaps.run_glue_jobs_on_local_spark()
         gaps.let_step_functions_wait_on_glue()
         gaps.execute_state_machines_created_by_cloudformation()
+        gaps.accept_aws_managed_layers()
+        gaps.accept_cloudformation_tags_on_kms_keys()
+        register_missing_cloudformation_models()
+        gaps.quiet_unsupported_policy_resources()
         progress("synthesizing the CDK app (python app.py)")
         assembly = synthesize(env=self.env)
         progress("deploying the stacks into the embedded AWS")

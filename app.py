@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""CDK entry point: ``cdk synth -c env=dev|prod`` (or ``python app.py``), offline.
+
+No account, region or lookup is needed: stacks are environment-agnostic unless
+``CDK_DEFAULT_ACCOUNT``/``CDK_DEFAULT_REGION`` are given by the CLI at deploy time.
+"""
+
+import os
+
+import aws_cdk as cdk
+
+from stacks.catalog import LakeguardCatalogStack
+from stacks.orchestration import LakeguardOrchestrationStack
+from stacks.processing import LakeguardProcessingStack
+from stacks.settings import load_settings
+from stacks.storage import LakeguardStorageStack
+
+
+def build_app(app: cdk.App) -> cdk.App:
+    """Add lakeguard's stacks for the environment selected in the app's context."""
+    settings = load_settings(app)
+    prefix = settings.name_prefix
+    storage = LakeguardStorageStack(app, "LakeguardStorageStack", stack_name=f"{prefix}-storage",
+                                    settings=settings)
+    catalog = LakeguardCatalogStack(
+        app, "LakeguardCatalogStack", stack_name=f"{prefix}-catalog", settings=settings,
+        refined=storage.buckets["refined"], athena_results=storage.buckets["athena-results"],
+        key=storage.key)
+    processing = LakeguardProcessingStack(
+        app, "LakeguardProcessingStack", stack_name=f"{prefix}-processing", settings=settings,
+        buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name)
+    LakeguardOrchestrationStack(
+        app, "LakeguardOrchestrationStack", stack_name=f"{prefix}-orchestration",
+        settings=settings, functions=dict(processing.functions),
+        refine_job=processing.refine_job, raw=storage.buckets["raw"],
+        refined=storage.buckets["refined"], key=storage.key)
+    for name, value in {"project": "lakeguard", "environment": settings.env,
+                        "data-classification": settings.data_classification}.items():
+        cdk.Tags.of(app).add(name, value)
+    return app
+
+
+if __name__ == "__main__":
+    # Without the CLI, write to cdk.out/ (the CLI passes CDK_OUTDIR itself).
+    build_app(cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))).synth()

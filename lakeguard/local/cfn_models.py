@@ -1,0 +1,112 @@
+"""CloudFormation models moto lacks: Glue databases, tables and jobs, Athena workgroups.
+
+Gap: moto's CloudFormation skips these types (``No Moto CloudFormation support``), so a
+``Ref`` to them resolves to nothing and cross-stack exports of them are never created.
+Bridge: register minimal models that create each resource through the service's own API
+(moto's server is reached from inside its own request, which the threaded server allows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+
+from lakeguard.aws import client
+
+
+class _ApiBacked:
+    """A resource created by one API call; its ``Ref`` is its name.
+
+    A mixin: moto finds models through ``CloudFormationModel.__subclasses__()``, which
+    lists direct subclasses only, so each model below subclasses it itself.
+    """
+
+    TYPE = ""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> _ApiBacked:
+        return cls(cls.create(cloudformation_json.get("Properties", {}), resource_name))
+
+
+class GlueDatabase(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    TYPE = "AWS::Glue::Database"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:
+        client("glue").create_database(DatabaseInput=props["DatabaseInput"])
+        return str(props["DatabaseInput"]["Name"])
+
+
+class GlueTable(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    TYPE = "AWS::Glue::Table"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:
+        client("glue").create_table(DatabaseName=props["DatabaseName"],
+                                    TableInput=props["TableInput"])
+        return str(props["TableInput"]["Name"])
+
+
+class GlueJob(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    TYPE = "AWS::Glue::Job"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:
+        name = props.get("Name", resource_name)
+        client("glue").create_job(
+            Name=name, Role=props["Role"], Command=props["Command"],
+            DefaultArguments=props.get("DefaultArguments", {}),
+            ExecutionProperty=props.get("ExecutionProperty", {"MaxConcurrentRuns": 1}),
+            GlueVersion=props.get("GlueVersion", "5.0"),
+        )
+        return str(name)
+
+
+class AthenaWorkGroup(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    TYPE = "AWS::Athena::WorkGroup"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:
+        config = props.get("WorkGroupConfiguration", {})
+        output = config.get("ResultConfiguration", {}).get("OutputLocation")
+        client("athena").create_work_group(
+            Name=props["Name"],
+            Configuration={"ResultConfiguration": {"OutputLocation": output}} if output else {},
+        )
+        return str(props["Name"])
+
+
+def register_missing_cloudformation_models() -> None:
+    """Make moto's CloudFormation see the models above (its type map is cached)."""
+    from moto.cloudformation import parsing
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

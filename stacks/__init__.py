@@ -1,0 +1,1 @@
+"""CDK stacks of lakeguard: storage, catalog, processing and orchestration."""

@@ -1,0 +1,106 @@
+"""Orchestration: the pipeline state machine (from ``statemachines/``), notifications, and
+the ingest path S3 -> EventBridge -> SQS (+DLQ) -> ingest Lambda -> StartExecution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from lakeguard import config
+from stacks.processing import lambda_code
+from stacks.settings import PROJECT_ROOT, EnvironmentSettings
+
+ASL_PATH: Path = PROJECT_ROOT / "statemachines" / "pipeline.asl.json"
+
+
+def substitution_name(stage: str) -> str:
+    """ASL placeholder of a stage function: ``check_model`` -> ``CheckModelFunctionArn``."""
+    return "".join(part.title() for part in stage.split("_")) + "FunctionArn"
+
+
+class LakeguardOrchestrationStack(cdk.Stack):
+    """The state machine that runs every raw object, and what starts it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
+                 functions: dict[str, lambda_.IFunction], refine_job: glue.CfnJob,
+                 raw: s3.IBucket, refined: s3.IBucket, key: kms.IKey, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topic = sns.Topic(self, "Notifications", master_key=key,
+                               display_name="lakeguard pipeline notifications")
+        substitutions = {substitution_name(n): f.function_arn for n, f in functions.items()}
+        substitutions |= {"RefineJobName": refine_job.ref, "RefinedBucket": refined.bucket_name,
+                          "NotificationTopicArn": self.topic.topic_arn}
+        log_group = logs.LogGroup(self, "PipelineLogs", encryption_key=key,
+                                  retention=settings.log_retention,
+                                  removal_policy=settings.cdk_removal_policy)
+        self.state_machine = sfn.StateMachine(
+            self, "Pipeline",
+            state_machine_name=f"{settings.name_prefix}-pipeline",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(ASL_PATH.read_text(encoding="utf-8")),
+            definition_substitutions=substitutions,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=False),
+            tracing_enabled=True,
+        )
+        for function in functions.values():
+            function.grant_invoke(self.state_machine)
+        job_arn = (f"arn:aws:glue:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:job/{refine_job.ref}")
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
+            resources=[job_arn],
+        ))
+        self.topic.grant_publish(self.state_machine)
+        key.grant_encrypt_decrypt(self.state_machine)
+
+        dead_letters = sqs.Queue(self, "IngestDeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED,
+                                 enforce_ssl=True, retention_period=cdk.Duration.days(14))
+        self.queue = sqs.Queue(
+            self, "IngestQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(180),  # 6x the ingest function's timeout
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letters),
+        )
+        events.Rule(
+            self, "RawObjectCreated",
+            description="Every object created in the raw bucket starts the pipeline",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"], detail_type=["Object Created"],
+                detail={"bucket": {"name": [raw.bucket_name]}}),
+            targets=[targets.SqsQueue(self.queue)],
+        )
+        ingest = lambda_.Function(
+            self, "IngestFunction",
+            description="lakeguard ingest: one execution per raw object version",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            handler="lambdas.ingest.handler",
+            code=lambda_code(),
+            memory_size=256,
+            timeout=cdk.Duration.seconds(30),  # ten StartExecution calls at most
+            environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs.LogGroup(self, "IngestLogs", retention=settings.log_retention,
+                                    removal_policy=settings.cdk_removal_policy),
+        )
+        ingest.add_event_source(sources.SqsEventSource(
+            self.queue, batch_size=10, report_batch_item_failures=True,
+            max_batching_window=cdk.Duration.seconds(1)))
+        self.state_machine.grant_start_execution(ingest)
+
+        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        cdk.CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
+        cdk.CfnOutput(self, "IngestQueueUrl", value=self.queue.queue_url)

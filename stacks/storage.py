@@ -1,0 +1,115 @@
+"""Storage: the KMS key and one bucket per zone, all from a single safe-by-default construct."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from lakeguard.contracts import list_contracts, load_contract
+from stacks.settings import EnvironmentSettings
+
+#: Zones that hold data (KMS-encrypted with the lake's key).
+DATA_ZONES = ("raw", "clean", "refined", "quarantine", "artefacts", "athena-results")
+
+
+class ZoneBucket(Construct):
+    """A bucket with the lake's non-negotiable defaults.
+
+    Encryption, versioning, public-access blocking, TLS-only access, enforced ownership and
+    access logging are not parameters: a zone cannot opt out of them.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, zone: str,
+        settings: EnvironmentSettings, key: kms.IKey, access_logs: s3.IBucket,
+        expire_current_after_days: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        rules = [
+            s3.LifecycleRule(
+                id="abort-incomplete-uploads",
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+            ),
+            s3.LifecycleRule(
+                id="expire-noncurrent-versions",
+                noncurrent_version_expiration=cdk.Duration.days(settings.noncurrent_version_days),
+            ),
+        ]
+        if expire_current_after_days is not None:
+            rules.append(s3.LifecycleRule(
+                id="expire-current-objects",
+                expiration=cdk.Duration.days(expire_current_after_days),
+            ))
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            bucket_name=f"{settings.name_prefix}-{zone}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{zone}/",
+            lifecycle_rules=rules,
+            removal_policy=settings.cdk_removal_policy,
+        )
+
+
+class LakeguardStorageStack(cdk.Stack):
+    """The lake's key and buckets; other stacks receive them as typed attributes."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
+                 **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.key = kms.Key(
+            self, "LakeKey", alias=f"alias/{settings.name_prefix}", enable_key_rotation=True,
+            description="lakeguard: encrypts every zone, queue, topic and log group",
+            removal_policy=settings.cdk_removal_policy,
+        )
+        # CloudWatch Logs encrypts the state machine's log group with this key.
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                     "kms:Describe*"],
+            principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.amazonaws.com")],
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                    f"arn:aws:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:*"}},
+        ))
+        # Server access log delivery cannot write with a customer key: S3-managed encryption.
+        self.access_logs = s3.Bucket(
+            self, "AccessLogs",
+            bucket_name=f"{settings.name_prefix}-access-logs-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365),
+                                              noncurrent_version_expiration=cdk.Duration.days(30))],
+            removal_policy=settings.cdk_removal_policy,
+        )
+        raw_retention = max(load_contract(n).raw.retention_days for n in list_contracts())
+        expiry = {"raw": raw_retention, "athena-results": settings.athena_results_days}
+        self.buckets: dict[str, s3.Bucket] = {
+            zone: ZoneBucket(self, f"{zone.title().replace('-', '')}Zone", zone=zone,
+                             settings=settings, key=self.key, access_logs=self.access_logs,
+                             expire_current_after_days=expiry.get(zone)).bucket
+            for zone in DATA_ZONES
+        }
+        # Producers' drops become EventBridge events without a notification custom resource.
+        raw = self.buckets["raw"].node.default_child
+        assert isinstance(raw, s3.CfnBucket)
+        raw.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        for zone, bucket in self.buckets.items():
+            name = "".join(part.title() for part in zone.split("-"))
+            cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name)
