@@ -1,0 +1,139 @@
+"""The analyst's view of one team: its anomalous matches, a plot and a standalone HTML page.
+
+Everything is read from an exported lake with the same SQL an analyst would run in Athena.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from lakeguard.query import query_local
+
+_SERIES_SQL = """
+SELECT m.date, m.season, m.home_away, m.opponent, m.goals_for, m.goals_against,
+       m.num_goals_net, a.lower, a.upper, a.score, a.is_anomaly
+FROM refined.team_matches m
+JOIN refined.anomalies a
+  ON a.dataset = 'matches' AND a.entity = m.team AND a.ts = m.date
+WHERE m.team = '{entity}'
+ORDER BY m.date
+"""
+
+_ANOMALIES_SQL = """
+SELECT m.date, m.season, m.home_away, m.opponent,
+       CAST(m.goals_for AS VARCHAR) || '-' || CAST(m.goals_against AS VARCHAR) AS score,
+       m.num_goals_net AS net_goals, ROUND(a.score, 2) AS anomaly_score
+FROM refined.team_matches m
+JOIN refined.anomalies a
+  ON a.dataset = 'matches' AND a.entity = m.team AND a.ts = m.date
+WHERE m.team = '{entity}' AND a.is_anomaly
+ORDER BY m.date
+"""
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where the report was written."""
+
+    html: Path
+    png: Path
+
+
+def _quoted(entity: str) -> str:
+    return entity.replace("'", "''")
+
+
+def entity_anomalies(directory: Path, entity: str) -> pa.Table:
+    """The team's anomalous matches: date, season, home/away, opponent, score, net, score."""
+    return query_local(directory, _ANOMALIES_SQL.format(entity=_quoted(entity)))
+
+
+def entity_series(directory: Path, entity: str) -> pa.Table:
+    """Every scored match of the team with its band, for plotting."""
+    return query_local(directory, _SERIES_SQL.format(entity=_quoted(entity)))
+
+
+def plot_series(series: pa.Table, entity: str, path: Path) -> Path:
+    """Net goals per match over time, the normal band in green, anomalies as red dots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = series.to_pylist()
+    figure, axis = plt.subplots(figsize=(12, 5), dpi=120)
+    # One segment per season: the gaps between seasons (or a relegation) are not joined.
+    for index, season in enumerate(sorted({r["season"] for r in rows})):
+        part = [r for r in rows if r["season"] == season]
+        dates = [r["date"] for r in part]
+        axis.fill_between(dates, [r["lower"] for r in part], [r["upper"] for r in part],
+                          step="mid", color="tab:green", alpha=0.25, linewidth=0,
+                          label="normal band (5th-95th percentile)" if index == 0 else None)
+        axis.plot(dates, [r["num_goals_net"] for r in part], color="0.55", linewidth=0.6,
+                  marker="o", markersize=1.8, label="net goals per match" if index == 0 else None)
+    outliers = [r for r in rows if r["is_anomaly"]]
+    axis.scatter([r["date"] for r in outliers], [r["num_goals_net"] for r in outliers],
+                 color="tab:red", s=22, zorder=3, label=f"anomaly ({len(outliers)})")
+    axis.axhline(0, color="0.3", linewidth=0.8)
+    seasons = sorted({r["season"] for r in rows})
+    span = f"{seasons[0]} to {seasons[-1]}" if seasons else "no data"
+    axis.set_title(f"{entity}: net goals per match (goals for minus against), {span}")
+    axis.set_xlabel("match date")
+    axis.set_ylabel("net goals")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8,
+                frameon=False)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _html_table(table: pa.Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.column_names)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>"
+        for row in table.to_pylist()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(directory: Path, entity: str = "Marseille",
+                 out_dir: Path | None = None) -> ReportPaths:
+    """Write ``<entity>_net_goals.png`` and ``report.html`` for one team."""
+    out = out_dir or directory
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_series(entity_series(directory, entity), entity,
+                      out / f"{entity.lower().replace(' ', '_')}_net_goals.png")
+    per_season = query_local(directory, f"""
+        SELECT a.season, count(*) AS matches, count_if(a.is_anomaly) AS anomalies
+        FROM refined.anomalies a WHERE a.dataset = 'matches' AND a.entity = '{_quoted(entity)}'
+        GROUP BY a.season ORDER BY a.season""")
+    image = base64.b64encode(png.read_bytes()).decode("ascii")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lakeguard: {html.escape(entity)}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}
+th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+<h1>{html.escape(entity)}: unusual results</h1>
+<p>Each dot is one league match; the value is net goals (goals for minus goals against).
+The green band is the model's normal range for this team (between the 5th and 95th
+percentile of its results so far): about nine matches in ten fall inside it. Red dots are
+matches outside the band, the anomalies. The anomaly score is the distance from the
+band's centre in half-band widths: above 1 is outside.</p>
+<img alt="net goals per match" src="data:image/png;base64,{image}">
+<h2>Anomalous matches</h2>
+{_html_table(entity_anomalies(directory, entity))}
+<h2>Per season</h2>
+{_html_table(per_season)}
+<p>Source: refined.team_matches and refined.anomalies of the lakeguard demo.</p>
+</body></html>
+"""
+    target = out / "report.html"
+    target.write_text(page, encoding="utf-8")
+    return ReportPaths(html=target, png=png)
