@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,7 @@ OutputFormat = Literal["table", "csv", "json"]
 
 def _parse(sql: str) -> exp.Expression:
     try:
-        parsed = sqlglot.parse_one(sql, read="athena")
+        parsed: exp.Expression = sqlglot.parse_one(sql, read="athena")  # type: ignore[assignment]
     except sqlglot.errors.ParseError as err:
         raise QueryError(f"not valid Athena SQL: {err}") from err
     if parsed is None:
@@ -91,7 +92,8 @@ def to_physical(sql: str, database: str) -> str:
     return parsed.sql(dialect="athena")
 
 
-_ATHENA_TYPES = {"bigint": int, "integer": int, "int": int, "smallint": int, "tinyint": int,
+_ATHENA_TYPES: dict[str, Callable[[str], Any]] = {
+                 "bigint": int, "integer": int, "int": int, "smallint": int, "tinyint": int,
                  "double": float, "float": float, "real": float,
                  "boolean": lambda v: v.lower() == "true",
                  "date": date.fromisoformat}

@@ -1,5 +1,7 @@
-"""Catalog: the Glue database and refined tables built from the dataset contracts, and the
-Athena workgroup analysts query through. Explicit partitions (Publish adds them), no crawler."""
+"""Catalog: Glue database, refined tables from the contracts, and the Athena workgroup.
+
+Partitions are explicit (Publish adds them): no crawler guesses a schema.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +70,8 @@ class LakeguardCatalogStack(cdk.Stack):
                 name=self.database_name,
                 description="lakeguard refined zone: analytics tables, no direct identifiers"),
         )
-        tables = [("anomalies", "One row per scored point: value, normal band, score, model.",
+        tables: list[tuple[str, str, pa.Schema, tuple[str, ...]]] = [(
+            "anomalies", "One row per scored point: value, normal band, score, model.",
                    ANOMALIES_SCHEMA, ANOMALIES_PARTITIONS)]
         for name in list_contracts():
             contract = load_contract(name)

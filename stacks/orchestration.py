@@ -1,5 +1,8 @@
-"""Orchestration: the pipeline state machine (from ``statemachines/``), notifications, and
-the ingest path S3 -> EventBridge -> SQS (+DLQ) -> ingest Lambda -> StartExecution."""
+"""Orchestration: the pipeline state machine, notifications and the ingest path.
+
+The definition is ``statemachines/pipeline.asl.json``; objects reach it through
+S3 -> EventBridge -> SQS (+DLQ) -> ingest Lambda -> StartExecution.
+"""
 
 from __future__ import annotations
 

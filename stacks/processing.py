@@ -137,7 +137,7 @@ class LakeguardProcessingStack(cdk.Stack):
         """A Glue 5 Spark job running ``script`` with lakeguard on its Python path."""
         script_asset = assets.Asset(self, f"{name.title()}Script", path=str(PROJECT_ROOT / script))
         library = assets.Asset(self, f"{name.title()}Library", path=str(PROJECT_ROOT),
-                               exclude=_KEEP_ONLY + ["lambdas", "lambdas/**"])
+                               exclude=[*_KEEP_ONLY, "lambdas", "lambdas/**"])
         role = iam.Role(self, f"{name.title()}JobRole",
                         assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description=f"lakeguard Glue job {name}")

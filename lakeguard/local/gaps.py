@@ -183,10 +183,10 @@ MANAGED_LAYER_ACCOUNTS = ("336392948345", "017000801446")
 
 
 def accept_aws_managed_layers() -> None:
-    """Gap: moto refuses functions whose layers it has not seen published, and the
-    AWS-managed layers (AWS SDK for pandas, Powertools) live in AWS's own accounts.
+    """Gap: moto refuses layers it has not seen published, such as AWS-managed ones.
 
-    Bridge: accept layer ARNs from those accounts as they are; the in-process handlers get
+    The AWS SDK for pandas and Powertools layers live in AWS's own accounts. Bridge:
+    accept layer ARNs from those accounts as they are; the in-process handlers get
     pandas, pyarrow and Powertools from the project's own environment instead.
     """
     from moto.awslambda.models import LambdaFunction
@@ -198,14 +198,14 @@ def accept_aws_managed_layers() -> None:
         own = [a for a in arns if a not in managed]
         return [{"Arn": a, "CodeSize": 0} for a in managed] + (original(self, own) if own else [])
 
-    LambdaFunction._get_layers_data = get_layers_data  # type: ignore[method-assign]
+    LambdaFunction._get_layers_data = get_layers_data  # type: ignore[method-assign,assignment]
 
 
 def accept_cloudformation_tags_on_kms_keys() -> None:
-    """Gap: moto's ``AWS::KMS::Key`` passes CloudFormation tags (``Key``/``Value``) to its
-    API model, which expects ``TagKey``/``TagValue``, and the key silently fails to exist.
+    """Gap: moto's ``AWS::KMS::Key`` mishandles CloudFormation tags, and no key exists.
 
-    Bridge: convert the tags before moto creates the key.
+    It passes ``Key``/``Value`` tags to its API model, which expects ``TagKey``/``TagValue``,
+    and the key silently fails to be created. Bridge: convert the tags before moto creates the key.
     """
     from moto.kms.models import Key
 
@@ -221,8 +221,9 @@ def accept_cloudformation_tags_on_kms_keys() -> None:
 
 
 def quiet_unsupported_policy_resources() -> None:
-    """Gap: moto's CloudFormation has no model for bucket and queue policies and warns once
-    per resource. Locally nothing enforces IAM or resource policies anyway (the CDK tests
+    """Gap: moto's CloudFormation has no model for bucket and queue policies.
+
+    It warns once per resource. Locally nothing enforces IAM or resource policies anyway (the CDK tests
     and cdk-nag check them), so the known warnings are silenced; other warnings stay.
     """
     import logging

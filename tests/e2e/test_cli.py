@@ -1,0 +1,53 @@
+"""The CLI as a user runs it: `lakeguard local run ... --export DIR`, then `lakeguard query --local DIR`."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SEASONS = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1"
+
+
+def _lakeguard(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "lakeguard.cli", *args], capture_output=True,
+                          text=True, check=False, env={**os.environ, **(env or {})}, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    if shutil.which("java") is None or shutil.which("node") is None:
+        pytest.skip("the embedded lake needs Java (local Spark) and Node (CDK synth)")
+    folder = tmp_path_factory.mktemp("cli")
+    bad = folder / "broken_fr.1.csv"
+    bad.write_text("Date,Team 1,HT,Team 2\nSun Aug 11 1996,Bastia,1-0,Rennes\n")  # no FT
+    out = folder / "export"
+    # A port of its own: the session's embedded lake may be running on the default one.
+    done = _lakeguard("local", "run", "--dataset", "matches", str(SEASONS / "2000-01_fr.1.csv"),
+                      str(bad), "--export", str(out), env={"LAKEGUARD_LOCAL_PORT": "5077"})
+    return done, out
+
+
+def test_local_run_reports_each_file_and_exits_non_zero_when_one_is_quarantined(exported):
+    done, out = exported
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "1 published, 1 quarantined" in done.stdout
+    assert "2000-01_fr.1.csv" in done.stdout and "ValidationFailed" in done.stdout
+    summary = {r["file"]: r for r in json.loads((out / "summary.json").read_text())}
+    assert summary["2000-01_fr.1.csv"]["outcome"] == "published"
+    assert summary["broken_fr.1.csv"]["outcome"] == "quarantined"
+    assert "missing required column" in summary["broken_fr.1.csv"]["reason"]
+    for zone in ("raw", "clean", "refined", "quarantine"):
+        assert (out / zone).is_dir()
+
+
+def test_query_answers_from_the_export_in_athena_sql(exported):
+    _, out = exported
+    done = _lakeguard("query", "--local", str(out), "--format", "json",
+                      "SELECT season, count(*) AS n FROM refined.team_matches GROUP BY season")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"season": "2000-01", "n": 612}]

@@ -1,0 +1,179 @@
+"""Assertions on the synthesized CloudFormation: what a data engineer checks before deploying."""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachines" / "pipeline.asl.json").read_text())
+
+
+def _resources(template, kind):
+    return template.find_resources(kind)
+
+
+def _bucket_zone(props):
+    """The zone a bucket serves, read from its name (lakeguard-<env>-<zone>-<acct>-<region>)."""
+    parts = props.get("BucketName", {}).get("Fn::Join", ["", [""]])[1]
+    match = re.match(r"lakeguard-[a-z]+-([a-z-]+)-$", parts[0])
+    return match.group(1) if match else None
+
+
+def _buckets(templates):
+    storage = templates["LakeguardStorageStack"]
+    return {_bucket_zone(r["Properties"]): r for r in _resources(storage, "AWS::S3::Bucket").values()}
+
+
+def test_every_zone_has_its_bucket(dev):
+    assert {"raw", "clean", "refined", "quarantine", "artefacts", "athena-results",
+            "access-logs"} <= set(_buckets(dev))
+
+
+@pytest.mark.parametrize("zone", ["raw", "clean", "refined"])
+def test_zone_buckets_are_kms_encrypted_and_private(dev, zone):
+    props = _buckets(dev)[zone]["Properties"]
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "Fn::GetAtt" in rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    assert rule["BucketKeyEnabled"] is True
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_every_bucket_denies_plain_http(dev):
+    storage = dev["LakeguardStorageStack"]
+    buckets = _resources(storage, "AWS::S3::Bucket")
+    policies = _resources(storage, "AWS::S3::BucketPolicy").values()
+    secured = set()
+    for policy in policies:
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and \
+                    statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false":
+                secured.add(policy["Properties"]["Bucket"]["Ref"])
+    assert secured == set(buckets)
+
+
+def test_raw_bucket_emits_eventbridge_events_without_custom_resources(dev):
+    raw = _buckets(dev)["raw"]["Properties"]
+    assert raw["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+    for template in dev.values():
+        types = {r["Type"] for r in template.to_json()["Resources"].values()}
+        assert not any(t.startswith("Custom::") for t in types), types
+
+
+def test_raw_objects_expire_after_the_contracts_retention(dev):
+    rules = _buckets(dev)["raw"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {"ExpirationInDays": 365} in [{k: v for k, v in r.items() if k == "ExpirationInDays"}
+                                         for r in rules]
+
+
+@pytest.mark.parametrize(("fixture", "policy"), [("dev", "Delete"), ("prod", "Retain")])
+def test_data_buckets_removal_policy_follows_environment(request, fixture, policy):
+    buckets = _resources(request.getfixturevalue(fixture)["LakeguardStorageStack"], "AWS::S3::Bucket")
+    assert {b["DeletionPolicy"] for b in buckets.values()} == {policy}
+
+
+def _state_machine(dev):
+    machines = _resources(dev["LakeguardOrchestrationStack"], "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1
+    return next(iter(machines.values()))["Properties"]
+
+
+def test_state_machine_is_the_asl_file_after_substitution(dev):
+    props = _state_machine(dev)
+    substitutions = props["DefinitionSubstitutions"]
+    # Resolve each substitution to a readable placeholder, in both texts alike.
+    def substitute(text):
+        for name, value in substitutions.items():
+            digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+            text = text.replace("${" + name + "}", f"<{name}:{digest}>")
+        return text
+    asl_text = (ROOT / "statemachines" / "pipeline.asl.json").read_text()
+    assert json.loads(substitute(props["DefinitionString"])) == json.loads(substitute(asl_text))
+    assert set(substitutions) == set(re.findall(r"\$\{(\w+)\}", asl_text))
+    # every function placeholder points at the function of the same stage
+    for name, value in substitutions.items():
+        if name.endswith("FunctionArn"):
+            assert name.removesuffix("Arn") in json.dumps(value)
+
+
+def test_every_task_state_retries_and_catches():
+    tasks = {n: s for n, s in ASL["States"].items() if s["Type"] == "Task"}
+    assert len(tasks) >= 10
+    for name, state in tasks.items():
+        assert state.get("Retry"), f"{name} has no Retry"
+        assert state.get("Catch"), f"{name} has no Catch"
+        for retry in state["Retry"]:
+            assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
+
+
+def test_state_machine_logs_all_and_traces(dev):
+    props = _state_machine(dev)
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_glue_tables_come_from_the_contracts(dev):
+    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+              for t in _resources(dev["LakeguardCatalogStack"], "AWS::Glue::Table").values()}
+    assert [k["Name"] for k in tables["team_matches"]["PartitionKeys"]] == ["season"]
+    assert [k["Name"] for k in tables["anomalies"]["PartitionKeys"]] == ["dataset", "season"]
+    columns = {c["Name"]: c["Type"] for c in tables["team_matches"]["StorageDescriptor"]["Columns"]}
+    assert columns == {"date": "date", "team": "string", "opponent": "string",
+                       "home_away": "string", "goals_for": "bigint", "goals_against": "bigint",
+                       "num_goals_net": "bigint"}
+
+
+def test_glue_job_runs_the_script_from_glue_jobs_with_lakeguard_as_extra_files(dev):
+    jobs = _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job")
+    (job,) = jobs.values()
+    props = job["Properties"]
+    assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"
+    assert props["DefaultArguments"]["--extra-py-files"]
+
+
+def test_lambda_functions_use_the_handlers_and_managed_layers(dev):
+    functions = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::Function")
+    handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
+    assert handlers == sorted(f"lambdas.{n}.handler" for n in
+                              ["validate", "clean", "quality", "check_model", "train", "score",
+                               "publish", "quarantine"])
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.11" and "ImageUri" not in props["Code"]
+        layers = json.dumps(props["Layers"])
+        assert "AWSSDKPandas-Python311" in layers and "AWSLambdaPowertoolsPythonV3" in layers
+
+
+def test_lambda_asset_holds_only_handlers_core_and_contracts(dev, tmp_path_factory):
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from stacks.processing import lambda_code
+
+    outdir = tmp_path_factory.mktemp("asset")
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "AssetProbe")
+
+    lambda_.Function(stack, "Probe", runtime=lambda_.Runtime.PYTHON_3_11, handler="x.handler",
+                     code=lambda_code())
+    app.synth()
+    (asset,) = [p for p in outdir.iterdir() if p.name.startswith("asset.") and p.is_dir()]
+    assert sorted(p.name for p in asset.iterdir()) == ["datasets", "lakeguard", "lambdas"]
+    assert not (asset / "lakeguard" / "local").exists()
+
+
+def test_ingest_path_is_eventbridge_to_sqs_with_dlq_to_lambda(dev):
+    orchestration = dev["LakeguardOrchestrationStack"]
+    (rule,) = _resources(orchestration, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["Object Created"]
+    queues = _resources(orchestration, "AWS::SQS::Queue").values()
+    assert any("RedrivePolicy" in q["Properties"] for q in queues)
+    (mapping,) = _resources(orchestration, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
