@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ENV    ?= dev
 STAMP  := $(VENV)/.installed
+# jsii prints a banner per process on Node 20; the CDK still works there.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: install demo test lint typecheck unit synth bench clean
 
