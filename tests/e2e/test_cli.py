@@ -51,3 +51,23 @@ def test_query_answers_from_the_export_in_athena_sql(exported):
                       "SELECT season, count(*) AS n FROM refined.team_matches GROUP BY season")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"season": "2000-01", "n": 612}]
+
+
+def test_demo_prints_marseille_anomalies_and_writes_the_report(tmp_path):
+    if shutil.which("java") is None or shutil.which("node") is None:
+        pytest.skip("the embedded lake needs Java (local Spark) and Node (CDK synth)")
+    # GIVEN the demo pointed at two of the bundled seasons (the full run is `make demo`)
+    data = tmp_path / "seasons"
+    data.mkdir()
+    for name in ("1995-96_fr.1.csv", "1996-97_fr.1.csv"):
+        shutil.copy(SEASONS / name, data / name)
+    out = tmp_path / "demo-out"
+    # WHEN the demo runs
+    done = _lakeguard("demo", "--data", str(data), "--out", str(out),
+                      env={"LAKEGUARD_LOCAL_PORT": "5079"})
+    # THEN it exits 0, lists the 8-0 defeat at Lyon, and leaves the report behind
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("1997-05-24"))
+    assert line.split()[:6] == ["1997-05-24", "1996-97", "away", "Lyon", "0-8", "-8"]
+    assert (out / "marseille_net_goals.png").stat().st_size > 10_000
+    assert "0-8" in (out / "report.html").read_text()
