@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ def local_spark() -> SparkSession:
     Python workers must run this interpreter, or they would not see lakeguard's packages.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # offline: no address lookups
+    log_config = Path(__file__).with_name("log4j2.properties")
     from pyspark.sql import SparkSession
 
     spark = (
@@ -28,6 +31,7 @@ def local_spark() -> SparkSession:
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "2g")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log_config}")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
