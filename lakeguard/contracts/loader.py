@@ -14,11 +14,13 @@ from typing import Any
 
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
+    GENERALISATIONS,
     POLICIES,
     Column,
     Contract,
     Derived,
     ModelSpec,
+    PrivacySpec,
     QualityRule,
     RawFormat,
     RefinedTable,
@@ -75,16 +77,35 @@ def _column(r: _Reader) -> Column:
     if col_type == "date" and "format" not in r.table:
         raise r.fail("format", "a date column needs a strptime format, e.g. '%Y-%m-%d'")
     normalise = r.get("normalise", str, None, choices=("name",))
+    policy = r.get("policy", str, choices=POLICIES)
+    generalise = r.get("generalise", dict, {})
+    if policy == "generalise":
+        rule = _Reader(r.path, f"{r.where}.generalise", generalise)
+        to = rule.get("to", str, choices=GENERALISATIONS)
+        needs = {"age_band": "at", "bands": "edges", "top_code": "top"}
+        if to in needs and needs[to] not in generalise:
+            raise rule.fail(needs[to], f"generalising to {to} needs `{needs[to]}`")
+        kinds = {"departement": ("string",), "age_band": ("date",), "birth_year": ("date",),
+                 "month": ("date",), "bands": ("int", "float"), "top_code": ("int", "float")}
+        if col_type not in kinds[to]:
+            raise rule.fail("to", f"{to} applies to {' or '.join(kinds[to])} columns, "
+                                  f"not {col_type}")
+    if policy == "pseudonymise" and col_type not in ("string", "nir"):
+        raise r.fail("policy", f"pseudonymise applies to string or nir columns, not {col_type}")
+    if policy == "redact" and col_type != "string":
+        raise r.fail("policy", f"redact applies to free-text string columns, not {col_type}")
     return Column(
         name=r.get("name", str),
         source=r.get("source", str),
         type=col_type,
-        policy=r.get("policy", str, choices=POLICIES),
+        policy=policy,
         required=r.get("required", bool, True),
         date_format=r.get("format", str, None),
         into=(into[0], into[1]) if into else None,
         null_values=r.strings("null_values", ("",)),
         normalise=normalise,
+        generalise=generalise,
+        output=r.get("output", str, None),
     )
 
 
@@ -103,6 +124,7 @@ def parse_contract(text: str, path: str) -> Contract:
         encoding=raw.get("encoding", str, "utf-8"),
         max_bytes=raw.get("max_bytes", int, 50 * 1024 * 1024),
         retention_days=raw.get("retention_days", int, 365),
+        max_reject_ratio=raw.get("max_reject_ratio", float, 0.0),
     )
     if not raw_format.prefix.endswith("/"):
         raise raw.fail("prefix", f"must end with '/', e.g. '{raw_format.prefix}/'")
@@ -114,8 +136,17 @@ def parse_contract(text: str, path: str) -> Contract:
                 source=d.get("source", str), options=d.get("options", dict, {}))
         for d in top.items("derived")
     )
-    clean_names = {n for c in columns if c.policy != "drop" for n in c.output_names}
-    clean_names |= {d.name for d in derived}
+    typed_names = {n for c in columns for n in c.typed_names}
+    for index, column in enumerate(columns):
+        at = column.generalise.get("at")
+        if at is not None and at not in typed_names:
+            raise ContractError(f"{path}: field 'columns[{index}].generalise.at': {at!r} is not "
+                                "a column of this contract")
+    for index, d in enumerate(derived):
+        if d.source not in typed_names:
+            raise ContractError(f"{path}: field 'derived[{index}].source': {d.source!r} is not a "
+                                "column of this contract")
+    clean_names = {n for c in columns for n in c.output_names} | {d.name for d in derived}
     partition_by = top.strings("partition_by")
     for name in partition_by:
         if name not in clean_names:
@@ -156,6 +187,20 @@ def parse_contract(text: str, path: str) -> Contract:
         )
         if model.table not in {r.table for r in refined}:
             raise m.fail("table", f"{model.table!r} is not one of this contract's refined tables")
+    privacy = PrivacySpec()
+    if "privacy" in data:
+        p = top.sub("privacy")
+        privacy = PrivacySpec(quasi_identifiers=p.strings("quasi_identifiers"),
+                              k=p.get("k", int, 5), subject=p.get("subject", str, None))
+        for name in privacy.quasi_identifiers:
+            if name not in clean_names:
+                raise p.fail("quasi_identifiers", f"{name!r} is not a clean column")
+        pseudonyms = {n for c in columns if c.policy == "pseudonymise" for n in c.output_names}
+        if privacy.subject is not None and privacy.subject not in pseudonyms:
+            raise p.fail("subject", f"{privacy.subject!r} must be a pseudonymised column "
+                                    f"(one of {sorted(pseudonyms)})")
+        if privacy.k < 1:
+            raise p.fail("k", "must be at least 1")
     return Contract(
         name=top.get("name", str),
         version=top.get("version", str),
@@ -168,6 +213,7 @@ def parse_contract(text: str, path: str) -> Contract:
         quality=tuple(quality),
         refined=refined,
         model=model,
+        privacy=privacy,
         source_text=text,
     )
 

@@ -11,11 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ColumnType = Literal["string", "int", "float", "date", "score"]
-Policy = Literal["keep", "drop"]
+ColumnType = Literal["string", "int", "float", "date", "score", "nir"]
+Policy = Literal["keep", "drop", "pseudonymise", "generalise", "redact"]
 
-COLUMN_TYPES: tuple[str, ...] = ("string", "int", "float", "date", "score")
-POLICIES: tuple[str, ...] = ("keep", "drop")
+COLUMN_TYPES: tuple[str, ...] = ("string", "int", "float", "date", "score", "nir")
+POLICIES: tuple[str, ...] = ("keep", "drop", "pseudonymise", "generalise", "redact")
+GENERALISATIONS: tuple[str, ...] = ("departement", "age_band", "birth_year", "month", "bands",
+                                    "top_code")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,31 @@ class Column:
     into: tuple[str, str] | None = None
     null_values: tuple[str, ...] = ("",)
     normalise: Literal["name"] | None = None
+    generalise: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+
+    @property
+    def typed_names(self) -> tuple[str, ...]:
+        """Names of the typed columns this raw column becomes (before its policy)."""
+        return self.into if self.type == "score" and self.into else (self.name,)
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        """Names of the clean columns this raw column becomes."""
-        return self.into if self.type == "score" and self.into else (self.name,)
+        """Names of the clean columns this raw column becomes (none when dropped)."""
+        if self.policy == "drop":
+            return ()
+        if self.output and len(self.typed_names) == 1:
+            return (self.output,)
+        return self.typed_names
+
+
+@dataclass(frozen=True)
+class PrivacySpec:
+    """Guarantees enforced on the clean output before anything is written."""
+
+    quasi_identifiers: tuple[str, ...] = ()
+    k: int = 5
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class RawFormat:
     encoding: str = "utf-8"
     max_bytes: int = 50 * 1024 * 1024
     retention_days: int = 365
+    max_reject_ratio: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ class Contract:
     quality: tuple[QualityRule, ...] = ()
     refined: tuple[RefinedTable, ...] = ()
     model: ModelSpec | None = None
+    privacy: PrivacySpec = field(default_factory=PrivacySpec)
     source_text: str = field(default="", repr=False)
 
     @property
@@ -120,9 +144,15 @@ class Contract:
         return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
 
     @property
-    def kept_columns(self) -> tuple[Column, ...]:
-        """Columns whose policy lets them leave the raw zone."""
-        return tuple(c for c in self.columns if c.policy != "drop")
+    def clean_names(self) -> tuple[str, ...]:
+        """Every column of the clean output, in order."""
+        names = [n for c in self.columns for n in c.output_names]
+        return (*names, *(d.name for d in self.derived))
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether any column is pseudonymised (and the key must be fetched)."""
+        return any(c.policy == "pseudonymise" for c in self.columns)
 
     def refined_table(self, table: str) -> RefinedTable:
         """Return the refined table called ``table``, or fail naming the known ones."""

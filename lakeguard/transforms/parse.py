@@ -16,10 +16,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from lakeguard.contracts.model import Contract
+from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.privacy import nir
 from lakeguard.transforms.derive import derive
 from lakeguard.transforms.typing import nullify, type_column
+
+#: Hidden column carrying each row's 1-based data row number, so later stages can reject
+#: a row by its place in the raw file. It never reaches clean.
+ROW = "_row"
 
 #: Raw bytes read per batch: bounds memory whatever the file size.
 BLOCK_SIZE = 4 * 1024 * 1024
@@ -36,11 +41,22 @@ class Reject:
 
 @dataclass
 class ParseReport:
-    """Counts for one parsed object: what came in, what went out, what was rejected."""
+    """Counts for one parsed object: what came in, what went out, what was rejected.
+
+    ``sensitive_raw`` holds the distinct raw values of dropped and pseudonymised columns,
+    only in memory and only for the leak guard.
+    """
 
     rows_in: int = 0
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
+
+    def raw_values(self) -> pa.Array:
+        """Distinct raw values the output must not contain."""
+        if not self.sensitive_raw:
+            return pa.array([], pa.string())
+        return pc.unique(pa.concat_arrays(self.sensitive_raw))
 
     @property
     def rows_rejected(self) -> int:
@@ -84,34 +100,63 @@ def _reader(data: bytes, contract: Contract) -> pacsv.CSVStreamingReader:
     )
 
 
+def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
+    """Raw forms of a value the output must never contain (as typed by producers, canonical)."""
+    forms = [pc.unique(text).drop_null()]
+    if column.type == "nir":
+        forms.append(pc.unique(nir.canonical(text)).drop_null())
+    return pa.concat_arrays(forms)
+
+
 def type_batch(
     batch: pa.RecordBatch, contract: Contract, first_row: int
-) -> tuple[pa.RecordBatch, list[Reject]]:
-    """Type one raw text batch; return the clean rows and the rejects (1-based data rows)."""
+) -> tuple[pa.RecordBatch, list[Reject], pa.Array]:
+    """Type one raw text batch.
+
+    Returns the typed rows that passed (all columns, plus derived ones), the rejects
+    (1-based data rows, never the value), and the distinct raw values of the columns the
+    contract drops or pseudonymises, for the leak guard.
+    """
     columns: dict[str, pa.Array] = {}
     bad_any = pa.nulls(batch.num_rows, pa.bool_()).fill_null(False)
     rejects: list[Reject] = []
-    for column in contract.kept_columns:
+    sensitive: list[pa.Array] = []
+    for column in contract.columns:
         if column.source in batch.schema.names:
             text = nullify(batch.column(column.source), column)
         else:  # an optional column absent from this file
             text = pa.nulls(batch.num_rows, pa.string())
-        typed, bad = type_column(text, column)
+        if column.policy in ("drop", "pseudonymise"):
+            sensitive.append(_sensitive_raw(text, column))
+        reasons: dict[int, str] = {}
+        if column.type == "nir":
+            typed_nir, problems = nir.validate(text)
+            typed, reasons = {column.name: typed_nir}, dict(problems)
+            bad = pa.array([i in reasons for i in range(batch.num_rows)], pa.bool_())
+        else:
+            typed, bad = type_column(text, column)
         if column.required:
             bad = pc.or_(bad, pc.is_null(text))
         for index in pc.indices_nonzero(bad).to_pylist():
-            reason = "missing value" if not text[index].is_valid else f"not a valid {column.type}"
-            if column.type == "date" and text[index].is_valid:
-                reason += f" (expected format {column.date_format!r})"
-            if column.type == "score" and text[index].is_valid:
-                reason += " (expected goals-goals, e.g. '3-1')"
+            if not text[index].is_valid:
+                reason = "missing value"
+            elif index in reasons:
+                reason = f"invalid NIR: {reasons[index]}"
+            else:
+                reason = f"not a valid {column.type}"
+                if column.type == "date":
+                    reason += f" (expected format {column.date_format!r})"
+                if column.type == "score":
+                    reason += " (expected goals-goals, e.g. '3-1')"
             rejects.append(Reject(first_row + index, column.source, reason))
         bad_any = pc.or_(bad_any, bad)
         columns.update(typed)
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns[derived.source], derived.options)
+    columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
     table = pa.RecordBatch.from_pydict(columns)
-    return table.filter(pc.invert(bad_any)), rejects
+    raw = pa.concat_arrays(sensitive) if sensitive else pa.array([], pa.string())
+    return table.filter(pc.invert(bad_any)), rejects, raw
 
 
 def parse_object(data: bytes, contract: Contract, report: ParseReport) -> Iterator[pa.RecordBatch]:
@@ -119,10 +164,12 @@ def parse_object(data: bytes, contract: Contract, report: ParseReport) -> Iterat
     try:
         reader = _reader(data, contract)
         for batch in reader:
-            clean, rejects = type_batch(batch, contract, report.rows_in + 1)
+            clean, rejects, raw = type_batch(batch, contract, report.rows_in + 1)
             report.rows_in += batch.num_rows
             report.rows_out += clean.num_rows
             report.rejects.extend(rejects)
+            if len(raw):
+                report.sensitive_raw.append(raw)
             yield clean
     except pa.ArrowInvalid as err:
         raise ValidationFailed(f"the object is not a well-formed {contract.raw.format}: {err}") from err

@@ -1,0 +1,64 @@
+"""The French social-security number (NIR): canonical form and validation.
+
+A NIR is 13 characters plus a 2-digit key: sex (1 digit), birth year (2), birth month (2),
+birth departement (2, ``2A``/``2B`` for Corsica, ``97``+1 digit overseas), commune (3),
+order (3), key = 97 - (number mod 97), where Corsica's 2A counts as 19 and 2B as 18.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_SHAPE = re.compile(r"^[1-478]\d{2}(0[1-9]|1[0-2]|20|3\d|4[0-2]|[5-9]\d)(\d{2}|2[AB])\d{6}\d{2}$")
+_SEPARATORS = r"[\s.\-_]"
+
+
+def canonical(values: pa.Array) -> pa.Array:
+    """Upper case, without spaces, dots or dashes: ``1 84 12 76 451 089 46`` -> ``1841276451089 46``."""
+    stripped = pc.replace_substring_regex(values, pattern=_SEPARATORS, replacement="")
+    return pc.utf8_upper(stripped)
+
+
+def why_invalid(nir: str) -> str | None:
+    """Return why a canonical NIR is invalid, or ``None`` when it is valid."""
+    if len(nir) != 15:
+        return f"a NIR has 15 characters, this one has {len(nir)}"
+    if not _SHAPE.match(nir):
+        if nir[0] not in "123478":
+            return "the sex digit must be 1 or 2 (3, 4, 7, 8 for special cases)"
+        if not nir[3:5].isdigit() or nir[3:5] in {f"{m:02d}" for m in range(13, 20)} or \
+                nir[3:5] == "00":
+            return "the birth month is not a month (01-12) or an INSEE placeholder (20, 30-42, 50-99)"
+        return "the departement or the digits are malformed"
+    department = nir[5:7]
+    if department == "97" and nir[7] not in "123456":
+        return "an overseas departement is 971-976"
+    number = int(nir[:13].replace("2A", "19").replace("2B", "18"))
+    if 97 - number % 97 != int(nir[13:]):
+        return "the check key does not match (97 - number mod 97)"
+    return None
+
+
+def validate(values: pa.Array) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """Canonicalise NIRs; return them and (row index, reason) for every invalid one."""
+    canon = canonical(values)
+    problems = []
+    reasons: dict[str, str | None] = {}
+    for index, value in enumerate(canon.to_pylist()):
+        if value is None:
+            continue
+        if value not in reasons:
+            reasons[value] = why_invalid(value)
+        reason = reasons[value]
+        if reason is not None:
+            problems.append((index, reason))
+    return canon, problems
+
+
+def check_key(first13: str) -> str:
+    """The two-digit key of a 13-character NIR body (for generators and tests)."""
+    number = int(first13.replace("2A", "19").replace("2B", "18"))
+    return f"{97 - number % 97:02d}"
