@@ -24,11 +24,15 @@ def _print(message: str) -> None:
 
 
 def _results_table(results: Sequence[RunResult]) -> str:
-    rows = [("file", "status", "outcome", "rows in", "rows out", "seconds", "reason")]
+    def num(value: int | None) -> str:
+        return "" if value is None else str(value)
+
+    rows = [("file", "status", "outcome", "rows in", "rows out", "rejected", "suppressed", "k",
+             "seconds", "reason")]
     for r in results:
-        rows.append((r.file, r.status, r.outcome, "" if r.rows_in is None else str(r.rows_in),
-                     "" if r.rows_out is None else str(r.rows_out), f"{r.seconds:.1f}",
-                     (r.reason or "")[:80]))
+        rows.append((r.file, r.status, r.outcome, num(r.rows_in), num(r.rows_out),
+                     num(r.rows_rejected), num(r.rows_suppressed), num(r.k_achieved),
+                     f"{r.seconds:.1f}", (r.reason or "")[:80]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
@@ -48,8 +52,10 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[R
             result = lake.drop(path, prefix)
             results.append(result)
             counts = "" if result.rows_in is None else f"{result.rows_in} -> {result.rows_out} rows"
+            if result.k_achieved is not None:
+                counts += f" (k={result.k_achieved}, {result.rows_suppressed} suppressed)"
             _print(f"[{index:>3}/{len(files)}] {path.name:<28} {result.status:<9} "
-                   f"{result.outcome:<11} {counts:<18} {result.seconds:5.1f} s"
+                   f"{result.outcome:<11} {counts:<22} {result.seconds:5.1f} s"
                    + (f"  {result.reason}" if result.reason else ""))
         if export is not None:
             for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
@@ -116,6 +122,15 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     return 0 if published == len(results) else 1
 
 
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Generate a synthetic file of a dataset whose real data cannot be shared."""
+    from lakeguard.samples import absences
+
+    path = absences.write(Path(args.out), args.rows, args.seed)
+    _print(f"wrote {args.rows} synthetic {args.dataset} rows (seed {args.seed}) to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="lakeguard", description=__doc__)
@@ -134,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--workgroup", help="Athena workgroup (stack output AthenaWorkgroupName)")
     query.add_argument("--database", help="Glue database (stack output GlueDatabaseName)")
     query.set_defaults(func=cmd_query)
+
+    sample = sub.add_parser("sample", help="generate a realistic synthetic raw file")
+    sample.add_argument("dataset", choices=("absences",), help="dataset to generate")
+    sample.add_argument("--rows", type=int, default=10_000, help="rows to generate")
+    sample.add_argument("--seed", type=int, default=1, help="same seed, same file")
+    sample.add_argument("--out", required=True, help="file to write")
+    sample.set_defaults(func=cmd_sample)
 
     local = sub.add_parser("local", help="the embedded AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True)

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from lakeguard.contracts import list_contracts, load_contract
 from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA
-from lakeguard.transforms.refine import transform_for
+from lakeguard.transforms.refine import output_schema
 from stacks.settings import EnvironmentSettings
 
 _GLUE_TYPES = {
@@ -77,7 +77,7 @@ class LakeguardCatalogStack(cdk.Stack):
             contract = load_contract(name)
             for refined_table in contract.refined:
                 tables.append((refined_table.table, refined_table.description,
-                               transform_for(refined_table, contract).schema,
+                               output_schema(refined_table, contract),
                                refined_table.partition_by))
         for name, description, schema, partitions in tables:
             table = glue.CfnTable(

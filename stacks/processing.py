@@ -18,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
@@ -87,6 +88,24 @@ class LakeguardProcessingStack(cdk.Stack):
         ]
         self.functions = {name: self.stage_function(name, spec, code, environment)
                           for name, spec in STAGES.items()}
+        # The pseudonymisation key: generated at deploy time (never in code or template),
+        # readable by the clean stage's role only. Not rotated automatically: a new key
+        # version gives new pseudonyms, so rotation is a planned re-pseudonymisation.
+        # Its own KMS key: whoever may decrypt the lake's data may not decrypt the secret.
+        secret_key = kms.Key(self, "PseudonymKeyEncryption", enable_key_rotation=True,
+                             description="lakeguard: encrypts the pseudonymisation secret only",
+                             removal_policy=settings.cdk_removal_policy)
+        self.pseudonym_secret = secretsmanager.Secret(
+            self, "PseudonymKey",
+            description="lakeguard HMAC key for pseudonyms (read by the clean stage only)",
+            encryption_key=secret_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True),
+            removal_policy=settings.cdk_removal_policy,
+        )
+        self.pseudonym_secret.grant_read(self.functions["clean"])
+        self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
+                                                self.pseudonym_secret.secret_arn)
         reads = {"validate": ["raw"], "clean": ["raw"], "quality": ["clean"],
                  "check_model": ["refined", "artefacts"], "train": ["refined", "artefacts"],
                  "score": ["refined", "artefacts"], "publish": ["clean", "refined"],

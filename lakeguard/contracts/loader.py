@@ -26,6 +26,7 @@ from lakeguard.contracts.model import (
     RefinedTable,
 )
 from lakeguard.exceptions import ContractError, RoutingError
+from lakeguard.transforms.derive import FUNCTIONS
 
 _QUALITY_RULES = ("not_null", "range", "min_rows", "unique")
 
@@ -132,7 +133,7 @@ def parse_contract(text: str, path: str) -> Contract:
     if not columns:
         raise top.fail("columns", "declare at least one [[columns]] table")
     derived = tuple(
-        Derived(name=d.get("name", str), function=d.get("function", str, choices=("season",)),
+        Derived(name=d.get("name", str), function=d.get("function", str, choices=FUNCTIONS),
                 source=d.get("source", str), options=d.get("options", dict, {}))
         for d in top.items("derived")
     )

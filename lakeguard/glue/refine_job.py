@@ -13,17 +13,33 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, RefinedTable
-from lakeguard.transforms.refine import refine_batch, transform_for
+from lakeguard.transforms.refine import output_schema, refine_batch, transform_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+
+def aggregate_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
+    """Spark twin of :func:`lakeguard.transforms.refine.monthly_counts` (same rows)."""
+    from pyspark.sql import functions as F
+
+    options = table.options
+    keys, time, measure = list(options["keys"]), options["time"], options["measure"]
+    grouped = clean.groupBy(*keys, time).agg(F.count(F.lit(1)).alias("absences"),
+                                             F.round(F.sum(measure).cast("double"), 2)
+                                             .alias(measure))
+    return (grouped.filter(F.col("absences") >= int(options["min_count"]))
+            .select(*[F.col(k).cast("string").alias(k) for k in keys], time, "absences", measure,
+                    F.year(time).cast("string").alias("year")))
 
 
 def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) -> DataFrame:
     """Apply one refined table's transform to a clean DataFrame."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    schema = transform_for(table, contract).schema
+    if transform_for(table, contract).table is not None:
+        return aggregate_dataframe(clean, table)
+    schema = output_schema(table, contract)
 
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

@@ -1,4 +1,4 @@
-"""CloudFormation models moto lacks: Glue databases, tables and jobs, Athena workgroups.
+"""CloudFormation models moto lacks: Glue, Athena workgroups, Secrets Manager secrets.
 
 Gap: moto's CloudFormation skips these types (``No Moto CloudFormation support``), so a
 ``Ref`` to them resolves to nothing and cross-stack exports of them are never created.
@@ -109,6 +109,24 @@ class AthenaWorkGroup(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
             Configuration={"ResultConfiguration": {"OutputLocation": output}} if output else {},
         )
         return str(props["Name"])
+
+
+class Secret(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    """A Secrets Manager secret; ``GenerateSecretString`` is honoured, its ``Ref`` is the ARN."""
+
+    TYPE = "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:  # noqa: D102
+        generate = props.get("GenerateSecretString", {})
+        secrets = client("secretsmanager")
+        value = props.get("SecretString") or secrets.get_random_password(
+            PasswordLength=int(generate.get("PasswordLength", 32)),
+            ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
+        )["RandomPassword"]
+        created = secrets.create_secret(Name=props.get("Name", resource_name), SecretString=value,
+                                        Description=props.get("Description", ""))
+        return str(created["ARN"])
 
 
 def register_missing_cloudformation_models() -> None:

@@ -47,6 +47,9 @@ class RunResult:
     rows_out: int | None
     seconds: float
     reason: str | None = None
+    rows_rejected: int | None = None
+    rows_suppressed: int | None = None
+    k_achieved: int | None = None
 
 
 def _newest_mtime(root: Path) -> float:
@@ -159,7 +162,9 @@ class LocalLake:
             output = json.loads(execution.get("output") or "{}")
             clean = output.get("clean", {})
             return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
-                             clean.get("rows_out"), round(seconds, 2))
+                             clean.get("rows_out"), round(seconds, 2), None,
+                             clean.get("rows_rejected"), clean.get("rows_suppressed"),
+                             clean.get("k_achieved"))
         report = self.quarantine_report(run)
         reason = report["reason"] if report else {"error": execution["status"], "message": ""}
         return RunResult(name, key, run, execution["status"],

@@ -18,6 +18,7 @@ class ObjectRef:
     size: int
     dataset: str | None
     run_id: str
+    received_at: str | None = None
 
     @property
     def key_id(self) -> str:
@@ -30,6 +31,7 @@ class ObjectRef:
         return cls(
             bucket=state["bucket"], key=state["key"], version_id=state.get("version_id"),
             size=int(state.get("size", 0)), dataset=state.get("dataset"), run_id=state["run_id"],
+            received_at=state.get("received_at"),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -37,4 +39,5 @@ class ObjectRef:
         return {
             "bucket": self.bucket, "key": self.key, "version_id": self.version_id,
             "size": self.size, "dataset": self.dataset, "run_id": self.run_id,
+            "received_at": self.received_at,
         }

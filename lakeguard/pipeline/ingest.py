@@ -44,7 +44,8 @@ def object_from_event(event: dict[str, Any]) -> ObjectRef:
         dataset = None
     return ObjectRef(bucket=bucket, key=key, version_id=version,
                      size=int(detail["object"].get("size", 0)), dataset=dataset,
-                     run_id=run_id(dataset, bucket, key, version))
+                     run_id=run_id(dataset, bucket, key, version),
+                     received_at=event.get("time"))
 
 
 def start(ref: ObjectRef, state_machine_arn: str,

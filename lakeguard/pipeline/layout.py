@@ -55,9 +55,9 @@ def model_prefix(dataset: str, entity: str) -> str:
     return f"models/{dataset}/{quote(entity, safe='')}/"
 
 
-def run_record_key(dataset: str, run: str) -> str:
-    """Key of a run's record (counts, outputs, lineage) in the artefacts bucket."""
-    return f"runs/{dataset}/{run}.json"
+def audit_key(dataset: str, run: str) -> str:
+    """Key of a run's audit record (counts, key version, outputs) in the artefacts bucket."""
+    return f"audit/{dataset}/{run}.json"
 
 
 def quarantine_prefix(dataset: str | None, run: str) -> str:

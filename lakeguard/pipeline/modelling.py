@@ -24,7 +24,7 @@ from lakeguard.ml.quantile_band import QuantileBand
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import is_from_source, partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
-from lakeguard.transforms.refine import transform_for
+from lakeguard.transforms.refine import output_schema
 
 
 def _spec(contract: Contract) -> ModelSpec:
@@ -40,7 +40,7 @@ def run_rows(ref: ObjectRef, contract: Contract, settings: Settings,
              session: boto3.session.Session | None = None) -> pa.Table:
     """This run's staged rows of the model's table."""
     spec = _spec(contract)
-    schema = transform_for(contract.refined_table(spec.table), contract).schema
+    schema = output_schema(contract.refined_table(spec.table), contract)
     keys = list_keys(settings.refined_bucket, f"{staging_prefix(ref.run_id)}{spec.table}/", session)
     return read_parquet(_uris(settings.refined_bucket, keys), session, schema)
 
@@ -49,7 +49,7 @@ def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.
             session: boto3.session.Session | None = None) -> pa.Table:
     """Committed rows from other raw keys plus this run's rows, up to this run's latest time."""
     spec = _spec(contract)
-    schema = transform_for(contract.refined_table(spec.table), contract).schema
+    schema = output_schema(contract.refined_table(spec.table), contract)
     committed = [k for k in list_keys(settings.refined_bucket, f"{spec.table}/", session)
                  if not is_from_source(k, ref.key_id)]
     past = read_parquet(_uris(settings.refined_bucket, committed), session, schema)

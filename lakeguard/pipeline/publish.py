@@ -1,4 +1,4 @@
-"""Publish stage: commit a run's staged objects, register partitions, record the run.
+"""Publish stage: commit a run's staged objects, register partitions, write the audit record.
 
 Until this stage nothing of the run is visible under the final keys; earlier output of
 the same raw key is replaced here, in one place, so a re-sent file never duplicates rows.
@@ -15,7 +15,7 @@ import boto3
 from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import final_key, is_from_source, run_record_key, staging_prefix
+from lakeguard.pipeline.layout import audit_key, final_key, is_from_source, staging_prefix
 from lakeguard.s3io import delete_keys, list_keys, put_json
 
 
@@ -72,19 +72,26 @@ def publish(state: dict[str, Any], settings: Settings,
     clean_keys = commit_staged(settings.clean_bucket, ref, session)
     refined_keys = commit_staged(settings.refined_bucket, ref, session)
     partitions = register_partitions(settings.glue_database, refined_keys, session)
+    clean = state["clean"]
     record = {
         "run_id": ref.run_id,
-        "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},
+        "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
+                   "sha256": clean.get("input_sha256")},
         "dataset": state["validation"]["dataset"],
-        "contract": {"version": state["validation"]["contract_version"],
-                     "digest": state["validation"]["contract_digest"]},
-        "rows": {k: state["clean"][k] for k in ("rows_in", "rows_out", "rows_rejected")},
+        "contract": {"name": state["validation"]["dataset"],
+                     "version": state["validation"]["contract_version"],
+                     "sha256": state["validation"]["contract_digest"]},
+        "pseudonym_key_version": clean.get("key_version"),
+        "rows": {k.removeprefix("rows_"): clean.get(k) for k in
+                 ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
+        "k_anonymity": {"required": clean.get("k_required"), "achieved": clean.get("k_achieved")},
+        "rejects": clean.get("rejects", []),
         "clean_objects": clean_keys,
         "refined_objects": refined_keys,
         "anomalies": (state.get("score") or {}).get("anomalies"),
+        "received_at": state.get("received_at"),
         "published_at": datetime.now(UTC).isoformat(),
     }
-    put_json(record, settings.artefacts_bucket, run_record_key(record["dataset"], ref.run_id),
-             session)
+    put_json(record, settings.artefacts_bucket, audit_key(record["dataset"], ref.run_id), session)
     return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),
             "partitions_added": partitions}

@@ -66,6 +66,7 @@ def anonymise(data: bytes, contract: Contract,
     report.rows_suppressed = kanon.rows_suppressed
     report.k_required = kanon.k_required if contract.privacy.quasi_identifiers else None
     report.k_achieved = kanon.k_achieved
-    guard(table, parsed.raw_values())
+    free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
+    guard(table, parsed.raw_values(), free_text)
     report.rows_out = table.num_rows
     return table, report

@@ -23,13 +23,29 @@ def season(dates: pa.Array, start_month: int = 7) -> pa.Array:
     return pc.binary_join_element_wise(pc.cast(first, pa.string()), second, "-")
 
 
-_FUNCTIONS: dict[str, Callable[..., pa.Array]] = {"season": season}
+def days_between(start: pa.Array, end: pa.Array) -> pa.Array:
+    """Whole days from ``start`` to ``end``, both included (an absence of one day is 1)."""
+    return pc.add(pc.days_between(start, end), 1)
 
 
-def derive(function: str, source: pa.Array, options: dict[str, Any]) -> pa.Array:
-    """Apply the derivation ``function`` to ``source`` with the contract's options."""
+def year(dates: pa.Array) -> pa.Array:
+    """The calendar year of a date, as text (a partition value)."""
+    return pc.cast(pc.year(dates), pa.string())
+
+
+_FUNCTIONS: dict[str, Callable[..., pa.Array]] = {"season": season, "year": year}
+#: Derivations that read a second column, named by the option ``other``.
+_BINARY: dict[str, Callable[[pa.Array, pa.Array], pa.Array]] = {"days_between": days_between}
+FUNCTIONS: tuple[str, ...] = (*_FUNCTIONS, *_BINARY)
+
+
+def derive(function: str, columns: dict[str, pa.Array], source: str,
+           options: dict[str, Any]) -> pa.Array:
+    """Apply the derivation ``function`` to column ``source`` with the contract's options."""
+    if function in _BINARY:
+        return _BINARY[function](columns[source], columns[options["other"]])
     try:
-        return _FUNCTIONS[function](source, **options)
+        return _FUNCTIONS[function](columns[source], **options)
     except KeyError as err:
         raise ContractError(
             f"unknown derivation {function!r}; known: {', '.join(sorted(_FUNCTIONS))}"

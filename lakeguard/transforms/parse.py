@@ -152,7 +152,7 @@ def type_batch(
         bad_any = pc.or_(bad_any, bad)
         columns.update(typed)
     for derived in contract.derived:
-        columns[derived.name] = derive(derived.function, columns[derived.source], derived.options)
+        columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
     columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
     table = pa.RecordBatch.from_pydict(columns)
     raw = pa.concat_arrays(sensitive) if sensitive else pa.array([], pa.string())

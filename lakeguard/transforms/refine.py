@@ -56,16 +56,51 @@ def team_perspective(batch: pa.RecordBatch, options: dict[str, Any]) -> pa.Recor
     return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=TEAM_MATCHES_SCHEMA)
 
 
+def monthly_counts_schema(options: dict[str, Any]) -> pa.Schema:
+    """Output of :func:`monthly_counts`: the keys, the month, the count, the measure, the year."""
+    return pa.schema(
+        [pa.field(k, pa.string()) for k in options["keys"]]
+        + [pa.field(options["time"], pa.date32()), pa.field("absences", pa.int64()),
+           pa.field(options["measure"], pa.float64()), pa.field("year", pa.string())]
+    )
+
+
+def monthly_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
+    """Count rows and sum a measure per keys and month; suppress cells under ``min_count``.
+
+    Small cells are removed, as statistical offices do, because a count of 1 or 2 in a
+    departement and month can point at a person even without identifiers.
+    """
+    keys, time, measure = list(options["keys"]), options["time"], options["measure"]
+    grouped = table.group_by([*keys, time], use_threads=False).aggregate(
+        [([], "count_all"), (measure, "sum")])
+    grouped = grouped.filter(pc.greater_equal(grouped["count_all"], int(options["min_count"])))
+    columns = {k: pc.cast(grouped[k], pa.string()) for k in keys}
+    columns[time] = grouped[time]
+    columns["absences"] = grouped["count_all"]
+    columns[measure] = pc.round(pc.cast(grouped[f"{measure}_sum"], pa.float64()), 2)
+    columns["year"] = pc.cast(pc.year(grouped[time]), pa.string())
+    result = pa.table(columns, schema=monthly_counts_schema(options))
+    return result.sort_by([(time, "ascending"), *((k, "ascending") for k in keys)])
+
+
 @dataclass(frozen=True)
 class RefineTransform:
-    """A named refine transform and the schema of what it produces."""
+    """A named refine transform and the schema of what it produces.
 
-    function: Callable[[pa.RecordBatch, dict[str, Any]], pa.RecordBatch]
-    schema: pa.Schema
+    Row-wise transforms (``rows``) run per batch, in Spark through ``mapInArrow``;
+    aggregates (``table``) need the whole object and run in Spark as a group-by.
+    """
+
+    schema: Callable[[dict[str, Any]], pa.Schema]
+    rows: Callable[[pa.RecordBatch, dict[str, Any]], pa.RecordBatch] | None = None
+    table: Callable[[pa.Table, dict[str, Any]], pa.Table] | None = None
 
 
 TRANSFORMS: dict[str, RefineTransform] = {
-    "team_perspective": RefineTransform(team_perspective, TEAM_MATCHES_SCHEMA),
+    "team_perspective": RefineTransform(schema=lambda _: TEAM_MATCHES_SCHEMA,
+                                        rows=team_perspective),
+    "monthly_counts": RefineTransform(schema=monthly_counts_schema, table=monthly_counts),
 }
 
 
@@ -80,13 +115,23 @@ def transform_for(table: RefinedTable, contract: Contract) -> RefineTransform:
         ) from err
 
 
+def output_schema(table: RefinedTable, contract: Contract) -> pa.Schema:
+    """Schema of a refined table (partition columns included)."""
+    return transform_for(table, contract).schema(table.options)
+
+
 def refine_batch(batch: pa.RecordBatch, table: RefinedTable, contract: Contract) -> pa.RecordBatch:
-    """Apply a refined table's transform to one clean batch."""
-    return transform_for(table, contract).function(batch, table.options)
+    """Apply a row-wise refined table's transform to one clean batch."""
+    transform = transform_for(table, contract)
+    assert transform.rows is not None, f"{table.transform} is an aggregate, not row-wise"
+    return transform.rows(batch, table.options)
 
 
 def refine_table(clean: pa.Table, table: RefinedTable, contract: Contract) -> pa.Table:
     """Apply a refined table's transform to a whole clean table (the Lambda/Arrow path)."""
     transform = transform_for(table, contract)
-    batches = [transform.function(b, table.options) for b in clean.to_batches()]
-    return pa.Table.from_batches(batches, schema=transform.schema)
+    if transform.table is not None:
+        return transform.table(clean, table.options)
+    assert transform.rows is not None
+    batches = [transform.rows(b, table.options) for b in clean.to_batches()]
+    return pa.Table.from_batches(batches, schema=output_schema(table, contract))

@@ -1,0 +1,1 @@
+"""Realistic synthetic files for datasets whose real data cannot be shared."""
