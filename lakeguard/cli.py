@@ -131,6 +131,26 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one data subject from a deployed environment and print what was removed."""
+    from lakeguard.config import Settings
+    from lakeguard.deployment import stack_outputs
+    from lakeguard.privacy.erasure import erase
+
+    outputs = stack_outputs(args.stack_prefix)
+    report = erase(args.dataset, args.subject, Settings.from_outputs(outputs),
+                   outputs["PseudonymSecretArn"])
+    _print(f"erased subject {report.pseudonym} (key version {report.key_version}) "
+           f"from {args.dataset}:")
+    _print(f"  clean rows removed:          {report.clean_rows_removed} "
+           f"in {len(report.clean_objects)} object(s)")
+    _print(f"  refined objects recomputed:  {len(report.refined_objects)}")
+    _print(f"  raw object versions deleted: {len(report.raw_versions_deleted)}")
+    _print(f"  quarantined objects deleted: {len(report.quarantine_objects_deleted)}")
+    _print(f"  audit entry:                 {report.audit}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="lakeguard", description=__doc__)
@@ -156,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=1, help="same seed, same file")
     sample.add_argument("--out", required=True, help="file to write")
     sample.set_defaults(func=cmd_sample)
+
+    erase = sub.add_parser("erase", help="remove one data subject from every zone (GDPR art. 17)")
+    erase.add_argument("--dataset", required=True, help="dataset contract name, e.g. absences")
+    erase.add_argument("--subject", required=True,
+                       help="the subject's identifier as producers send it (e.g. their NIR)")
+    erase.add_argument("--stack-prefix", default="lakeguard-dev-",
+                       help="name prefix of the deployed stacks (default lakeguard-dev-)")
+    erase.set_defaults(func=cmd_erase)
 
     local = sub.add_parser("local", help="the embedded AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True)

@@ -71,14 +71,17 @@ class Settings:
             lambda_max_bytes=DEFAULT_LAMBDA_MAX_BYTES if max_bytes is None else int(max_bytes),
         )
 
-    def as_env(self) -> dict[str, str]:
-        """Return the environment variables that reproduce these settings."""
-        return {
-            ENV_RAW_BUCKET: self.raw_bucket,
-            ENV_CLEAN_BUCKET: self.clean_bucket,
-            ENV_REFINED_BUCKET: self.refined_bucket,
-            ENV_QUARANTINE_BUCKET: self.quarantine_bucket,
-            ENV_ARTEFACTS_BUCKET: self.artefacts_bucket,
-            ENV_GLUE_DATABASE: self.glue_database,
-            ENV_LAMBDA_MAX_BYTES: str(self.lambda_max_bytes),
-        }
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, str]) -> Settings:
+        """Read the settings from the deployed stacks' outputs (see ``stacks/``)."""
+        try:
+            return cls(
+                raw_bucket=outputs["RawBucketName"], clean_bucket=outputs["CleanBucketName"],
+                refined_bucket=outputs["RefinedBucketName"],
+                quarantine_bucket=outputs["QuarantineBucketName"],
+                artefacts_bucket=outputs["ArtefactsBucketName"],
+                glue_database=outputs["GlueDatabaseName"],
+            )
+        except KeyError as err:
+            raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "
+                                "stacks (cdk deploy --all)") from err

@@ -127,6 +127,7 @@ class LakeguardProcessingStack(cdk.Stack):
         ))
         self.refine_job = self.glue_job("refine", "glue_jobs/refine.py", buckets, key)
         cdk.CfnOutput(self, "RefineJobName", value=self.refine_job.ref)
+        cdk.CfnOutput(self, "PseudonymSecretArn", value=self.pseudonym_secret.secret_arn)
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str]) -> lambda_.Function:

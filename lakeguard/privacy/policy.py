@@ -48,7 +48,8 @@ def apply_policies(
         if column.policy == "drop":
             continue
         if column.policy == "keep":
-            out.update({n: batch.column(n) for n in names})
+            out.update({o: batch.column(n)
+                        for n, o in zip(names, column.output_names, strict=True)})
             continue
         target = column.output_names[0]
         if column.policy == "pseudonymise":

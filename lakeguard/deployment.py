@@ -1,0 +1,22 @@
+"""Find a deployed lakeguard environment: its stacks' outputs name every resource."""
+
+from __future__ import annotations
+
+import boto3
+
+from lakeguard.aws import client
+from lakeguard.exceptions import LakeguardError
+
+
+def stack_outputs(prefix: str, session: boto3.session.Session | None = None) -> dict[str, str]:
+    """Outputs of every stack whose name starts with ``prefix`` (e.g. ``lakeguard-dev-``)."""
+    cfn = client("cloudformation", session)
+    outputs: dict[str, str] = {}
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            if stack["StackName"].startswith(prefix):
+                outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    if not outputs:
+        raise LakeguardError(f"no deployed stack named {prefix}*: check the AWS account and "
+                             "region, or the name prefix set in cdk.json")
+    return outputs

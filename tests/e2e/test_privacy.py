@@ -1,0 +1,105 @@
+"""GDPR end to end on the embedded AWS: 10,000 generated absences raw -> clean -> refined,
+with no personal value anywhere downstream, k >= 5, an audit record, and an erasure."""
+
+import csv
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeguard.aws import client
+from lakeguard.config import Settings
+from lakeguard.privacy.erasure import erase
+from lakeguard.privacy.nir import canonical
+from lakeguard.samples.absences import generate
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _objects(bucket, prefix=""):
+    s3 = client("s3")
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
+    return {k: pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read()))
+            for k in keys if k.endswith(".parquet")}
+
+
+@pytest.fixture(scope="module")
+def absences(lake, tmp_path_factory):
+    # GIVEN a generated DSN-style file of 10,000 absences with names, NIRs and birth dates
+    path = tmp_path_factory.mktemp("abs") / "absences_2024-12.csv"
+    path.write_text(generate(10_000, seed=11))
+    rows = list(csv.DictReader(io.StringIO(path.read_text()), delimiter=";"))
+    # WHEN it is dropped into the raw bucket
+    result = lake.drop(path, "absences/")
+    return path, rows, result
+
+
+def test_file_is_published_with_k_anonymity_and_counted_rejects(absences):
+    _, _, result = absences
+    assert result.status == "SUCCEEDED", result.reason
+    assert result.k_achieved >= 5
+    assert result.rows_rejected >= 1  # mistyped NIR keys, reported not silently dropped
+    assert result.rows_in == 10_000
+    assert result.rows_out == 10_000 - result.rows_rejected - result.rows_suppressed
+
+
+def test_no_personal_value_reaches_clean_or_refined(lake, absences):
+    _, rows, _ = absences
+    nirs = {r["nir"] for r in rows} | set(canonical(pa.array([r["nir"] for r in rows])).to_pylist())
+    names = {r["nom"] for r in rows} | {r["prenom"] for r in rows}
+    births = {r["date_naissance"] for r in rows}
+    tables = {**_objects(lake.bucket("clean"), "absences/"), **_objects(lake.bucket("refined"))}
+    assert any(k.startswith("absences/") for k in tables)
+    assert any(k.startswith("absences_monthly/") for k in tables)
+    for key, table in tables.items():
+        for column in table.column_names:
+            values = {str(v) for v in table[column].to_pylist() if v is not None}
+            words = {w for v in values for w in v.replace("-", " ").split()}
+            assert not values & nirs, f"NIR in {key}:{column}"
+            assert not (values | words) & names, f"name in {key}:{column}"
+            assert not values & births, f"birth date in {key}:{column}"
+
+
+def test_clean_rows_are_k_anonymous_on_the_quasi_identifiers(lake, absences):
+    clean = pa.concat_tables(_objects(lake.bucket("clean"), "absences/").values())
+    sizes = clean.group_by(["age_band", "departement", "site"]).aggregate([([], "count_all")])
+    assert min(sizes["count_all"].to_pylist()) >= 5
+
+
+def test_audit_record_explains_the_run(lake, absences):
+    _, _, result = absences
+    s3 = client("s3")
+    body = s3.get_object(Bucket=lake.bucket("artefacts"),
+                         Key=f"audit/absences/{result.run_id}.json")["Body"].read().decode()
+    import json
+
+    audit = json.loads(body)
+    assert audit["contract"]["name"] == "absences" and len(audit["contract"]["sha256"]) == 64
+    assert audit["pseudonym_key_version"] and len(audit["source"]["sha256"]) == 64
+    assert audit["rows"]["in"] == 10_000 and audit["k_anonymity"]["achieved"] >= 5
+    assert audit["clean_objects"] and audit["refined_objects"]
+    rows = absences[1]
+    assert not any(r["nir"] in body or r["nom"] in body for r in rows)
+
+
+def test_erasure_removes_one_person_everywhere_and_is_audited(lake, absences):
+    _, rows, _ = absences
+    subject = next(r["nir"] for r in rows if r["nir"] != rows[0]["nir"])
+    settings = Settings.from_outputs(lake.outputs)
+    # WHEN the person asks to be forgotten
+    report = erase("absences", subject, settings, lake.outputs["PseudonymSecretArn"])
+    # THEN their rows are gone from clean, the raw version holding them is deleted, and
+    # the audit names the pseudonym and counts, not the NIR
+    assert report.clean_rows_removed >= 1
+    clean = pa.concat_tables(_objects(lake.bucket("clean"), "absences/").values())
+    assert report.pseudonym not in clean["person_id"].to_pylist()
+    assert report.raw_versions_deleted
+    versions = client("s3").list_object_versions(Bucket=lake.bucket("raw"),
+                                                 Prefix="absences/").get("Versions", [])
+    assert not versions
+    assert report.refined_objects
+    audit = client("s3").get_object(Bucket=lake.bucket("artefacts"), Key=report.audit)
+    text = audit["Body"].read().decode()
+    assert report.pseudonym in text and subject not in text

@@ -1,0 +1,175 @@
+"""Each anonymisation action on its edge cases, and the guarantees on whole files."""
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakeguard.contracts import load_contract, parse_contract
+from lakeguard.exceptions import ContractError, ValidationFailed
+from lakeguard.privacy import generalise as gen
+from lakeguard.privacy.anonymise import anonymise
+from lakeguard.privacy.kanon import enforce
+from lakeguard.privacy.leakguard import LeakDetected
+from lakeguard.privacy.nir import canonical, check_key, validate, why_invalid
+from lakeguard.privacy.patterns import redact
+from lakeguard.privacy.pseudonym import PseudonymKey
+from lakeguard.samples.absences import generate
+
+ABSENCES = Path(__file__).resolve().parents[2] / "datasets" / "absences.toml"
+KEY = PseudonymKey("v1", b"0" * 64)
+
+
+def _nir(body):
+    return body + check_key(body)
+
+
+# -- NIR -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["1841276451089", "2690299341732", "190052A004123",
+                                  "290052B004123", "1770597411234", "2851299123456"])
+def test_valid_nirs_pass_including_corsica_and_overseas(body):
+    assert why_invalid(_nir(body)) is None
+
+
+@pytest.mark.parametrize(("nir", "reason"), [
+    ("18412764510894", "15 characters"),
+    ("584127645108946", "sex digit"),
+    ("184137645108946", "month"),
+    ("184127645108947", "check key"),
+    ("1841297945108946"[:15], "overseas"),
+])
+def test_invalid_nirs_are_refused_with_a_reason(nir, reason):
+    assert reason in (why_invalid(nir) or "")
+
+
+def test_corsica_key_counts_2a_as_19_and_2b_as_18():
+    assert check_key("190052A004123") == check_key("1900519004123")
+    assert check_key("190052B004123") == check_key("1900518004123")
+
+
+def test_nir_with_or_without_spaces_has_one_canonical_form_and_one_pseudonym():
+    spaced = pa.array(["1 84 12 76 451 089 46", "184127645108946", " 1.84.12.76.451.089.46 "])
+    canon, problems = validate(spaced)
+    assert problems == [] and len(set(canon.to_pylist())) == 1
+    assert len(set(KEY.pseudonymise(canon).to_pylist())) == 1
+
+
+# -- pseudonyms (property tests) -------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=20),
+       st.binary(min_size=16, max_size=32), st.binary(min_size=16, max_size=32))
+def test_pseudonyms_are_stable_per_key_differ_across_keys_and_never_echo_input(values, k1, k2):
+    first, second = PseudonymKey("a", k1), PseudonymKey("b", k2)
+    array = pa.array(values)
+    once, again = first.pseudonymise(array).to_pylist(), first.pseudonymise(array).to_pylist()
+    assert once == again
+    assert not set(once) & set(values)
+    if k1 != k2:
+        other = second.pseudonymise(array).to_pylist()
+        assert all(a != b for a, b in zip(once, other, strict=True))
+
+
+def test_nulls_stay_null_and_key_never_shows_in_repr():
+    assert KEY.pseudonymise(pa.array([None, "x"], pa.string())).to_pylist()[0] is None
+    assert "000" not in repr(KEY)
+
+
+# -- generalisation --------------------------------------------------------------------
+
+def test_postcodes_become_departements_with_corsica_and_overseas():
+    codes, bad = gen.departement(pa.array(["69003", "20000", "20190", "20200", "20620", "97411",
+                                           "97600", "97800", "6900", "abcde", None]))
+    assert codes.to_pylist() == ["69", "2A", "2A", "2B", "2B", "974", "976", None, None, None,
+                                 None]
+    assert bad.to_pylist() == [False] * 7 + [True, True, True, False]
+
+
+def test_age_band_at_event_date_handles_leap_day_birthdays():
+    births = pa.array([dt.date(2000, 2, 29), dt.date(2000, 2, 29), dt.date(1980, 6, 15)])
+    events = pa.array([dt.date(2025, 2, 28), dt.date(2025, 3, 1), dt.date(2024, 6, 14)])
+    bands, bad = gen.age_band(births, events, width=5)
+    assert bands.to_pylist() == ["20-24", "25-29", "40-44"]  # 24, 25, 43 years old
+    assert not any(bad.to_pylist())
+
+
+def test_dates_to_month_numbers_to_bands_and_top_code():
+    months, _ = gen.month(pa.array([dt.date(2024, 3, 17), None]))
+    assert months.to_pylist() == [dt.date(2024, 3, 1), None]
+    labelled, below = gen.bands(pa.array([0.0, 7.5, 8.0, 40.0, -1.0]), [0, 8, 16])
+    assert labelled.to_pylist() == ["0-8", "0-8", "8-16", "16+", None]
+    assert below.to_pylist() == [False, False, False, False, True]
+    capped, _ = gen.top_code(pa.array([10.0, 5000.0]), 1000)
+    assert capped.to_pylist() == [10.0, 1000.0]
+
+
+def test_redaction_scrubs_identifiers_and_keeps_unicode_text():
+    text = pa.array(["Élodie rappelle au 06 12 34 56 78", "écrire à a.b@exemple.fr",
+                     "NIR 1 84 12 76 451 089 46", "IBAN FR76 3000 6000 0112 3456 7890 189", ""])
+    assert redact(text).to_pylist() == ["Élodie rappelle au [PHONE]", "écrire à [EMAIL]",
+                                        "NIR [NIR]", "IBAN [IBAN]", ""]
+
+
+# -- k-anonymity -----------------------------------------------------------------------
+
+def test_k_anonymity_suppresses_small_classes_and_reports_achieved_k():
+    table = pa.table({"band": ["20-24"] * 6 + ["60-64"] * 2, "dep": ["69"] * 8})
+    kept, outcome = enforce(table, ["band", "dep"], 5)
+    assert kept.num_rows == 6 and outcome.rows_suppressed == 2 and outcome.k_achieved == 6
+
+
+# -- whole files -----------------------------------------------------------------------
+
+def test_generated_file_anonymises_with_k_and_counted_rejects():
+    contract = load_contract("absences")
+    table, report = anonymise(generate(3000, seed=5, invalid_nir_rate=0.005).encode(),
+                              contract, KEY)
+    assert report.rows_in == 3000 and report.rows_rejected >= 1
+    assert all("invalid NIR" in r.reason for r in report.rejects)
+    assert report.k_achieved is not None and report.k_achieved >= 5
+    assert table.column_names == list(contract.clean_names)
+    assert "nir" not in table.column_names and "last_name" not in table.column_names
+
+
+def test_too_many_invalid_nirs_fail_the_file():
+    with pytest.raises(ValidationFailed, match="max_reject_ratio"):
+        anonymise(generate(500, seed=5, invalid_nir_rate=0.2).encode(),
+                  load_contract("absences"), KEY)
+
+
+def test_a_contract_that_keeps_the_nir_is_stopped_by_the_leak_guard():
+    # GIVEN the absences contract edited to keep the NIR in clear
+    text = ABSENCES.read_text().replace('policy = "pseudonymise"', 'policy = "keep"', 1)
+    text = text.replace('subject = "person_id"\n', "")
+    contract = parse_contract(text, "datasets/absences-leaky.toml")
+    # WHEN a file goes through THEN nothing is returned, and the error names column and pattern
+    with pytest.raises(LeakDetected, match="column 'person_id': NIR"):
+        anonymise(generate(300, seed=2).encode(), contract, KEY)
+
+
+def test_a_name_written_in_a_comment_is_caught():
+    data = generate(300, seed=4).splitlines()
+    fields = data[1].split(";")
+    fields[-1] = f"remplacé par {fields[1]}"
+    data[1] = ";".join(fields)
+    with pytest.raises(LeakDetected, match="column 'comment': RAW_VALUE"):
+        anonymise(("\n".join(data) + "\n").encode(), load_contract("absences"), KEY)
+
+
+def test_pseudonymising_a_date_column_is_a_contract_error():
+    text = ABSENCES.read_text().replace(
+        'generalise = { to = "age_band", at = "absence_start", width = 5 }\noutput = "age_band"',
+        "", 1).replace('name = "birth_date"\nsource = "date_naissance"\ntype = "date"\n'
+                       'format = "%Y-%m-%d"\npolicy = "generalise"',
+                       'name = "birth_date"\nsource = "date_naissance"\ntype = "date"\n'
+                       'format = "%Y-%m-%d"\npolicy = "pseudonymise"')
+    with pytest.raises(ContractError, match="pseudonymise applies to string or nir"):
+        parse_contract(text, "datasets/x.toml")
+
+
+def test_canonical_nir_is_upper_case_without_separators():
+    assert canonical(pa.array(["2 90 05 2a 004 123 xx"])).to_pylist() == ["290052A004123XX"]
