@@ -20,17 +20,24 @@ if TYPE_CHECKING:
 
 
 def aggregate_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
-    """Spark twin of :func:`lakeguard.transforms.refine.monthly_counts` (same rows)."""
+    """Spark twin of the Arrow aggregates ``monthly_counts`` and ``category_counts``."""
     from pyspark.sql import functions as F
 
     options = table.options
-    keys, time, measure = list(options["keys"]), options["time"], options["measure"]
-    grouped = clean.groupBy(*keys, time).agg(F.count(F.lit(1)).alias("absences"),
-                                             F.round(F.sum(measure).cast("double"), 2)
-                                             .alias(measure))
-    return (grouped.filter(F.col("absences") >= int(options["min_count"]))
-            .select(*[F.col(k).cast("string").alias(k) for k in keys], time, "absences", measure,
-                    F.year(time).cast("string").alias("year")))
+    time = options.get("time")
+    keys, measure = list(options["keys"]), options["measure"]
+    count_as = options.get("count_as", "absences")
+    grouped = clean.groupBy(*keys, *([time] if time else [])).agg(
+        F.count(F.lit(1)).alias(count_as),
+        F.round(F.sum(measure).cast("double"), 2).alias(measure))
+    grouped = grouped.filter(F.col(count_as) >= int(options["min_count"]))
+    columns = [F.col(k).cast("string").alias(k) for k in keys]
+    if time:
+        columns += [F.col(time), F.col(count_as), F.col(measure),
+                    F.year(time).cast("string").alias("year")]
+    else:
+        columns += [F.col(count_as), F.col(measure)]
+    return grouped.select(*columns)
 
 
 def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) -> DataFrame:

@@ -19,7 +19,7 @@ from lakeguard.config import ENV_PSEUDONYM_SECRET, Settings
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import partition_path, staging_prefix
+from lakeguard.pipeline.layout import object_key, partition_path, staging_prefix
 from lakeguard.privacy.anonymise import anonymise
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
 from lakeguard.s3io import read_bytes, write_parquet
@@ -65,8 +65,8 @@ def clean(
     outputs = []
     partitions = split_partitions(table, contract.partition_by)
     for values, rows in sorted(partitions.items()):
-        key = (f"{staging_prefix(ref.run_id)}{contract.name}/"
-               f"{partition_path(contract.partition_by, values)}/part-0.parquet")
+        key = object_key(f"{staging_prefix(ref.run_id)}{contract.name}",
+                         partition_path(contract.partition_by, values), "part-0.parquet")
         outputs.append(write_parquet(rows, settings.clean_bucket, key, session))
     return {
         "outputs": outputs,

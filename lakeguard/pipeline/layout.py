@@ -39,6 +39,11 @@ def partition_path(names: tuple[str, ...], values: tuple[str, ...]) -> str:
     return "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
 
 
+def object_key(prefix: str, partition: str, name: str) -> str:
+    """Key of an object in a (possibly unpartitioned) table folder."""
+    return posixpath.join(prefix, partition, name) if partition else posixpath.join(prefix, name)
+
+
 def final_key(staged_key: str, run: str, source_key_id: str, index: int) -> str:
     """Final key of a staged object: same table and partition folders, named after the source."""
     relative = staged_key.removeprefix(staging_prefix(run))

@@ -52,7 +52,7 @@ def register_partitions(database: str, keys: list[str],
     for table, folders in sorted(by_table.items()):
         descriptor = glue.get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]
         location = descriptor["Location"].rstrip("/")
-        for folder in sorted(folders):
+        for folder in sorted(f for f in folders if f):  # unpartitioned tables have none
             values = [part.split("=", 1)[1] for part in folder.split("/")]
             try:
                 glue.create_partition(DatabaseName=database, TableName=table, PartitionInput={

@@ -23,7 +23,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ContractError
 from lakeguard.pipeline.clean import split_partitions
-from lakeguard.pipeline.layout import is_from_source, partition_path
+from lakeguard.pipeline.layout import is_from_source, object_key, partition_path
 from lakeguard.privacy import nir
 from lakeguard.privacy.pseudonym import canonical_text, load_key
 from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet, write_parquet
@@ -109,7 +109,8 @@ def _recompute_refined(contract: Contract, sources: set[str], settings: Settings
                 continue
             refined = refine_table(clean, table, contract)
             for values, rows in split_partitions(refined, table.partition_by).items():
-                key = f"{table.table}/{partition_path(table.partition_by, values)}/{source}-0.parquet"
+                key = object_key(table.table, partition_path(table.partition_by, values),
+                                 f"{source}-0.parquet")
                 write_parquet(rows.drop_columns(list(table.partition_by)), settings.refined_bucket,
                               key, session)
                 report.refined_objects.append(key)

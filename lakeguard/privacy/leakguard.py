@@ -13,6 +13,9 @@ import pyarrow.compute as pc
 from lakeguard.exceptions import LakeguardError
 from lakeguard.privacy.patterns import find_identifiers
 
+#: Shortest raw value the guard looks for: shorter ones collide with ordinary codes.
+MIN_RAW_LENGTH = 3
+
 
 class LeakDetected(LakeguardError):
     """An output holds an identifier: it is not written."""
@@ -36,8 +39,10 @@ def scan(output: pa.Table, raw_values: pa.Array,
     """
     hits: dict[str, dict[str, int]] = {}
     distinct_raw = pc.unique(raw_values.drop_null()) if len(raw_values) else raw_values
-    words_raw = distinct_raw.filter(pc.greater_equal(pc.utf8_length(distinct_raw), 3)) \
-        if len(distinct_raw) else distinct_raw
+    if len(distinct_raw):  # 1-2 character values ("7", "11") are codes, not identifiers
+        distinct_raw = distinct_raw.filter(pc.greater_equal(pc.utf8_length(distinct_raw),
+                                                            MIN_RAW_LENGTH))
+    words_raw = distinct_raw
     for name in output.column_names:
         column = output[name].combine_chunks()
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):

@@ -84,6 +84,26 @@ def monthly_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
     return result.sort_by([(time, "ascending"), *((k, "ascending") for k in keys)])
 
 
+def category_counts_schema(options: dict[str, Any]) -> pa.Schema:
+    """Output of :func:`category_counts`: the keys, the count, the summed measure."""
+    return pa.schema([pa.field(k, pa.string()) for k in options["keys"]]
+                     + [pa.field(options["count_as"], pa.int64()),
+                        pa.field(options["measure"], pa.float64())])
+
+
+def category_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
+    """Count rows and sum a measure per category; suppress cells under ``min_count``."""
+    keys, measure = list(options["keys"]), options["measure"]
+    grouped = table.group_by(keys, use_threads=False).aggregate([([], "count_all"),
+                                                                 (measure, "sum")])
+    grouped = grouped.filter(pc.greater_equal(grouped["count_all"], int(options["min_count"])))
+    columns = {k: pc.cast(grouped[k], pa.string()) for k in keys}
+    columns[options["count_as"]] = grouped["count_all"]
+    columns[measure] = pc.round(pc.cast(grouped[f"{measure}_sum"], pa.float64()), 2)
+    result = pa.table(columns, schema=category_counts_schema(options))
+    return result.sort_by([(k, "ascending") for k in keys])
+
+
 @dataclass(frozen=True)
 class RefineTransform:
     """A named refine transform and the schema of what it produces.
@@ -101,6 +121,7 @@ TRANSFORMS: dict[str, RefineTransform] = {
     "team_perspective": RefineTransform(schema=lambda _: TEAM_MATCHES_SCHEMA,
                                         rows=team_perspective),
     "monthly_counts": RefineTransform(schema=monthly_counts_schema, table=monthly_counts),
+    "category_counts": RefineTransform(schema=category_counts_schema, table=category_counts),
 }
 
 
