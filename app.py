@@ -32,7 +32,8 @@ def build_app(app: cdk.App) -> cdk.App:
     LakeguardOrchestrationStack(
         app, "LakeguardOrchestrationStack", stack_name=f"{prefix}-orchestration",
         settings=settings, functions=dict(processing.functions),
-        refine_job=processing.refine_job, raw=storage.buckets["raw"],
+        jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
+        raw=storage.buckets["raw"], clean=storage.buckets["clean"],
         refined=storage.buckets["refined"], key=storage.key)
     for name, value in {"project": "lakeguard", "environment": settings.env,
                         "data-classification": settings.data_classification}.items():

@@ -40,13 +40,15 @@ class LakeguardOrchestrationStack(cdk.Stack):
     """The state machine that runs every raw object, and what starts it."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
-                 functions: dict[str, lambda_.IFunction], refine_job: glue.CfnJob,
-                 raw: s3.IBucket, refined: s3.IBucket, key: kms.IKey, **kwargs: Any) -> None:
+                 functions: dict[str, lambda_.IFunction], jobs: dict[str, glue.CfnJob],
+                 raw: s3.IBucket, clean: s3.IBucket, refined: s3.IBucket, key: kms.IKey,
+                 **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topic = sns.Topic(self, "Notifications", master_key=key,
                                display_name="lakeguard pipeline notifications")
         substitutions = {substitution_name(n): f.function_arn for n, f in functions.items()}
-        substitutions |= {"RefineJobName": refine_job.ref, "RefinedBucket": refined.bucket_name,
+        substitutions |= {f"{name.title()}JobName": job.ref for name, job in jobs.items()}
+        substitutions |= {"CleanBucket": clean.bucket_name, "RefinedBucket": refined.bucket_name,
                           "NotificationTopicArn": self.topic.topic_arn}
         log_group = logs.LogGroup(self, "PipelineLogs", encryption_key=key,
                                   retention=settings.log_retention,
@@ -63,10 +65,10 @@ class LakeguardOrchestrationStack(cdk.Stack):
         )
         for function in functions.values():
             function.grant_invoke(self.state_machine)
-        job_arn = (f"arn:aws:glue:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:job/{refine_job.ref}")
         self.state_machine.add_to_role_policy(iam.PolicyStatement(
             actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-            resources=[job_arn],
+            resources=[f"arn:aws:glue:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:job/{job.ref}"
+                       for job in jobs.values()],
         ))
         self.topic.grant_publish(self.state_machine)
         key.grant_encrypt_decrypt(self.state_machine)

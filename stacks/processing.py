@@ -48,6 +48,7 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {
     "validate": StageSpec(256, 30, "head + a 64 KB header probe"),
     "clean": StageSpec(2048, 900, "parses up to lambda_max_bytes in bounded batches"),
+    "clean_report": StageSpec(256, 30, "reads the Glue anonymise job's JSON report"),
     "quality": StageSpec(1024, 120, "reads the object's clean Parquet once"),
     "check_model": StageSpec(1024, 300, "reads the model table's history"),
     "train": StageSpec(1024, 300, "fits one small model per stale entity"),
@@ -106,7 +107,8 @@ class LakeguardProcessingStack(cdk.Stack):
         self.pseudonym_secret.grant_read(self.functions["clean"])
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
-        reads = {"validate": ["raw"], "clean": ["raw"], "quality": ["clean"],
+        reads = {"validate": ["raw"], "clean": ["raw"], "clean_report": ["clean"],
+                 "quality": ["clean"],
                  "check_model": ["refined", "artefacts"], "train": ["refined", "artefacts"],
                  "score": ["refined", "artefacts"], "publish": ["clean", "refined"],
                  "quarantine": ["raw"]}
@@ -125,8 +127,14 @@ class LakeguardProcessingStack(cdk.Stack):
             resources=[f"{catalog_arn}:catalog", f"{catalog_arn}:database/{database_name}",
                        f"{catalog_arn}:table/{database_name}/*"],
         ))
-        self.refine_job = self.glue_job("refine", "glue_jobs/refine.py", buckets, key)
+        self.refine_job, _ = self.glue_job("refine", reads=[buckets["clean"]],
+                                           writes=[buckets["refined"]], key=key)
+        self.anonymise_job, anonymiser = self.glue_job(
+            "anonymise", reads=[buckets["raw"]], writes=[buckets["clean"]], key=key,
+            arguments={"--secret_id": self.pseudonym_secret.secret_arn})
+        self.pseudonym_secret.grant_read(anonymiser)
         cdk.CfnOutput(self, "RefineJobName", value=self.refine_job.ref)
+        cdk.CfnOutput(self, "AnonymiseJobName", value=self.anonymise_job.ref)
         cdk.CfnOutput(self, "PseudonymSecretArn", value=self.pseudonym_secret.secret_arn)
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
@@ -152,10 +160,12 @@ class LakeguardProcessingStack(cdk.Stack):
             log_group=log_group,
         )
 
-    def glue_job(self, name: str, script: str, buckets: dict[str, s3.IBucket],
-                 key: kms.IKey) -> glue.CfnJob:
-        """A Glue 5 Spark job running ``script`` with lakeguard on its Python path."""
-        script_asset = assets.Asset(self, f"{name.title()}Script", path=str(PROJECT_ROOT / script))
+    def glue_job(self, name: str, *, reads: list[s3.IBucket], writes: list[s3.IBucket],
+                 key: kms.IKey, arguments: dict[str, str] | None = None,
+                 ) -> tuple[glue.CfnJob, iam.Role]:
+        """A Glue 5 Spark job running ``glue_jobs/<name>.py`` with lakeguard on its path."""
+        script = PROJECT_ROOT / "glue_jobs" / f"{name}.py"
+        script_asset = assets.Asset(self, f"{name.title()}Script", path=str(script))
         library = assets.Asset(self, f"{name.title()}Library", path=str(PROJECT_ROOT),
                                exclude=[*_KEEP_ONLY, "lambdas", "lambdas/**"])
         role = iam.Role(self, f"{name.title()}JobRole",
@@ -165,10 +175,12 @@ class LakeguardProcessingStack(cdk.Stack):
             iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSGlueServiceRole"))
         script_asset.grant_read(role)
         library.grant_read(role)
-        buckets["clean"].grant_read(role)
-        buckets["refined"].grant_read_write(role)
+        for bucket in reads:
+            bucket.grant_read(role)
+        for bucket in writes:
+            bucket.grant_read_write(role)
         key.grant_encrypt_decrypt(role)
-        return glue.CfnJob(
+        job = glue.CfnJob(
             self, f"{name.title()}Job",
             name=f"{self.settings.name_prefix}-{name}",
             role=role.role_arn,
@@ -185,6 +197,8 @@ class LakeguardProcessingStack(cdk.Stack):
                 "--enable-metrics": "true",
                 "--enable-continuous-cloudwatch-log": "true",
                 "--extra-py-files": library.s3_object_url,
+                **(arguments or {}),
             },
         )
+        return job, role
 

@@ -33,16 +33,15 @@ class AnonymiseReport:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def check_reject_ratio(rejects: list[Reject], rows_in: int, contract: Contract) -> int:
-    """Count rejected rows; fail when they exceed the contract's tolerated ratio."""
-    rejected = len({r.row for r in rejects})
+def check_reject_ratio(rejected: int, rows_in: int, contract: Contract,
+                       examples: list[Reject]) -> None:
+    """Fail when rejected rows exceed the contract's tolerated ratio, showing a few reasons."""
     if rejected and rejected > contract.raw.max_reject_ratio * rows_in:
-        shown = "; ".join(f"row {r.row} column {r.column!r}: {r.reason}" for r in rejects[:5])
+        shown = "; ".join(f"row {r.row} column {r.column!r}: {r.reason}" for r in examples[:5])
         raise ValidationFailed(
             f"{rejected} of {rows_in} rows break contract {contract.path} (tolerated ratio "
             f"raw.max_reject_ratio = {contract.raw.max_reject_ratio}): {shown}"
         )
-    return rejected
 
 
 def anonymise(data: bytes, contract: Contract,
@@ -58,7 +57,8 @@ def anonymise(data: bytes, contract: Contract,
     rejects = parsed.rejects + rejects
     report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
                              key_version=key.version_id if key else None)
-    report.rows_rejected = check_reject_ratio(rejects, parsed.rows_in, contract)
+    report.rows_rejected = len({r.row for r in rejects})
+    check_reject_ratio(report.rows_rejected, parsed.rows_in, contract, rejects)
     table = pa.Table.from_batches(batches) if batches else pa.table({})
     if table.num_rows == 0:
         raise ValidationFailed("the object has a header but no valid data rows")

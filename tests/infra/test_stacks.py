@@ -130,19 +130,45 @@ def test_glue_tables_come_from_the_contracts(dev):
                        "num_goals_net": "bigint"}
 
 
-def test_glue_job_runs_the_script_from_glue_jobs_with_lakeguard_as_extra_files(dev):
-    jobs = _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job")
-    (job,) = jobs.values()
-    props = job["Properties"]
-    assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"
-    assert props["DefaultArguments"]["--extra-py-files"]
+def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev):
+    jobs = {j["Properties"]["Name"]: j["Properties"]
+            for j in _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job").values()}
+    assert set(jobs) == {"lakeguard-dev-refine", "lakeguard-dev-anonymise"}
+    for props in jobs.values():
+        assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"
+        assert props["DefaultArguments"]["--extra-py-files"]
+    assert "--secret_id" in jobs["lakeguard-dev-anonymise"]["DefaultArguments"]
+    assert "--secret_id" not in jobs["lakeguard-dev-refine"]["DefaultArguments"]
+
+
+def _policies_granting(template, action):
+    """Roles (logical ids) whose inline policies allow ``action``."""
+    roles = set()
+    for policy in _resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) \
+                else [statement["Action"]]
+            if action in actions:
+                roles |= {r["Ref"] for r in policy["Properties"]["Roles"]}
+    return roles
+
+
+def test_only_the_anonymisers_may_read_the_pseudonym_secret(dev):
+    processing = dev["LakeguardProcessingStack"]
+    readers = _policies_granting(processing, "secretsmanager:GetSecretValue")
+    assert len(readers) == 2
+    assert all("Clean" in r or "Anonymise" in r for r in readers)
+    assert not any("CleanReport" in r for r in readers)
+    for template in dev.values():
+        assert '"SecretString"' not in json.dumps(template.to_json())  # generated, never inline
 
 
 def test_lambda_functions_use_the_handlers_and_managed_layers(dev):
     functions = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"lambdas.{n}.handler" for n in
-                              ["validate", "clean", "quality", "check_model", "train", "score",
+                              ["validate", "clean", "clean_report", "quality", "check_model",
+                               "train", "score",
                                "publish", "quarantine"])
     for function in functions.values():
         props = function["Properties"]

@@ -1,0 +1,29 @@
+"""Glue job: anonymise one large raw object into the clean zone's staging prefix.
+
+Arguments (from the state machine's CleanLarge task): ``--dataset``, ``--input_uri`` (the raw
+object), ``--output_uri`` (the run's staging prefix in the clean bucket), ``--secret_id``
+(the pseudonymisation key's secret; the job's role is one of two that may read it).
+"""
+
+import sys
+
+from pyspark.sql import SparkSession
+
+from lakeguard.glue.anonymise_job import run
+from lakeguard.glue.args import resolve_args
+from lakeguard.glue.io import sha256_of, write_json
+from lakeguard.privacy.pseudonym import load_key
+
+
+def main() -> None:
+    """Parse the job arguments, anonymise, and leave the report for the clean_report stage."""
+    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"])
+    spark = SparkSession.builder.getOrCreate()
+    key = load_key(args["secret_id"])
+    report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], key)
+    report["input_sha256"] = sha256_of(args["input_uri"])
+    write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Anonymise on Spark: the Glue path for objects too large for the clean Lambda.
+
+The very functions of the Lambda path run inside ``mapInArrow`` (typing, NIR validation,
+policies, the leak guard's scan); only what needs every row at once is Spark's own:
+the k-anonymity class sizes (a window count) and the distinct raw values to look for.
+The job writes the clean partitions and a JSON report the ``clean_report`` stage returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from lakeguard.contracts import load_contract
+from lakeguard.contracts.model import Contract
+from lakeguard.privacy.anonymise import check_reject_ratio
+from lakeguard.privacy.leakguard import LeakDetected, scan
+from lakeguard.privacy.policy import apply_policies
+from lakeguard.privacy.pseudonym import PseudonymKey
+from lakeguard.transforms.parse import Reject, check_header, type_batch
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+_REJECTS_SHOWN = 20
+
+
+def clean_schema(contract: Contract, key: PseudonymKey | None) -> pa.Schema:
+    """Arrow schema of the clean rows, found by running the policies on an empty batch."""
+    empty = pa.RecordBatch.from_pydict({c.source: pa.array([], pa.string())
+                                        for c in contract.columns})
+    typed, _, _ = type_batch(empty, contract, 1)
+    clean, _ = apply_policies(typed, contract, key)
+    return clean.schema
+
+
+def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            typed, _, _ = type_batch(batch, contract, 1)
+            clean, _ = apply_policies(typed, contract, key)
+            yield clean
+    return apply
+
+
+def _rejects(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            typed, rejects, _ = type_batch(batch, contract, 1)
+            _, more = apply_policies(typed, contract, key)
+            found = rejects + more
+            yield pa.RecordBatch.from_pydict({
+                "column": pa.array([r.column for r in found], pa.string()),
+                "reason": pa.array([r.reason for r in found], pa.string()),
+            })
+    return apply
+
+
+def _sensitive_values(raw: DataFrame, contract: Contract) -> pa.Array:
+    """Distinct raw values of the dropped and pseudonymised columns (as the Lambda keeps)."""
+    schema = pa.schema([pa.field(c.source, pa.string()) for c in contract.columns])
+
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            aligned = pa.RecordBatch.from_pydict({f.name: batch.column(f.name) if f.name in
+                                                  batch.schema.names else
+                                                  pa.nulls(batch.num_rows, pa.string())
+                                                  for f in schema})
+            _, _, values = type_batch(aligned, contract, 1)
+            yield pa.RecordBatch.from_pydict({"value": values})
+    rows = raw.mapInArrow(apply, "value string").distinct().collect()
+    return pa.array([r["value"] for r in rows], pa.string())
+
+
+def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, int | None]:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    quasi = list(contract.privacy.quasi_identifiers)
+    if not quasi:
+        return clean, None
+    window = Window.partitionBy(*[F.col(q) for q in quasi])
+    sized = clean.withColumn("__class", F.count(F.lit(1)).over(window))
+    kept = sized.filter(F.col("__class") >= contract.privacy.k)
+    achieved = kept.agg(F.min("__class")).collect()[0][0]
+    return kept.drop("__class"), achieved
+
+
+def _leaks(kept: DataFrame, raw_values: pa.Array, free_text: tuple[str, ...]) -> dict[str, Any]:
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            hits = scan(pa.Table.from_batches([batch]), raw_values, free_text)
+            yield pa.RecordBatch.from_pydict({"hits": [json.dumps(hits)] if hits else []},
+                                             schema=pa.schema([("hits", pa.string())]))
+    found: dict[str, Any] = {}
+    for row in kept.mapInArrow(apply, "hits string").collect():
+        for column, counts in json.loads(row["hits"]).items():
+            for name, count in counts.items():
+                found.setdefault(column, {}).setdefault(name, 0)
+                found[column][name] += count
+    return found
+
+
+def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
+        key: PseudonymKey | None) -> dict[str, Any]:
+    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    contract = load_contract(dataset)
+    raw = (spark.read.option("header", True).option("sep", contract.raw.delimiter)
+           .option("encoding", contract.raw.encoding).option("inferSchema", False)
+           .csv(input_path))
+    check_header(raw.columns, contract)
+    rows_in = raw.count()
+    schema = clean_schema(contract, key)
+    clean = raw.mapInArrow(_anonymised(contract, key), from_arrow_schema(schema))
+    rejected = raw.mapInArrow(_rejects(contract, key), "column string, reason string")
+    reasons = [Reject(0, r["column"], r["reason"])
+               for r in rejected.limit(_REJECTS_SHOWN).collect()]
+    rows_typed = clean.count()
+    check_reject_ratio(rows_in - rows_typed, rows_in, contract, reasons)
+    kept, achieved = _enforce_k(clean, contract)
+    kept = kept.cache()
+    rows_out = kept.count()
+    free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
+    leaks = _leaks(kept, _sensitive_values(raw, contract), free_text)
+    if leaks:
+        detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
+                           for c, f in leaks.items())
+        raise LeakDetected(f"the output would carry identifiers ({detail}); nothing was written")
+    target = f"{output_uri.rstrip('/')}/{contract.name}/"
+    writer = kept.write.mode("overwrite").option("compression", "zstd")
+    if contract.partition_by:
+        writer = writer.partitionBy(*contract.partition_by)
+    writer.parquet(target)
+    return {
+        "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
+        "rows_suppressed": rows_typed - rows_out,
+        "k_required": contract.privacy.k if contract.privacy.quasi_identifiers else None,
+        "k_achieved": achieved, "key_version": key.version_id if key else None,
+        "rejects": [{"row": None, "column": r.column, "reason": r.reason} for r in reasons],
+    }
