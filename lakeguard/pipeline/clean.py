@@ -1,7 +1,8 @@
 """Clean stage (Lambda path): raw object -> anonymised, typed Parquet, staged per partition.
 
-Nothing is written unless every privacy guarantee held (see
-:mod:`lakeguard.privacy.anonymise`); the stage result carries the counts and the key
+The object is streamed from S3 (twice: see :mod:`lakeguard.privacy.anonymise`) and
+written to local files, so memory holds a batch, not the object. Nothing is uploaded
+unless every privacy guarantee held; the stage result carries the counts and the key
 version for the audit record, never a value.
 """
 
@@ -9,20 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from lakeguard.aws import client
 from lakeguard.config import ENV_PSEUDONYM_SECRET, Settings
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import object_key, partition_path, staging_prefix
-from lakeguard.privacy.anonymise import anonymise
+from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
-from lakeguard.s3io import read_bytes, write_parquet
+from lakeguard.s3io import PARQUET_COMPRESSION
 
 #: Rejects listed in the stage result (and so in the quarantine report) at most.
 _REJECTS_SHOWN = 20
@@ -54,20 +59,87 @@ def pseudonym_key(needed: bool, session: boto3.session.Session | None) -> Pseudo
     return load_key(secret, session=session)
 
 
+class PartitionWriter:
+    """Write clean batches to one local Parquet file per partition, then upload them.
+
+    Files go to local disk (Lambda's /tmp) so memory holds one batch; nothing is uploaded
+    until the whole object passed every check.
+    """
+
+    def __init__(self, folder: Path, partition_by: tuple[str, ...]) -> None:
+        self.folder, self.partition_by = folder, partition_by
+        self.writers: dict[tuple[str, ...], pq.ParquetWriter] = {}
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append a batch's rows to their partitions' files."""
+        for values, rows in split_partitions(pa.Table.from_batches([batch]),
+                                             self.partition_by).items():
+            if not rows.num_rows:
+                continue
+            if values not in self.writers:
+                path = self.folder / f"part-{len(self.writers)}.parquet"
+                self.writers[values] = pq.ParquetWriter(path, rows.schema,
+                                                        compression=PARQUET_COMPRESSION)
+            self.writers[values].write_table(rows)
+
+    def upload(self, bucket: str, prefix: str,
+               session: boto3.session.Session | None) -> list[str]:
+        """Close the files and upload each to ``prefix/<partition>/part-0.parquet``."""
+        s3, outputs = client("s3", session), []
+        for values, writer in sorted(self.writers.items()):
+            writer.close()
+            key = object_key(prefix, partition_path(self.partition_by, values), "part-0.parquet")
+            s3.upload_file(writer.where, bucket, key)
+            outputs.append(f"s3://{bucket}/{key}")
+        return outputs
+
+
+class _Hashing:
+    """A read-only stream that hashes what it hands out (the audit's input digest)."""
+
+    def __init__(self, body: Any, digest: Any) -> None:
+        self.body, self.digest, self.closed = body, digest, False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.body.read(size)
+        self.digest.update(chunk)
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        self.body.close()
+
+
+def _open(ref: ObjectRef, session: boto3.session.Session | None) -> Any:
+    """A streaming body of the raw object version (each call is a new GET)."""
+    extra = {"VersionId": ref.version_id} if ref.version_id else {}
+    return client("s3", session).get_object(Bucket=ref.bucket, Key=ref.key, **extra)["Body"]
+
+
 def clean(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
 ) -> dict[str, Any]:
-    """Anonymise the object and stage one Parquet object per partition."""
+    """Anonymise the object, streamed, and stage one Parquet object per partition."""
     ref = ObjectRef.from_state(state)
     contract = load_contract(state["validation"]["dataset"])
-    data = read_bytes(ref.bucket, ref.key, ref.version_id, session)
-    table, report = anonymise(data, contract, pseudonym_key(contract.needs_key, session))
-    outputs = []
-    partitions = split_partitions(table, contract.partition_by)
-    for values, rows in sorted(partitions.items()):
-        key = object_key(f"{staging_prefix(ref.run_id)}{contract.name}",
-                         partition_path(contract.partition_by, values), "part-0.parquet")
-        outputs.append(write_parquet(rows, settings.clean_bucket, key, session))
+    key = pseudonym_key(contract.needs_key, session)
+    with tempfile.TemporaryDirectory(prefix="lakeguard-clean-") as folder:
+        writer = PartitionWriter(Path(folder), contract.partition_by)
+        digest = hashlib.sha256()
+        opened: list[Any] = []
+
+        def open_raw() -> Any:  # the first pass also computes the input digest
+            opened.append(_Hashing(_open(ref, session), digest) if not opened
+                          else _open(ref, session))
+            return opened[-1]
+
+        report = anonymise_stream(open_raw, contract, key, writer.write)
+        prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
+        outputs = writer.upload(settings.clean_bucket, prefix, session)
+        partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]
     return {
         "outputs": outputs,
         "rows_in": report.rows_in,
@@ -77,7 +149,7 @@ def clean(
         "k_required": report.k_required,
         "k_achieved": report.k_achieved,
         "key_version": report.key_version,
-        "input_sha256": hashlib.sha256(data).hexdigest(),
-        "partitions": [partition_path(contract.partition_by, v) for v in sorted(partitions)],
+        "input_sha256": digest.hexdigest(),
+        "partitions": [p for p in partitions if p],
         "rejects": [r.__dict__ for r in report.rejects[:_REJECTS_SHOWN]],
     }

@@ -1,22 +1,33 @@
-"""Raw object -> anonymised clean table, with every guarantee checked before it is returned.
+"""Raw object -> anonymised clean rows, with every guarantee checked before any is released.
 
-Parse and type (streamed), apply the column policies, enforce k-anonymity on the
-quasi-identifiers, then run the leak guard. The caller writes only what this returns.
+Two streamed passes over the object keep memory bounded whatever its size. The first
+parses, types and applies the column policies only to measure: rejected rows, the size
+of every quasi-identifier class (a dict per class, not per row) and the distinct raw
+values of dropped and pseudonymised columns. The second repeats the same work, drops the
+rows of classes smaller than k, runs the leak guard on every batch and hands each batch
+to the caller's sink. Nothing reaches the sink from a file that breaks its contract, and
+a leak raises before the caller can publish what the sink received.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
-from lakeguard.privacy.kanon import enforce
 from lakeguard.privacy.leakguard import guard
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.transforms.parse import ParseReport, Reject, parse_object
+
+Opener = Callable[[], bytes | BinaryIO]
+Sink = Callable[[pa.RecordBatch], None]
+_SEPARATOR, _NULL = "\x1f", "\x00"
 
 
 @dataclass
@@ -44,29 +55,63 @@ def check_reject_ratio(rejected: int, rows_in: int, contract: Contract,
         )
 
 
-def anonymise(data: bytes, contract: Contract,
-              key: PseudonymKey | None) -> tuple[pa.Table, AnonymiseReport]:
-    """Anonymise one raw object into a clean table (partition columns included)."""
-    parsed = ParseReport()
-    rejects: list[Reject] = []
-    batches = []
-    for typed in parse_object(data, contract, parsed):
+def class_keys(batch: pa.RecordBatch, quasi_identifiers: tuple[str, ...]) -> pa.Array:
+    """One text key per row naming its quasi-identifier class (nulls are a value of their own)."""
+    parts = [pc.fill_null(pc.cast(batch.column(q), pa.string()), _NULL) for q in quasi_identifiers]
+    return pc.binary_join_element_wise(*parts, _SEPARATOR)
+
+
+def _clean_batches(open_raw: Opener, contract: Contract, key: PseudonymKey | None,
+                   parsed: ParseReport, rejects: list[Reject]) -> Iterator[pa.RecordBatch]:
+    for typed in parse_object(open_raw(), contract, parsed):
         clean, policy_rejects = apply_policies(typed, contract, key)
         rejects += policy_rejects
-        batches.append(clean)
+        yield clean
+
+
+def anonymise_stream(open_raw: Opener, contract: Contract, key: PseudonymKey | None,
+                     sink: Sink) -> AnonymiseReport:
+    """Anonymise one object read twice through ``open_raw``; send clean batches to ``sink``."""
+    quasi = contract.privacy.quasi_identifiers
+    parsed, rejects = ParseReport(), list[Reject]()
+    sizes: dict[str, int] = {}
+    for clean in _clean_batches(open_raw, contract, key, parsed, rejects):
+        if quasi and clean.num_rows:
+            counted = pa.table({"k": class_keys(clean, quasi)}).group_by("k").aggregate(
+                [([], "count_all")])
+            for name, count in zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(),
+                                   strict=True):
+                sizes[name] = sizes.get(name, 0) + count
     rejects = parsed.rejects + rejects
     report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
                              key_version=key.version_id if key else None)
     report.rows_rejected = len({r.row for r in rejects})
     check_reject_ratio(report.rows_rejected, parsed.rows_in, contract, rejects)
-    table = pa.Table.from_batches(batches) if batches else pa.table({})
-    if table.num_rows == 0:
+    if parsed.rows_in - report.rows_rejected <= 0:
         raise ValidationFailed("the object has a header but no valid data rows")
-    table, kanon = enforce(table, list(contract.privacy.quasi_identifiers), contract.privacy.k)
-    report.rows_suppressed = kanon.rows_suppressed
-    report.k_required = kanon.k_required if contract.privacy.quasi_identifiers else None
-    report.k_achieved = kanon.k_achieved
+    small = pa.array([c for c, n in sizes.items() if n < contract.privacy.k], pa.string())
+    if quasi:
+        report.k_required = contract.privacy.k
+        report.rows_suppressed = sum(n for n in sizes.values() if n < contract.privacy.k)
+        report.k_achieved = min((n for n in sizes.values() if n >= contract.privacy.k),
+                                default=None)
+    raw_values = parsed.raw_values()
     free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
-    guard(table, parsed.raw_values(), free_text)
-    report.rows_out = table.num_rows
-    return table, report
+    second_pass, again = ParseReport(), list[Reject]()
+    for clean in _clean_batches(open_raw, contract, key, second_pass, again):
+        if quasi and len(small):
+            clean = clean.filter(pc.invert(pc.is_in(class_keys(clean, quasi), value_set=small)))
+        guard(pa.Table.from_batches([clean]), raw_values, free_text)
+        report.rows_out += clean.num_rows
+        sink(clean)
+    if report.rows_out == 0:
+        raise ValidationFailed("no row is left once classes smaller than k are suppressed")
+    return report
+
+
+def anonymise(data: bytes, contract: Contract,
+              key: PseudonymKey | None) -> tuple[pa.Table, AnonymiseReport]:
+    """Anonymise an object held in memory into one table (tests, tools, the Spark check)."""
+    batches: list[pa.RecordBatch] = []
+    report = anonymise_stream(lambda: data, contract, key, batches.append)
+    return pa.Table.from_batches(batches), report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -84,20 +85,27 @@ def check_header(header: list[str], contract: Contract) -> None:
         )
 
 
-def _reader(data: bytes, contract: Contract) -> pacsv.CSVStreamingReader:
-    if not data.strip():
-        raise ValidationFailed("the object is empty: nothing to ingest")
-    first_line = data.split(b"\n", 1)[0].decode(contract.raw.encoding, "replace").strip("\r\n")
-    header = first_line.split(contract.raw.delimiter)
-    check_header(header, contract)
-    return pacsv.open_csv(
-        io.BytesIO(data),
-        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=contract.raw.encoding),
-        parse_options=pacsv.ParseOptions(delimiter=contract.raw.delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header}, strings_can_be_null=False
-        ),
-    )
+def _reader(source: bytes | BinaryIO, contract: Contract) -> pacsv.CSVStreamingReader:
+    """Open a streaming CSV reader (text columns) and check its header against the contract."""
+    if isinstance(source, bytes):
+        if not source.strip():
+            raise ValidationFailed("the object is empty: nothing to ingest")
+        source = io.BytesIO(source)
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=contract.raw.encoding),
+            parse_options=pacsv.ParseOptions(delimiter=contract.raw.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c.source: pa.string() for c in contract.columns},
+                strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as err:
+        if "Empty CSV file" in str(err):
+            raise ValidationFailed("the object is empty: nothing to ingest") from err
+        raise
+    check_header(reader.schema.names, contract)
+    return reader
 
 
 def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
@@ -159,10 +167,14 @@ def type_batch(
     return table.filter(pc.invert(bad_any)), rejects, raw
 
 
-def parse_object(data: bytes, contract: Contract, report: ParseReport) -> Iterator[pa.RecordBatch]:
-    """Stream typed clean batches out of one raw object, filling ``report`` as it goes."""
+def parse_object(source: bytes | BinaryIO, contract: Contract,
+                 report: ParseReport) -> Iterator[pa.RecordBatch]:
+    """Stream typed batches out of one raw object (bytes or a readable stream).
+
+    Fills ``report`` as it goes; memory holds one block of ``BLOCK_SIZE`` bytes at a time.
+    """
     try:
-        reader = _reader(data, contract)
+        reader = _reader(source, contract)
         for batch in reader:
             clean, rejects, raw = type_batch(batch, contract, report.rows_in + 1)
             report.rows_in += batch.num_rows
