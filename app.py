@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from stacks.catalog import LakeguardCatalogStack
 from stacks.orchestration import LakeguardOrchestrationStack
 from stacks.processing import LakeguardProcessingStack
-from stacks.settings import load_settings
+from stacks.settings import file_context, load_settings
 from stacks.storage import LakeguardStorageStack
 
 
@@ -42,5 +42,6 @@ def build_app(app: cdk.App) -> cdk.App:
 
 
 if __name__ == "__main__":
-    # Without the CLI, write to cdk.out/ (the CLI passes CDK_OUTDIR itself).
-    build_app(cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))).synth()
+    # Without the CLI, write to cdk.out/ (the CLI passes CDK_OUTDIR itself). cdk.json's
+    # context is the base; the CLI's -c values (CDK_CONTEXT_JSON) override it.
+    build_app(cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"), context=file_context())).synth()

@@ -73,10 +73,14 @@ class LakeguardOrchestrationStack(cdk.Stack):
         self.topic.grant_publish(self.state_machine)
         key.grant_encrypt_decrypt(self.state_machine)
 
-        dead_letters = sqs.Queue(self, "IngestDeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED,
-                                 enforce_ssl=True, retention_period=cdk.Duration.days(14))
+        # Events carry bucket keys (dataset, file names): encrypted with the lake's key, whose
+        # policy lets EventBridge encrypt (see stacks/storage.py).
+        dead_letters = sqs.Queue(self, "IngestDeadLetters", encryption=sqs.QueueEncryption.KMS,
+                                 encryption_master_key=key, enforce_ssl=True,
+                                 retention_period=cdk.Duration.days(14))
         self.queue = sqs.Queue(
-            self, "IngestQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self, "IngestQueue", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key,
+            enforce_ssl=True,
             visibility_timeout=cdk.Duration.seconds(180),  # 6x the ingest function's timeout
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letters),
         )

@@ -78,14 +78,10 @@ class LakeguardProcessingStack(cdk.Stack):
         }
         code = lambda_code()
         self.layers = [
-            lambda_.LayerVersion.from_layer_version_arn(
-                self, "PandasLayer",
-                f"arn:aws:lambda:{cdk.Aws.REGION}:336392948345:layer:AWSSDKPandas-Python311:"
-                f"{settings.pandas_layer_version}"),
-            lambda_.LayerVersion.from_layer_version_arn(
-                self, "PowertoolsLayer",
-                f"arn:aws:lambda:{cdk.Aws.REGION}:017000801446:layer:"
-                f"AWSLambdaPowertoolsPythonV3-python311-x86_64:{settings.powertools_layer_version}"),
+            lambda_.LayerVersion.from_layer_version_arn(self, "PandasLayer",
+                                                        settings.pandas_layer_arn),
+            lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer",
+                                                        settings.powertools_layer_arn),
         ]
         self.functions = {name: self.stage_function(name, spec, code, environment)
                           for name, spec in STAGES.items()}
@@ -165,6 +161,10 @@ class LakeguardProcessingStack(cdk.Stack):
                  ) -> tuple[glue.CfnJob, iam.Role]:
         """A Glue 5 Spark job running ``glue_jobs/<name>.py`` with lakeguard on its path."""
         script = PROJECT_ROOT / "glue_jobs" / f"{name}.py"
+        if not script.is_file():
+            # Fail here, naming the file: the asset error CDK would give names neither job nor fix.
+            raise FileNotFoundError(f"Glue job {name!r}: script {script} is missing; write "
+                                    f"glue_jobs/{name}.py (a thin main() over lakeguard)")
         script_asset = assets.Asset(self, f"{name.title()}Script", path=str(script))
         library = assets.Asset(self, f"{name.title()}Library", path=str(PROJECT_ROOT),
                                exclude=[*_KEEP_ONLY, "lambdas", "lambdas/**"])

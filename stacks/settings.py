@@ -61,6 +61,18 @@ class EnvironmentSettings:
         return _RETENTIONS[self.log_retention_days]
 
     @property
+    def pandas_layer_arn(self) -> str:
+        """The AWS-managed AWS SDK for pandas layer (pandas, pyarrow) in the deploy region."""
+        return (f"arn:aws:lambda:{cdk.Aws.REGION}:336392948345:layer:AWSSDKPandas-Python311:"
+                f"{self.pandas_layer_version}")
+
+    @property
+    def powertools_layer_arn(self) -> str:
+        """The AWS-managed Powertools for AWS Lambda (Python) v3 layer in the deploy region."""
+        return (f"arn:aws:lambda:{cdk.Aws.REGION}:017000801446:layer:"
+                f"AWSLambdaPowertoolsPythonV3-python311-x86_64:{self.powertools_layer_version}")
+
+    @property
     def cdk_removal_policy(self) -> cdk.RemovalPolicy:
         """The removal policy of data-bearing resources."""
         return cdk.RemovalPolicy.DESTROY if self.destroy_on_delete else cdk.RemovalPolicy.RETAIN
@@ -92,11 +104,22 @@ def _from_dict(env: str, values: dict[str, Any]) -> EnvironmentSettings:
     return EnvironmentSettings(env=env, **values)
 
 
+def file_context() -> dict[str, Any]:
+    """The ``context`` of cdk.json.
+
+    The CDK CLI passes it to the app, but ``python app.py`` and in-process tests do not:
+    giving it to ``cdk.App`` as the base context keeps feature flags, and so templates,
+    identical on every path.
+    """
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return context
+
+
 def load_settings(app: cdk.App) -> EnvironmentSettings:
     """Settings of the environment chosen with ``-c env=...`` (default ``dev``)."""
-    file_context = json.loads(CDK_JSON.read_text())["context"]
-    env = str(app.node.try_get_context("env") or file_context.get("env", "dev"))
-    environments = app.node.try_get_context(CONTEXT_KEY) or file_context[CONTEXT_KEY]
+    defaults = file_context()
+    env = str(app.node.try_get_context("env") or defaults.get("env", "dev"))
+    environments = app.node.try_get_context(CONTEXT_KEY) or defaults[CONTEXT_KEY]
     if env not in environments:
         raise SettingsError(
             f"cdk.json: no environment {env!r} under context '{CONTEXT_KEY}' "

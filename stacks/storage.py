@@ -83,7 +83,18 @@ class LakeguardStorageStack(cdk.Stack):
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                     f"arn:aws:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:*"}},
         ))
+        # EventBridge delivers raw-object events into the KMS-encrypted ingest queue: it must
+        # encrypt with this key. Limited to rules of this account (a rule ARN condition would
+        # make this stack depend on the orchestration stack, which depends on this one).
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))
         # Server access log delivery cannot write with a customer key: S3-managed encryption.
+        # Delivery is granted by bucket policy (feature flag serverAccessLogsUseBucketPolicy),
+        # so ACLs stay disabled here too.
         self.access_logs = s3.Bucket(
             self, "AccessLogs",
             bucket_name=f"{settings.name_prefix}-access-logs-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}",
@@ -92,7 +103,7 @@ class LakeguardStorageStack(cdk.Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365),
                                               noncurrent_version_expiration=cdk.Duration.days(30))],
             removal_policy=settings.cdk_removal_policy,
@@ -110,6 +121,12 @@ class LakeguardStorageStack(cdk.Stack):
         assert isinstance(raw, s3.CfnBucket)
         raw.add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        if settings.destroy_on_delete:
+            # No auto_delete_objects: it is a Lambda-backed custom resource, which cannot run
+            # offline (embedded AWS) and needs Docker-free synth anyway. Empty the buckets first.
+            cdk.Annotations.of(self).add_info(
+                "removal_policy=destroy: buckets are deleted with the stack only when empty "
+                "(no auto-delete custom resource); empty them before `cdk destroy`")
         for zone, bucket in self.buckets.items():
             name = "".join(part.title() for part in zone.split("-"))
             cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name)

@@ -177,22 +177,31 @@ def test_lambda_functions_use_the_handlers_and_managed_layers(dev):
         assert "AWSSDKPandas-Python311" in layers and "AWSLambdaPowertoolsPythonV3" in layers
 
 
-def test_lambda_asset_holds_only_handlers_core_and_contracts(dev, tmp_path_factory):
-    import aws_cdk as cdk
-    from aws_cdk import aws_lambda as lambda_
+def _staged_asset(synth, s3_key):
+    """The directory CDK staged for an asset, found from the S3 key a template points at."""
+    asset = synth.outdir / f"asset.{s3_key.removesuffix('.zip')}"
+    assert asset.is_dir(), f"{s3_key} is not a staged directory asset"
+    return asset
 
-    from stacks.processing import lambda_code
 
-    outdir = tmp_path_factory.mktemp("asset")
-    app = cdk.App(outdir=str(outdir))
-    stack = cdk.Stack(app, "AssetProbe")
-
-    lambda_.Function(stack, "Probe", runtime=lambda_.Runtime.PYTHON_3_11, handler="x.handler",
-                     code=lambda_code())
-    app.synth()
-    (asset,) = [p for p in outdir.iterdir() if p.name.startswith("asset.") and p.is_dir()]
+def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
+    keys = set()
+    for template in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"]):
+        for function in _resources(template, "AWS::Lambda::Function").values():
+            keys.add(function["Properties"]["Code"]["S3Key"])
+    assert len(keys) == 1, "every function should share the one code asset"
+    asset = _staged_asset(dev, keys.pop())
     assert sorted(p.name for p in asset.iterdir()) == ["datasets", "lakeguard", "lambdas"]
     assert not (asset / "lakeguard" / "local").exists()
+    assert not list(asset.rglob("__pycache__"))
+
+
+def test_glue_library_asset_holds_only_core_and_contracts(dev):
+    for job in _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job").values():
+        extra = job["Properties"]["DefaultArguments"]["--extra-py-files"]
+        key = json.dumps(extra).rsplit("/", 1)[-1].split('"')[0]
+        assert key.endswith(".zip"), extra
+        assert sorted(p.name for p in _staged_asset(dev, key).iterdir()) == ["datasets", "lakeguard"]
 
 
 def test_ingest_path_is_eventbridge_to_sqs_with_dlq_to_lambda(dev):
@@ -203,3 +212,77 @@ def test_ingest_path_is_eventbridge_to_sqs_with_dlq_to_lambda(dev):
     assert any("RedrivePolicy" in q["Properties"] for q in queues)
     (mapping,) = _resources(orchestration, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(dev):
+    for queue in _resources(dev["LakeguardOrchestrationStack"], "AWS::SQS::Queue").values():
+        assert "lakeguard-dev-storage:ExportsOutputFnGetAttLakeKey" in json.dumps(
+            queue["Properties"]["KmsMasterKeyId"])
+    (key,) = _resources(dev["LakeguardStorageStack"], "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    principals = [st["Principal"].get("Service") for st in key["Properties"]["KeyPolicy"]["Statement"]]
+    assert "events.amazonaws.com" in principals
+
+
+def test_state_machine_may_invoke_exactly_its_stage_functions(dev):
+    props = _state_machine(dev)
+    functions = {json.dumps(v) for k, v in props["DefinitionSubstitutions"].items()
+                 if k.endswith("FunctionArn")}
+    invoked = set()
+    for policy in _resources(dev["LakeguardOrchestrationStack"], "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Action"] == "lambda:InvokeFunction":
+                resources = statement["Resource"]
+                invoked |= {json.dumps(r) for r in resources if "Fn::Join" not in r}  # not ":*"
+    assert invoked == functions
+
+
+def test_every_function_has_its_own_role(dev):
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
+             for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
+    assert len(roles) == len(set(roles)) == 10
+
+
+EXPECTED_OUTPUTS = {
+    "RawBucketName", "CleanBucketName", "RefinedBucketName", "QuarantineBucketName",
+    "ArtefactsBucketName", "AthenaResultsBucketName", "GlueDatabaseName", "AthenaWorkgroupName",
+    "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "RefineJobName"}
+
+
+def test_outputs_the_embedded_runner_finds_resources_by(dev):
+    outputs = [name for t in dev.values() for name in t.to_json().get("Outputs", {})
+               if not name.startswith("ExportsOutput")]
+    assert set(outputs) >= EXPECTED_OUTPUTS
+    assert len(outputs) == len(set(outputs)), "an output id is defined by two stacks"
+
+
+def test_athena_workgroup_enforces_encrypted_results_and_a_scan_cutoff(dev, prod):
+    for synth, cutoff in ((dev, 10737418240), (prod, 107374182400)):
+        (workgroup,) = _resources(synth["LakeguardCatalogStack"], "AWS::Athena::WorkGroup").values()
+        configuration = workgroup["Properties"]["WorkGroupConfiguration"]
+        assert configuration["EnforceWorkGroupConfiguration"] is True
+        assert configuration["BytesScannedCutoffPerQuery"] == cutoff
+        encryption = configuration["ResultConfiguration"]["EncryptionConfiguration"]
+        assert encryption["EncryptionOption"] == "SSE_KMS"
+
+
+@pytest.mark.parametrize("stack", ["LakeguardStorageStack", "LakeguardProcessingStack",
+                                   "LakeguardOrchestrationStack"])
+def test_resources_carry_the_project_tags(prod, stack):
+    tagged = [r for r in prod[stack].to_json()["Resources"].values()
+              if r["Type"] in {"AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::SQS::Queue",
+                               "AWS::KMS::Key", "AWS::StepFunctions::StateMachine"}]
+    assert tagged
+    for resource in tagged:
+        tags = resource["Properties"]["Tags"]
+        pairs = {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else tags
+        assert pairs["project"] == "lakeguard" and pairs["environment"] == "prod"
+        assert pairs["data-classification"]
+
+
+def test_prod_retains_the_key_and_log_groups(prod):
+    kinds = ("AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket")
+    for template in prod.values():
+        for kind in kinds:
+            for resource in _resources(template, kind).values():
+                assert resource["DeletionPolicy"] == "Retain", kind

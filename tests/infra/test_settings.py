@@ -1,0 +1,49 @@
+"""Settings and the Arrow -> Glue type mapping fail with a message that says where and how to fix."""
+
+import aws_cdk as cdk
+import pyarrow as pa
+import pytest
+
+from stacks.catalog import glue_type
+from stacks.settings import CONTEXT_KEY, SettingsError, file_context, load_settings
+
+
+def _app(env, **overrides):
+    context = file_context()
+    environments = {name: dict(values) for name, values in context[CONTEXT_KEY].items()}
+    environments[env] = {**environments.get(env, environments["dev"]), **overrides}
+    return cdk.App(context={**context, CONTEXT_KEY: environments, "env": env})
+
+
+def test_each_environment_of_cdk_json_loads():
+    for env in ("dev", "prod"):
+        settings = load_settings(_app(env))
+        assert settings.env == env and settings.name_prefix == f"lakeguard-{env}"
+        assert settings.lambda_max_bytes == 256 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("field", "value"), [("removal_policy", "delete"),
+                                              ("log_retention_days", 42),
+                                              ("lambda_max_bytes", "256MiB"),
+                                              ("noncurrent_version_days", True)])
+def test_a_bad_value_names_its_cdk_json_field(field, value):
+    with pytest.raises(SettingsError, match=rf"cdk.json: field '{CONTEXT_KEY}.dev.{field}'"):
+        load_settings(_app("dev", **{field: value}))
+
+
+def test_an_unknown_environment_lists_the_known_ones():
+    app = cdk.App(context={**file_context(), "env": "staging"})
+    with pytest.raises(SettingsError, match="known: dev, prod"):
+        load_settings(app)
+
+
+@pytest.mark.parametrize(("arrow", "glue"), [(pa.date32(), "date"), (pa.int64(), "bigint"),
+                                             (pa.int32(), "int"), (pa.float64(), "double"),
+                                             (pa.bool_(), "boolean"), (pa.string(), "string")])
+def test_arrow_types_map_to_glue_types(arrow, glue):
+    assert glue_type(arrow, "c") == glue
+
+
+def test_an_unmapped_arrow_type_fails_naming_the_column():
+    with pytest.raises(TypeError, match=r"column 'at'.*timestamp"):
+        glue_type(pa.timestamp("us"), "at")
