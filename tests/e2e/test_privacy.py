@@ -136,3 +136,29 @@ def test_objects_above_the_lambda_limit_go_through_the_glue_anonymise_job(lake, 
     entered = [e["stateEnteredEventDetails"]["name"] for e in events
                if "stateEnteredEventDetails" in e]
     assert "CleanLarge" in entered and "Clean" not in entered
+
+
+def test_a_leaking_policy_is_quarantined_by_the_leak_guard(lake, tmp_path, monkeypatch):
+    # GIVEN the absences contract edited to keep the NIR in clear (a mistake in review)
+    from pathlib import Path
+
+    import lakeguard.pipeline.clean as clean_stage
+    from lakeguard.contracts import parse_contract
+
+    source = Path(__file__).resolve().parents[2] / "datasets" / "absences.toml"
+    leaky = parse_contract(source.read_text().replace('policy = "pseudonymise"',
+                                                      'policy = "keep"', 1).replace(
+        'subject = "person_id"\n', ""), "datasets/absences.toml (edited)")
+    monkeypatch.setattr(clean_stage, "load_contract", lambda name: leaky)
+    path = tmp_path / "absences_2025-02.csv"
+    path.write_text(generate(500, seed=31))
+    # WHEN a file arrives
+    result = lake.drop(path, "absences/")
+    # THEN it is quarantined by the leak guard and nothing of it reached clean
+    assert result.outcome == "quarantined"
+    assert result.reason.startswith("LeakDetected") and "NIR" in result.reason
+    report = lake.quarantine_report(result.run_id)
+    assert report["failed_stage"] == "clean"
+    staged = client("s3").list_objects_v2(Bucket=lake.bucket("clean"),
+                                          Prefix=f"_staging/{result.run_id}/")
+    assert staged.get("KeyCount", 0) == 0
