@@ -8,6 +8,7 @@ this run: re-running the same files in the same order gives the same models.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -68,6 +69,22 @@ def training_digest(series: pa.Table, spec: ModelSpec) -> dict[str, Any]:
             "to": max(times, default=None), "digest": digest}
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every modelling stage starts from: the object, its contract and its rows."""
+
+    ref: ObjectRef
+    contract: Contract
+    spec: ModelSpec
+    current: pa.Table
+
+
+def _run(state: dict[str, Any], settings: Settings,
+         session: boto3.session.Session | None) -> _Run:
+    ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
+    return _Run(ref, contract, _spec(contract), run_rows(ref, contract, settings, session))
+
+
 def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
     return sorted(str(e) for e in pc.unique(current[spec.entity]).to_pylist())
 
@@ -75,10 +92,9 @@ def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
 def check_model(state: dict[str, Any], settings: Settings,
                 session: boto3.session.Session | None = None) -> dict[str, Any]:
     """List the entities whose champion is missing or was trained on other data."""
-    ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
-    spec = _spec(contract)
-    current = run_rows(ref, contract, settings, session)
-    rows = history(ref, contract, settings, current, session)
+    run = _run(state, settings, session)
+    contract, spec, current = run.contract, run.spec, run.current
+    rows = history(run.ref, contract, settings, current, session)
     stale = []
     for entity in _entities(current, spec):
         model = registry.champion(contract.name, entity, settings.artefacts_bucket, session)
@@ -91,10 +107,9 @@ def check_model(state: dict[str, Any], settings: Settings,
 def train(state: dict[str, Any], settings: Settings,
           session: boto3.session.Session | None = None) -> dict[str, Any]:
     """Fit a new version for each stale entity and make it champion."""
-    ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
-    spec = _spec(contract)
-    current = run_rows(ref, contract, settings, session)
-    rows = history(ref, contract, settings, current, session)
+    run = _run(state, settings, session)
+    ref, contract, spec = run.ref, run.contract, run.spec
+    rows = history(ref, contract, settings, run.current, session)
     params = dict(spec.params)
     min_history = int(params.pop("min_history", 1))
     trained, skipped = [], []
@@ -120,9 +135,8 @@ def train(state: dict[str, Any], settings: Settings,
 def score(state: dict[str, Any], settings: Settings,
           session: boto3.session.Session | None = None) -> dict[str, Any]:
     """Score this run's points with each entity's champion into staged anomalies."""
-    ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
-    spec = _spec(contract)
-    current = run_rows(ref, contract, settings, session)
+    run = _run(state, settings, session)
+    ref, contract, spec, current = run.ref, run.contract, run.spec, run.current
     tables, unscored = [], []
     for entity in _entities(current, spec):
         model = registry.champion(contract.name, entity, settings.artefacts_bucket, session)
