@@ -103,11 +103,13 @@ class LakeguardOrchestrationStack(cdk.Stack):
             environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(self, "IngestLogs", retention=settings.log_retention,
+                                    encryption_key=key,
                                     removal_policy=settings.cdk_removal_policy),
+            reserved_concurrent_executions=5,  # ten events per call: 50 starts in flight
         )
         ingest.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=10, report_batch_item_failures=True,
-            max_batching_window=cdk.Duration.seconds(1)))
+            max_batching_window=cdk.Duration.seconds(1), max_concurrency=5))
         self.state_machine.grant_start_execution(ingest)
 
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)

@@ -65,7 +65,7 @@ class LakeguardProcessingStack(cdk.Stack):
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.settings = settings
+        self.settings, self.key = settings, key
         environment = {
             config.ENV_RAW_BUCKET: buckets["raw"].bucket_name,
             config.ENV_CLEAN_BUCKET: buckets["clean"].bucket_name,
@@ -123,6 +123,18 @@ class LakeguardProcessingStack(cdk.Stack):
             resources=[f"{catalog_arn}:catalog", f"{catalog_arn}:database/{database_name}",
                        f"{catalog_arn}:table/{database_name}/*"],
         ))
+        # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
+        self.glue_security = glue.CfnSecurityConfiguration(
+            self, "GlueSecurity", name=f"{settings.name_prefix}-glue",
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                    s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn)],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn),
+            ),
+        )
         self.refine_job, _ = self.glue_job("refine", reads=[buckets["clean"]],
                                            writes=[buckets["refined"]], key=key)
         self.anonymise_job, anonymiser = self.glue_job(
@@ -139,6 +151,7 @@ class LakeguardProcessingStack(cdk.Stack):
         log_group = logs.LogGroup(
             self, f"{name.title().replace('_', '')}Logs",
             retention=self.settings.log_retention,
+            encryption_key=self.key,  # stage logs name runs and datasets: encrypted at rest
             removal_policy=self.settings.cdk_removal_policy,
         )
         return lambda_.Function(
@@ -154,6 +167,9 @@ class LakeguardProcessingStack(cdk.Stack):
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            # A burst of files must not take the account's whole Lambda concurrency: beyond
+            # this, Step Functions retries the throttled task with backoff (see the ASL).
+            reserved_concurrent_executions=self.settings.stage_concurrency,
         )
 
     def glue_job(self, name: str, *, reads: list[s3.IBucket], writes: list[s3.IBucket],
@@ -180,11 +196,16 @@ class LakeguardProcessingStack(cdk.Stack):
         for bucket in writes:
             bucket.grant_read_write(role)
         key.grant_encrypt_decrypt(role)
+        role.add_to_policy(iam.PolicyStatement(  # to write its logs with the security config
+            actions=["logs:AssociateKmsKey"],
+            resources=[f"arn:aws:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:"
+                       "/aws-glue/jobs/*"]))
         job = glue.CfnJob(
             self, f"{name.title()}Job",
             name=f"{self.settings.name_prefix}-{name}",
             role=role.role_arn,
             glue_version="5.0",
+            security_configuration=self.glue_security.ref,
             worker_type="G.1X",
             number_of_workers=2,
             max_retries=0,  # the state machine retries, with backoff and jitter

@@ -46,6 +46,7 @@ class EnvironmentSettings:
     athena_results_days: int
     athena_bytes_scanned_cutoff: int
     lambda_max_bytes: int
+    stage_concurrency: int
     pandas_layer_version: int
     powertools_layer_version: int
     data_classification: str

@@ -95,6 +95,21 @@ class GlueJob(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
         return str(name)
 
 
+class GlueSecurityConfiguration(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    """A Glue security configuration (encryption of job logs, bookmarks and S3 writes)."""
+
+    TYPE = "AWS::Glue::SecurityConfiguration"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:  # noqa: D102
+        config = dict(props["EncryptionConfiguration"])
+        if "S3Encryptions" in config:  # the template's plural is the API's singular
+            config["S3Encryption"] = config.pop("S3Encryptions")
+        client("glue").create_security_configuration(Name=props["Name"],
+                                                     EncryptionConfiguration=config)
+        return str(props["Name"])
+
+
 class AthenaWorkGroup(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
     """An Athena workgroup (moto's Athena runs no query)."""
 

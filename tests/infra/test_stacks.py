@@ -286,3 +286,34 @@ def test_prod_retains_the_key_and_log_groups(prod):
         for kind in kinds:
             for resource in _resources(template, kind).values():
                 assert resource["DeletionPolicy"] == "Retain", kind
+
+
+def test_every_log_group_is_kms_encrypted_with_retention(dev):
+    groups = [g for t in dev.values() for g in _resources(t, "AWS::Logs::LogGroup").values()]
+    assert len(groups) >= 11  # 9 stages, ingest, the state machine
+    for group in groups:
+        assert "KmsKeyId" in group["Properties"] and group["Properties"]["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize(("fixture", "limit"), [("dev", 10), ("prod", 50)])
+def test_functions_reserve_concurrency_so_a_burst_cannot_exhaust_the_account(request, fixture,
+                                                                             limit):
+    templates = request.getfixturevalue(fixture)
+    stages = _resources(templates["LakeguardProcessingStack"], "AWS::Lambda::Function")
+    assert {f["Properties"]["ReservedConcurrentExecutions"] for f in stages.values()} == {limit}
+    (ingest,) = _resources(templates["LakeguardOrchestrationStack"],
+                           "AWS::Lambda::Function").values()
+    assert ingest["Properties"]["ReservedConcurrentExecutions"] == 5
+
+
+def test_glue_jobs_encrypt_logs_bookmarks_and_s3_writes_with_kms(dev):
+    processing = dev["LakeguardProcessingStack"]
+    (config,) = _resources(processing, "AWS::Glue::SecurityConfiguration").values()
+    encryption = config["Properties"]["EncryptionConfiguration"]
+    assert encryption["S3Encryptions"][0]["S3EncryptionMode"] == "SSE-KMS"
+    assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+    for job in _resources(processing, "AWS::Glue::Job").values():
+        assert job["Properties"]["SecurityConfiguration"] == {"Ref": next(
+            k for k, r in processing.to_json()["Resources"].items()
+            if r["Type"] == "AWS::Glue::SecurityConfiguration")}
