@@ -10,6 +10,7 @@ import os
 import aws_cdk as cdk
 
 from stacks.catalog import LakeguardCatalogStack
+from stacks.monitoring import LakeguardMonitoringStack
 from stacks.orchestration import LakeguardOrchestrationStack
 from stacks.processing import LakeguardProcessingStack
 from stacks.settings import file_context, load_settings
@@ -29,12 +30,18 @@ def build_app(app: cdk.App) -> cdk.App:
     processing = LakeguardProcessingStack(
         app, "LakeguardProcessingStack", stack_name=f"{prefix}-processing", settings=settings,
         buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name)
-    LakeguardOrchestrationStack(
+    orchestration = LakeguardOrchestrationStack(
         app, "LakeguardOrchestrationStack", stack_name=f"{prefix}-orchestration",
         settings=settings, functions=dict(processing.functions),
         jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
         raw=storage.buckets["raw"], clean=storage.buckets["clean"],
         refined=storage.buckets["refined"], key=storage.key)
+    LakeguardMonitoringStack(
+        app, "LakeguardMonitoringStack", stack_name=f"{prefix}-monitoring", settings=settings,
+        state_machine=orchestration.state_machine,
+        functions={**processing.functions, "ingest": orchestration.ingest},
+        jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
+        dead_letters=orchestration.dead_letters, key=storage.key)
     for name, value in {"project": "lakeguard", "environment": settings.env,
                         "data-classification": settings.data_classification}.items():
         cdk.Tags.of(app).add(name, value)

@@ -75,9 +75,9 @@ class LakeguardOrchestrationStack(cdk.Stack):
 
         # Events carry bucket keys (dataset, file names): encrypted with the lake's key, whose
         # policy lets EventBridge encrypt (see stacks/storage.py).
-        dead_letters = sqs.Queue(self, "IngestDeadLetters", encryption=sqs.QueueEncryption.KMS,
-                                 encryption_master_key=key, enforce_ssl=True,
-                                 retention_period=cdk.Duration.days(14))
+        self.dead_letters = dead_letters = sqs.Queue(
+            self, "IngestDeadLetters", encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key, enforce_ssl=True, retention_period=cdk.Duration.days(14))
         self.queue = sqs.Queue(
             self, "IngestQueue", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key,
             enforce_ssl=True,
@@ -92,7 +92,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
                 detail={"bucket": {"name": [raw.bucket_name]}}),
             targets=[targets.SqsQueue(self.queue)],
         )
-        ingest = lambda_.Function(
+        self.ingest = ingest = lambda_.Function(
             self, "IngestFunction",
             description="lakeguard ingest: one execution per raw object version",
             runtime=lambda_.Runtime.PYTHON_3_11,

@@ -92,6 +92,13 @@ class LakeguardStorageStack(cdk.Stack):
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
         ))
+        # CloudWatch alarms publish to the KMS-encrypted alarm topic (stacks/monitoring.py).
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+        ))
         # Server access log delivery cannot write with a customer key: S3-managed encryption.
         # Delivery is granted by bucket policy (feature flag serverAccessLogsUseBucketPolicy),
         # so ACLs stay disabled here too.

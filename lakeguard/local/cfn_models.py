@@ -1,4 +1,4 @@
-"""CloudFormation models moto lacks: Glue, Athena workgroups, Secrets Manager secrets.
+"""CloudFormation models moto lacks: Glue, Athena, Secrets Manager, CloudWatch alarms.
 
 Gap: moto's CloudFormation skips these types (``No Moto CloudFormation support``), so a
 ``Ref`` to them resolves to nothing and cross-stack exports of them are never created.
@@ -13,6 +13,7 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 
 from lakeguard.aws import client
+from lakeguard.local.cloudformation import ACCOUNT, REGION
 
 
 class _ApiBacked:
@@ -42,6 +43,9 @@ class _ApiBacked:
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return False
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        raise NotImplementedError(attribute_name)
 
     @classmethod
     def create(cls, props: dict[str, Any], resource_name: str) -> str:
@@ -142,6 +146,34 @@ class Secret(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
         created = secrets.create_secret(Name=props.get("Name", resource_name), SecretString=value,
                                         Description=props.get("Description", ""))
         return str(created["ARN"])
+
+
+class CloudWatchAlarm(_ApiBacked, CloudFormationModel):  # type: ignore[misc]
+    """A CloudWatch metric alarm (moto has the API, not the CloudFormation model)."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
+    _KEYS = ("MetricName", "Namespace", "Statistic", "Period", "EvaluationPeriods", "Threshold",
+             "ComparisonOperator", "Dimensions", "AlarmActions", "AlarmDescription",
+             "TreatMissingData")
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:  # noqa: D102
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:  # noqa: D102
+        return f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{self.name}"
+
+    @classmethod
+    def create(cls, props: dict[str, Any], resource_name: str) -> str:  # noqa: D102
+        name = props.get("AlarmName", resource_name)
+        arguments = {k: props[k] for k in cls._KEYS if k in props}
+        for number in ("Period", "EvaluationPeriods"):
+            if number in arguments:
+                arguments[number] = int(arguments[number])
+        if "Threshold" in arguments:
+            arguments["Threshold"] = float(arguments["Threshold"])
+        client("cloudwatch").put_metric_alarm(AlarmName=name, **arguments)
+        return str(name)
 
 
 def register_missing_cloudformation_models() -> None:

@@ -221,7 +221,7 @@ def accept_cloudformation_tags_on_kms_keys() -> None:
 
 
 def quiet_unsupported_policy_resources() -> None:
-    """Gap: moto's CloudFormation has no model for bucket and queue policies.
+    """Gap: moto's CloudFormation has no model for bucket, queue and topic policies.
 
     It warns once per resource. Locally nothing enforces IAM or resource policies anyway (the CDK tests
     and cdk-nag check them), so the known warnings are silenced; other warnings stay.
@@ -235,4 +235,5 @@ def quiet_unsupported_policy_resources() -> None:
                         and record.getMessage().endswith("Policy"))
 
     logging.getLogger("moto").addFilter(_KnownGaps())
-    warnings.filterwarnings("ignore", message="Tried to parse AWS::(S3::Bucket|SQS::Queue)Policy")
+    warnings.filterwarnings("ignore",
+                            message="Tried to parse AWS::(S3::Bucket|SQS::Queue|SNS::Topic)Policy")

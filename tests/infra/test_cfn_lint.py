@@ -24,6 +24,6 @@ def test_the_linter_reports_errors_at_all(tmp_path):
 def test_templates_have_no_cfn_lint_errors(request, fixture):
     synth = request.getfixturevalue(fixture)
     templates = sorted(Path(synth.outdir).glob("*.template.json"))
-    assert len(templates) == 4
+    assert len(templates) == 5
     errors = [e for t in templates for e in _errors(t)]
     assert not errors, "\n".join(errors)

@@ -317,3 +317,29 @@ def test_glue_jobs_encrypt_logs_bookmarks_and_s3_writes_with_kms(dev):
         assert job["Properties"]["SecurityConfiguration"] == {"Ref": next(
             k for k, r in processing.to_json()["Resources"].items()
             if r["Type"] == "AWS::Glue::SecurityConfiguration")}
+
+
+def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
+    monitoring = dev["LakeguardMonitoringStack"]
+    alarms = _resources(monitoring, "AWS::CloudWatch::Alarm").values()
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut"),
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"),
+            ("AWS/Lambda", "Throttles")} <= metrics
+    functions = sum(1 for t in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"])
+                    for _ in _resources(t, "AWS::Lambda::Function"))
+    lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
+    assert len(lambda_alarms) == 2 * functions  # errors and throttles of every function
+    (topic,) = _resources(monitoring, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": next(iter(
+            _resources(monitoring, "AWS::SNS::Topic")))}]
+
+
+def test_glue_failures_reach_the_alarm_topic_and_a_dashboard_exists(dev):
+    monitoring = dev["LakeguardMonitoringStack"]
+    (rule,) = _resources(monitoring, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
+    assert len(rule["Properties"]["EventPattern"]["detail"]["jobName"]) == 2
+    assert len(_resources(monitoring, "AWS::CloudWatch::Dashboard")) == 1
