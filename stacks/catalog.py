@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pyarrow as pa
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -102,5 +103,49 @@ class LakeguardCatalogStack(cdk.Stack):
                 ),
             ),
         )
+        self.analyst_policy = self.analyst_access(settings, refined, athena_results, key)
+        cdk.CfnOutput(self, "AnalystPolicyArn", value=self.analyst_policy.managed_policy_arn)
         cdk.CfnOutput(self, "GlueDatabaseName", value=self.database_name)
         cdk.CfnOutput(self, "AthenaWorkgroupName", value=settings.name_prefix)
+
+    def analyst_access(self, settings: EnvironmentSettings, refined: s3.IBucket,
+                       athena_results: s3.IBucket, key: kms.IKey) -> iam.ManagedPolicy:
+        """What an analyst needs to query refined tables through the workgroup, and no more.
+
+        Attach it to analysts' roles or SSO permission sets. It grants nothing on raw, clean,
+        quarantine or artefacts: analysts never see a row-level identifier.
+        """
+        region, account = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID
+        catalog = f"arn:aws:glue:{region}:{account}"
+        return iam.ManagedPolicy(
+            self, "AnalystAccess", managed_policy_name=f"{settings.name_prefix}-analyst",
+            description="lakeguard analysts: Athena on refined tables only",
+            statements=[
+                iam.PolicyStatement(
+                    sid="QueryThroughTheWorkgroup",
+                    actions=["athena:StartQueryExecution", "athena:GetQueryExecution",
+                             "athena:GetQueryResults", "athena:StopQueryExecution",
+                             "athena:GetWorkGroup"],
+                    resources=[f"arn:aws:athena:{region}:{account}:workgroup/"
+                               f"{settings.name_prefix}"]),
+                iam.PolicyStatement(
+                    sid="ReadTheRefinedCatalog",
+                    actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables",
+                             "glue:GetPartition", "glue:GetPartitions"],
+                    resources=[f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
+                               f"{catalog}:table/{self.database_name}/*"]),
+                iam.PolicyStatement(
+                    sid="ReadRefinedData",
+                    actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[refined.bucket_arn, refined.arn_for_objects("*")]),
+                iam.PolicyStatement(
+                    sid="WriteQueryResults",
+                    actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket",
+                             "s3:GetBucketLocation", "s3:AbortMultipartUpload"],
+                    resources=[athena_results.bucket_arn,
+                               athena_results.arn_for_objects("queries/*")]),
+                iam.PolicyStatement(
+                    sid="UseTheLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn]),
+            ],
+        )

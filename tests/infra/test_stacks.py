@@ -343,3 +343,15 @@ def test_glue_failures_reach_the_alarm_topic_and_a_dashboard_exists(dev):
     assert rule["Properties"]["EventPattern"]["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
     assert len(rule["Properties"]["EventPattern"]["detail"]["jobName"]) == 2
     assert len(_resources(monitoring, "AWS::CloudWatch::Dashboard")) == 1
+
+
+def test_analyst_policy_reaches_refined_through_athena_and_nothing_in_raw_or_clean(dev):
+    catalog = dev["LakeguardCatalogStack"]
+    (policy,) = _resources(catalog, "AWS::IAM::ManagedPolicy").values()
+    document = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert "RefinedZoneBucket" in document and "AthenaResultsZoneBucket" in document
+    for zone in ("RawZone", "CleanZone", "QuarantineZone", "ArtefactsZone"):
+        assert zone not in document
+    actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"]
+               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "athena:StartQueryExecution" in actions and not any("*" in a for a in actions)
