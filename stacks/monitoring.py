@@ -21,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from lakeguard.pipeline.handler import METRICS_NAMESPACE, OUTCOME_METRICS, SERVICE
 from stacks.settings import EnvironmentSettings
 
 
@@ -53,6 +54,10 @@ class LakeguardMonitoringStack(cdk.Stack):
 
         alarm("ExecutionsFailed", state_machine.metric_failed(period=five_minutes),
               "An object was quarantined or a stage failed: see the quarantine report.")
+        alarm("ObjectsQuarantined", cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE, metric_name=OUTCOME_METRICS["quarantine"],
+            dimensions_map={"service": SERVICE}, statistic="Sum", period=five_minutes),
+            "Objects were quarantined: their reports are in the quarantine bucket.")
         alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=five_minutes),
               "A pipeline execution timed out.")
         alarm("IngestDeadLetters", dead_letters.metric_approximate_number_of_messages_visible(

@@ -92,6 +92,9 @@ class LocalLake:
         progress("starting the embedded AWS (moto server)")
         # Handlers log JSON per stage; locally, show only warnings unless asked otherwise.
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        # No X-Ray daemon and no CloudWatch Logs here: traces and EMF metrics stay off.
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.aws = start_embedded_aws(self.port)
         gaps.route_lambda_to_in_process_handlers(self.on_invoke)
         gaps.run_glue_jobs_on_local_spark()

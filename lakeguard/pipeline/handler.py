@@ -1,7 +1,8 @@
-"""Adapt a pipeline stage into a Lambda handler: settings, structured logs, error names.
+"""Adapt a pipeline stage into a Lambda handler: settings, logs, metrics, traces, error names.
 
 Exceptions propagate unchanged: Lambda reports the class name as ``errorType``, which is
-what the state machine's Retry and Catch match on.
+what the state machine's Retry and Catch match on. Logs, metrics and traces carry counts
+and names, never a data value: traces do not capture responses.
 """
 
 from __future__ import annotations
@@ -9,30 +10,62 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 from lakeguard.config import Settings
 
 Stage = Callable[[dict[str, Any], Settings], dict[str, Any]]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-logger = Logger(service="lakeguard")
+SERVICE = "lakeguard"
+METRICS_NAMESPACE = "lakeguard"
+#: Stage result counts published as CloudWatch metrics (EMF), by metric name.
+COUNT_METRICS = {"rows_in": "RowsIn", "rows_out": "RowsOut", "rows_rejected": "RowsRejected",
+                 "rows_suppressed": "RowsSuppressed", "anomalies": "Anomalies"}
+#: One-per-object outcomes: the quarantine alarm watches ObjectsQuarantined.
+OUTCOME_METRICS = {"publish": "ObjectsPublished", "quarantine": "ObjectsQuarantined"}
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+def publish_metrics(stage: str, result: dict[str, Any]) -> None:
+    """Emit the stage's counts and outcome as one EMF document on stdout.
+
+    The buffer is cleared explicitly: Powertools keeps it when metrics are disabled
+    (offline runs), so a warm process would otherwise grow it on every invocation.
+    """
+    for field, name in COUNT_METRICS.items():
+        value = result.get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if stage in OUTCOME_METRICS:
+        metrics.add_metric(name=OUTCOME_METRICS[stage], unit=MetricUnit.Count, value=1)
+    try:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+    finally:
+        metrics.clear_metrics()
 
 
 def stage_handler(stage: Stage) -> Handler:
-    """Wrap ``stage`` so it runs with the function's settings and logs counts, never values."""
+    """Wrap ``stage`` so it runs with the function's settings, structured logs and metrics."""
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        run = event.get("run_id")
-        logger.append_keys(run_id=run, stage=stage.__name__, dataset=event.get("dataset"))
+        logger.append_keys(run_id=event.get("run_id"), stage=stage.__name__,
+                           dataset=event.get("dataset"))
         try:
             result = stage(event, Settings.from_env())
         except Exception as err:
             logger.warning("stage failed", extra={"error_type": type(err).__name__})
             raise
+        publish_metrics(stage.__name__, result)
         logger.info("stage done", extra={k: v for k, v in result.items()
                                           if isinstance(v, int | bool)})
         return result
 
     handler.__doc__ = f"Lambda entry point of the {stage.__name__} stage."
-    return handler
+    traced: Handler = tracer.capture_lambda_handler(handler, capture_response=False)
+    return traced

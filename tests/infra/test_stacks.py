@@ -325,7 +325,7 @@ def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
     metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
     assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut"),
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"),
-            ("AWS/Lambda", "Throttles")} <= metrics
+            ("AWS/Lambda", "Throttles"), ("lakeguard", "ObjectsQuarantined")} <= metrics
     functions = sum(1 for t in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"])
                     for _ in _resources(t, "AWS::Lambda::Function"))
     lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
