@@ -11,6 +11,9 @@ import pyarrow.compute as pc
 from lakeguard.contracts.model import ModelSpec
 from lakeguard.ml.quantile_band import QuantileBand
 
+#: Name of the refined table of scored points (folder in the refined bucket, Glue table).
+ANOMALIES_TABLE = "anomalies"
+
 #: The ``refined.anomalies`` table: one row per scored point, whatever the dataset.
 #: ``season`` is the period the point belongs to (the contract's ``model.period``).
 ANOMALIES_SCHEMA = pa.schema(

@@ -16,6 +16,10 @@ from lakeguard.config import STAGING_PREFIX
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9-]+")
 
+#: Folders of the artefacts bucket (IAM policies are written against them too).
+MODELS_FOLDER = "models/"
+AUDIT_FOLDER = "audit/"
+
 
 def key_id(key: str) -> str:
     """Stable id of a raw key: names every object derived from it."""
@@ -57,12 +61,12 @@ def is_from_source(key: str, source_key_id: str) -> bool:
 
 def model_prefix(dataset: str, entity: str) -> str:
     """Folder of one entity's model versions in the artefacts bucket."""
-    return f"models/{dataset}/{quote(entity, safe='')}/"
+    return f"{MODELS_FOLDER}{dataset}/{quote(entity, safe='')}/"
 
 
 def audit_key(dataset: str, run: str) -> str:
     """Key of a run's audit record (counts, key version, outputs) in the artefacts bucket."""
-    return f"audit/{dataset}/{run}.json"
+    return f"{AUDIT_FOLDER}{dataset}/{run}.json"
 
 
 def quarantine_prefix(dataset: str | None, run: str) -> str:

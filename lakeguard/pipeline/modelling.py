@@ -20,7 +20,12 @@ from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
 from lakeguard.ml import registry
-from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, entity_series, score_entity
+from lakeguard.ml.anomalies import (
+    ANOMALIES_PARTITIONS,
+    ANOMALIES_TABLE,
+    entity_series,
+    score_entity,
+)
 from lakeguard.ml.quantile_band import QuantileBand
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import is_from_source, partition_path, staging_prefix
@@ -153,7 +158,7 @@ def score(state: dict[str, Any], settings: Settings,
         for period in sorted(pc.unique(scored["season"]).to_pylist()):
             part = scored.filter(pc.equal(scored["season"], period))
             folder = partition_path(ANOMALIES_PARTITIONS, (contract.name, str(period)))
-            key = f"{staging_prefix(ref.run_id)}anomalies/{folder}/part-0.parquet"
+            key = f"{staging_prefix(ref.run_id)}{ANOMALIES_TABLE}/{folder}/part-0.parquet"
             written.append(write_parquet(part, settings.refined_bucket, key, session))
     return {"rows": sum(t.num_rows for t in tables), "anomalies": flagged,
             "unscored_entities": unscored, "outputs": written}
