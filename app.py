@@ -11,6 +11,7 @@ import aws_cdk as cdk
 
 from stacks.catalog import LakeguardCatalogStack
 from stacks.monitoring import LakeguardMonitoringStack
+from stacks.nag import add_checks
 from stacks.orchestration import LakeguardOrchestrationStack
 from stacks.processing import LakeguardProcessingStack
 from stacks.settings import file_context, load_settings
@@ -45,6 +46,7 @@ def build_app(app: cdk.App) -> cdk.App:
     for name, value in {"project": "lakeguard", "environment": settings.env,
                         "data-classification": settings.data_classification}.items():
         cdk.Tags.of(app).add(name, value)
+    add_checks(app)
     return app
 
 

@@ -17,9 +17,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lakeguard.contracts import list_contracts, load_contract
-from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA
+from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA, ANOMALIES_TABLE
 from lakeguard.transforms.refine import output_schema
+from stacks.access import bucket_arn
+from stacks.policies import ScopedPolicy, arn
 from stacks.settings import EnvironmentSettings
+
+#: Where the workgroup writes query results in the athena-results bucket.
+RESULTS_FOLDER = "queries/"
 
 _GLUE_TYPES = {
     pa.string(): "string", pa.int64(): "bigint", pa.int32(): "int", pa.float64(): "double",
@@ -72,7 +77,7 @@ class LakeguardCatalogStack(cdk.Stack):
                 description="lakeguard refined zone: analytics tables, no direct identifiers"),
         )
         tables: list[tuple[str, str, pa.Schema, tuple[str, ...]]] = [(
-            "anomalies", "One row per scored point: value, normal band, score, model.",
+            ANOMALIES_TABLE, "One row per scored point: value, normal band, score, model.",
                    ANOMALIES_SCHEMA, ANOMALIES_PARTITIONS)]
         for name in list_contracts():
             contract = load_contract(name)
@@ -97,55 +102,51 @@ class LakeguardCatalogStack(cdk.Stack):
                 publish_cloud_watch_metrics_enabled=True,
                 bytes_scanned_cutoff_per_query=settings.athena_bytes_scanned_cutoff,
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{athena_results.bucket_name}/queries/",
+                    output_location=f"s3://{athena_results.bucket_name}/{RESULTS_FOLDER}",
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=key.key_arn),
                 ),
             ),
         )
-        self.analyst_policy = self.analyst_access(settings, refined, athena_results, key)
+        self.analyst_policy = self.analyst_access(settings, [t[0] for t in tables], key)
         cdk.CfnOutput(self, "AnalystPolicyArn", value=self.analyst_policy.managed_policy_arn)
         cdk.CfnOutput(self, "GlueDatabaseName", value=self.database_name)
         cdk.CfnOutput(self, "AthenaWorkgroupName", value=settings.name_prefix)
 
-    def analyst_access(self, settings: EnvironmentSettings, refined: s3.IBucket,
-                       athena_results: s3.IBucket, key: kms.IKey) -> iam.ManagedPolicy:
+    def analyst_access(self, settings: EnvironmentSettings, tables: list[str],
+                       key: kms.IKey) -> iam.ManagedPolicy:
         """What an analyst needs to query refined tables through the workgroup, and no more.
 
         Attach it to analysts' roles or SSO permission sets. It grants nothing on raw, clean,
-        quarantine or artefacts: analysts never see a row-level identifier.
+        quarantine or artefacts, nor on the refined bucket's uncommitted ``_staging/``:
+        analysts never see a row-level identifier or a run still in flight.
         """
-        region, account = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID
-        catalog = f"arn:aws:glue:{region}:{account}"
-        return iam.ManagedPolicy(
-            self, "AnalystAccess", managed_policy_name=f"{settings.name_prefix}-analyst",
-            description="lakeguard analysts: Athena on refined tables only",
-            statements=[
-                iam.PolicyStatement(
-                    sid="QueryThroughTheWorkgroup",
-                    actions=["athena:StartQueryExecution", "athena:GetQueryExecution",
-                             "athena:GetQueryResults", "athena:StopQueryExecution",
-                             "athena:GetWorkGroup"],
-                    resources=[f"arn:aws:athena:{region}:{account}:workgroup/"
-                               f"{settings.name_prefix}"]),
-                iam.PolicyStatement(
-                    sid="ReadTheRefinedCatalog",
-                    actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables",
-                             "glue:GetPartition", "glue:GetPartitions"],
-                    resources=[f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
-                               f"{catalog}:table/{self.database_name}/*"]),
-                iam.PolicyStatement(
-                    sid="ReadRefinedData",
-                    actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                    resources=[refined.bucket_arn, refined.arn_for_objects("*")]),
-                iam.PolicyStatement(
-                    sid="WriteQueryResults",
-                    actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket",
-                             "s3:GetBucketLocation", "s3:AbortMultipartUpload"],
-                    resources=[athena_results.bucket_arn,
-                               athena_results.arn_for_objects("queries/*")]),
-                iam.PolicyStatement(
-                    sid="UseTheLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key.key_arn]),
-            ],
-        )
+        prefix = settings.name_prefix
+        access = ScopedPolicy(self, "AnalystAccess", managed_policy_name=f"{prefix}-analyst",
+                              description="lakeguard analysts: Athena on refined tables only")
+        access.allow("QueryThroughTheWorkgroup",
+                     ["athena:StartQueryExecution", "athena:GetQueryExecution",
+                      "athena:GetQueryResults", "athena:StopQueryExecution",
+                      "athena:GetWorkGroup"],
+                     [arn("athena", f"workgroup/{prefix}")])
+        access.allow("ReadTheRefinedCatalog",
+                     ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                      "glue:GetPartitions"],
+                     [arn("glue", "catalog"), arn("glue", f"database/{self.database_name}"),
+                      *(arn("glue", f"table/{self.database_name}/{t}") for t in tables)])
+        access.allow("ReadRefinedTables", ["s3:GetObject"],
+                     [f"{bucket_arn(prefix, 'refined')}/{t}/*" for t in tables],
+                     wildcard_reason="refined keys vary: a table's objects are named per "
+                     "source file and partition; Athena reads whole table folders")
+        access.allow("ListRefinedTables", ["s3:ListBucket"], [bucket_arn(prefix, "refined")],
+                     conditions={"StringLike": {"s3:prefix": [f"{t}/*" for t in tables]}})
+        access.allow("ListQueryResults", ["s3:ListBucket"], [bucket_arn(prefix, "athena-results")])
+        access.allow("LocateBuckets", ["s3:GetBucketLocation"],
+                     [bucket_arn(prefix, "refined"), bucket_arn(prefix, "athena-results")])
+        access.allow("WriteQueryResults",
+                     ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                     [f"{bucket_arn(prefix, 'athena-results')}/{RESULTS_FOLDER}*"],
+                     wildcard_reason="athena-results keys vary: Athena names each result by "
+                     "query execution id")
+        access.allow("UseTheLakeKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
+        return access.policy

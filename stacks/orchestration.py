@@ -13,7 +13,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -25,6 +24,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from lakeguard import config
+from stacks.nag import acknowledge_function
+from stacks.policies import ServiceRole, arn
 from stacks.processing import lambda_code
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 
@@ -53,25 +54,38 @@ class LakeguardOrchestrationStack(cdk.Stack):
         log_group = logs.LogGroup(self, "PipelineLogs", encryption_key=key,
                                   retention=settings.log_retention,
                                   removal_policy=settings.cdk_removal_policy)
+        pipeline_role = ServiceRole(self, "PipelineRole", service="states.amazonaws.com",
+                                    description="lakeguard pipeline state machine")
+        pipeline_role.access.allow("InvokeStages", ["lambda:InvokeFunction"],
+                                   [f.function_arn for f in functions.values()])
+        pipeline_role.access.allow(
+            "RunGlueJobs",
+            ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
+            [arn("glue", f"job/{settings.name_prefix}-{name}") for name in sorted(jobs)])
+        pipeline_role.access.allow("Notify", ["sns:Publish"], [self.topic.topic_arn])
+        pipeline_role.access.allow("UseTheLakeKey", ["kms:Decrypt", "kms:GenerateDataKey"],
+                                   [key.key_arn])
+        pipeline_role.access.allow(
+            "DeliverLogs",
+            ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+             "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+             "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], ["*"],
+            wildcard_reason="the CloudWatch Logs vended-delivery actions Step Functions logging "
+            "needs support no resource-level permission (Step Functions developer guide, "
+            "'IAM policies for logging to CloudWatch Logs')")
+        pipeline_role.allow_tracing()
         self.state_machine = sfn.StateMachine(
             self, "Pipeline",
             state_machine_name=f"{settings.name_prefix}-pipeline",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(ASL_PATH.read_text(encoding="utf-8")),
             definition_substitutions=substitutions,
+            role=pipeline_role.immutable,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=False),
             tracing_enabled=True,
         )
-        for function in functions.values():
-            function.grant_invoke(self.state_machine)
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-            resources=[f"arn:aws:glue:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:job/{job.ref}"
-                       for job in jobs.values()],
-        ))
-        self.topic.grant_publish(self.state_machine)
-        key.grant_encrypt_decrypt(self.state_machine)
+        pipeline_role.attach_before(self.state_machine)
 
         # Events carry bucket keys (dataset, file names): encrypted with the lake's key, whose
         # policy lets EventBridge encrypt (see stacks/storage.py).
@@ -92,6 +106,20 @@ class LakeguardOrchestrationStack(cdk.Stack):
                 detail={"bucket": {"name": [raw.bucket_name]}}),
             targets=[targets.SqsQueue(self.queue)],
         )
+        ingest_role = ServiceRole(self, "IngestRole", service="lambda.amazonaws.com",
+                                  description="lakeguard ingest")
+        ingest_logs = logs.LogGroup(self, "IngestLogs", retention=settings.log_retention,
+                                    encryption_key=key, removal_policy=settings.cdk_removal_policy)
+        ingest_role.access.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                 [ingest_logs.log_group_arn])
+        ingest_role.allow_tracing()
+        ingest_role.access.allow(
+            "ConsumeRawObjectEvents",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+             "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [self.queue.queue_arn])
+        ingest_role.access.allow("DecryptEvents", ["kms:Decrypt"], [key.key_arn])
+        ingest_role.access.allow("StartPipeline", ["states:StartExecution"],
+                                 [self.state_machine.state_machine_arn])
         self.ingest = ingest = lambda_.Function(
             self, "IngestFunction",
             description="lakeguard ingest: one execution per raw object version",
@@ -102,15 +130,18 @@ class LakeguardOrchestrationStack(cdk.Stack):
             timeout=cdk.Duration.seconds(30),  # ten StartExecution calls at most
             environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=logs.LogGroup(self, "IngestLogs", retention=settings.log_retention,
-                                    encryption_key=key,
-                                    removal_policy=settings.cdk_removal_policy),
+            log_group=ingest_logs,
+            role=ingest_role.immutable,
             reserved_concurrent_executions=5,  # ten events per call: 50 starts in flight
         )
         ingest.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=10, report_batch_item_failures=True,
             max_batching_window=cdk.Duration.seconds(1), max_concurrency=5))
-        self.state_machine.grant_start_execution(ingest)
+        ingest_role.attach_before(ingest)
+        acknowledge_function(ingest, dead_letters=(
+            "invoked by the SQS event source mapping: a message that fails five times goes "
+            "to the ingest queue's dead-letter queue (IngestDeadLetters, alarmed), so a "
+            "function DLQ would never receive anything"))
 
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)

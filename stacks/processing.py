@@ -12,7 +12,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_glue as glue
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,6 +21,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
+from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
+from stacks.nag import acknowledge, acknowledge_function
+from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins).
@@ -59,13 +61,39 @@ STAGES: dict[str, StageSpec] = {
 
 
 class LakeguardProcessingStack(cdk.Stack):
-    """One role per function and per job, each granted only the zones it touches."""
+    """One role per function and per job, each allowed only the folders it touches.
+
+    What each role may touch is the table in :mod:`stacks.access`; this stack turns it
+    into one managed policy per role (:mod:`stacks.policies`).
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.settings, self.key = settings, key
+        self.settings, self.key, self.database_name = settings, key, database_name
+        self.layout = LakeLayout.from_contracts()
+        # The pseudonymisation key: generated at deploy time (never in code or template),
+        # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
+        # lake's data may not decrypt the secret.
+        self.secret_key = kms.Key(
+            self, "PseudonymKeyEncryption", enable_key_rotation=True,
+            description="lakeguard: encrypts the pseudonymisation secret only",
+            removal_policy=settings.cdk_removal_policy)
+        self.pseudonym_secret = secretsmanager.Secret(
+            self, "PseudonymKey",
+            description="lakeguard HMAC key for pseudonyms (read by the anonymisers only)",
+            encryption_key=self.secret_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True),
+            removal_policy=settings.cdk_removal_policy,
+        )
+        rotation = ("rotating the key changes every pseudonym, which breaks joins with "
+                    "earlier output: it is a planned re-pseudonymisation run by an operator "
+                    "(README, 'Rotating the pseudonymisation key'), not a timer")
+        acknowledge(self.pseudonym_secret, "AwsSolutions-SMG4", rotation)
+        acknowledge(self.pseudonym_secret, "HIPAA.Security-SecretsManagerRotationEnabled",
+                    rotation)
         environment = {
             config.ENV_RAW_BUCKET: buckets["raw"].bucket_name,
             config.ENV_CLEAN_BUCKET: buckets["clean"].bucket_name,
@@ -83,46 +111,14 @@ class LakeguardProcessingStack(cdk.Stack):
             lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer",
                                                         settings.powertools_layer_arn),
         ]
-        self.functions = {name: self.stage_function(name, spec, code, environment)
+        grants = stage_grants(self.layout)
+        self.roles: dict[str, ServiceRole] = {}
+        self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])
                           for name, spec in STAGES.items()}
-        # The pseudonymisation key: generated at deploy time (never in code or template),
-        # readable by the clean stage's role only. Not rotated automatically: a new key
-        # version gives new pseudonyms, so rotation is a planned re-pseudonymisation.
-        # Its own KMS key: whoever may decrypt the lake's data may not decrypt the secret.
-        secret_key = kms.Key(self, "PseudonymKeyEncryption", enable_key_rotation=True,
-                             description="lakeguard: encrypts the pseudonymisation secret only",
-                             removal_policy=settings.cdk_removal_policy)
-        self.pseudonym_secret = secretsmanager.Secret(
-            self, "PseudonymKey",
-            description="lakeguard HMAC key for pseudonyms (read by the clean stage only)",
-            encryption_key=secret_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True),
-            removal_policy=settings.cdk_removal_policy,
-        )
-        self.pseudonym_secret.grant_read(self.functions["clean"])
+        self.allow_secret(self.roles["clean"])
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
-        reads = {"validate": ["raw"], "clean": ["raw"], "clean_report": ["clean"],
-                 "quality": ["clean"],
-                 "check_model": ["refined", "artefacts"], "train": ["refined", "artefacts"],
-                 "score": ["refined", "artefacts"], "publish": ["clean", "refined"],
-                 "quarantine": ["raw"]}
-        writes = {"clean": ["clean"], "score": ["refined"], "train": ["artefacts"],
-                  "publish": ["clean", "refined", "artefacts"],
-                  "quarantine": ["quarantine", "clean", "refined"]}
-        for name, function in self.functions.items():
-            for zone in reads.get(name, []):
-                buckets[zone].grant_read(function)
-            for zone in writes.get(name, []):
-                buckets[zone].grant_read_write(function)
-        catalog_arn = f"arn:aws:glue:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
-        self.functions["publish"].add_to_role_policy(iam.PolicyStatement(
-            actions=["glue:GetTable", "glue:CreatePartition", "glue:BatchCreatePartition",
-                     "glue:GetPartition"],
-            resources=[f"{catalog_arn}:catalog", f"{catalog_arn}:database/{database_name}",
-                       f"{catalog_arn}:table/{database_name}/*"],
-        ))
+        self.allow_partitions(self.roles["publish"])
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",
@@ -135,33 +131,69 @@ class LakeguardProcessingStack(cdk.Stack):
                     job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn),
             ),
         )
-        self.refine_job, _ = self.glue_job("refine", reads=[buckets["clean"]],
-                                           writes=[buckets["refined"]], key=key)
-        self.anonymise_job, anonymiser = self.glue_job(
-            "anonymise", reads=[buckets["raw"]], writes=[buckets["clean"]], key=key,
+        jobs = job_grants(self.layout)
+        self.refine_job = self.glue_job("refine", jobs["refine"])
+        self.anonymise_job = self.glue_job(
+            "anonymise", jobs["anonymise"], list_raw_under=self.layout.raw_prefixes,
             arguments={"--secret_id": self.pseudonym_secret.secret_arn})
-        self.pseudonym_secret.grant_read(anonymiser)
+        self.allow_secret(self.roles["anonymise_job"])
         cdk.CfnOutput(self, "RefineJobName", value=self.refine_job.ref)
         cdk.CfnOutput(self, "AnonymiseJobName", value=self.anonymise_job.ref)
         cdk.CfnOutput(self, "PseudonymSecretArn", value=self.pseudonym_secret.secret_arn)
 
+    def allow_lake_key(self, role: ServiceRole, grants: tuple[ObjectGrant, ...]) -> None:
+        """Decrypt what the role reads; data keys only for roles that write."""
+        writes = any("s3:PutObject" in g.actions for g in grants)
+        actions = ["kms:Decrypt", "kms:GenerateDataKey"] if writes else ["kms:Decrypt"]
+        role.access.allow("UseTheLakeKey", actions, [self.key.key_arn])
+
+    def allow_secret(self, role: ServiceRole) -> None:
+        """Read the pseudonymisation key: the anonymisers only."""
+        role.access.allow("ReadThePseudonymKey", ["secretsmanager:GetSecretValue"],
+                          [self.pseudonym_secret.secret_arn])
+        role.access.allow(
+            "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_key.key_arn],
+            conditions={"StringEquals": {
+                "kms:ViaService": f"secretsmanager.{cdk.Aws.REGION}.amazonaws.com"}})
+
+    def allow_partitions(self, role: ServiceRole) -> None:
+        """Add partitions to the refined tables (Publish), named one by one."""
+        tables = [arn("glue", f"table/{self.database_name}/{t}")
+                  for t in self.layout.refined_tables]
+        role.access.allow(
+            "AddRefinedPartitions",
+            ["glue:GetTable", "glue:CreatePartition", "glue:BatchCreatePartition",
+             "glue:GetPartition"],
+            [arn("glue", "catalog"), arn("glue", f"database/{self.database_name}"), *tables])
+
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
-                       environment: dict[str, str]) -> lambda_.Function:
-        """A pipeline stage function: handler ``lambdas.<name>.handler``."""
+                       environment: dict[str, str], grants: tuple[ObjectGrant, ...]
+                       ) -> lambda_.Function:
+        """A pipeline stage function: handler ``lambdas.<name>.handler``, its own role."""
+        title = name.title().replace("_", "")
         log_group = logs.LogGroup(
-            self, f"{name.title().replace('_', '')}Logs",
+            self, f"{title}Logs",
             retention=self.settings.log_retention,
             encryption_key=self.key,  # stage logs name runs and datasets: encrypted at rest
             removal_policy=self.settings.cdk_removal_policy,
         )
-        return lambda_.Function(
-            self, f"{name.title().replace('_', '')}Function",
+        role = self.roles[name] = ServiceRole(
+            self, f"{title}Role", service="lambda.amazonaws.com",
+            description=f"lakeguard stage {name}")
+        role.access.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                          [log_group.log_group_arn])
+        role.allow_tracing()
+        allow_objects(role.access, self.settings.name_prefix, grants)
+        self.allow_lake_key(role, grants)
+        function = lambda_.Function(
+            self, f"{title}Function",
             description=f"lakeguard pipeline stage {name}: {spec.reason}",
             runtime=lambda_.Runtime.PYTHON_3_11,
             architecture=lambda_.Architecture.X86_64,
             handler=f"lambdas.{name}.handler",
             code=code,
             layers=self.layers,
+            role=role.immutable,
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_s),
             environment=environment,
@@ -171,39 +203,52 @@ class LakeguardProcessingStack(cdk.Stack):
             # this, Step Functions retries the throttled task with backoff (see the ASL).
             reserved_concurrent_executions=self.settings.stage_concurrency,
         )
+        role.attach_before(function)
+        acknowledge_function(function, dead_letters=(
+            "invoked synchronously by the pipeline state machine, which retries it and then "
+            "quarantines the object with the error: a DLQ only serves asynchronous invokes"))
+        return function
 
-    def glue_job(self, name: str, *, reads: list[s3.IBucket], writes: list[s3.IBucket],
-                 key: kms.IKey, arguments: dict[str, str] | None = None,
-                 ) -> tuple[glue.CfnJob, iam.Role]:
+    def glue_job(self, name: str, grants: tuple[ObjectGrant, ...], *,
+                 list_raw_under: tuple[str, ...] = (),
+                 arguments: dict[str, str] | None = None) -> glue.CfnJob:
         """A Glue 5 Spark job running ``glue_jobs/<name>.py`` with lakeguard on its path."""
         script = PROJECT_ROOT / "glue_jobs" / f"{name}.py"
         if not script.is_file():
             # Fail here, naming the file: the asset error CDK would give names neither job nor fix.
             raise FileNotFoundError(f"Glue job {name!r}: script {script} is missing; write "
                                     f"glue_jobs/{name}.py (a thin main() over lakeguard)")
-        script_asset = assets.Asset(self, f"{name.title()}Script", path=str(script))
-        library = assets.Asset(self, f"{name.title()}Library", path=str(PROJECT_ROOT),
+        title = name.title()
+        script_asset = assets.Asset(self, f"{title}Script", path=str(script))
+        library = assets.Asset(self, f"{title}Library", path=str(PROJECT_ROOT),
                                exclude=[*_KEEP_ONLY, "lambdas", "lambdas/**"])
-        role = iam.Role(self, f"{name.title()}JobRole",
-                        assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
-                        description=f"lakeguard Glue job {name}")
-        role.add_managed_policy(
-            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSGlueServiceRole"))
-        script_asset.grant_read(role)
-        library.grant_read(role)
-        for bucket in reads:
-            bucket.grant_read(role)
-        for bucket in writes:
-            bucket.grant_read_write(role)
-        key.grant_encrypt_decrypt(role)
-        role.add_to_policy(iam.PolicyStatement(  # to write its logs with the security config
-            actions=["logs:AssociateKmsKey"],
-            resources=[f"arn:aws:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:"
-                       "/aws-glue/jobs/*"]))
-        job = glue.CfnJob(
-            self, f"{name.title()}Job",
+        role = self.roles[f"{name}_job"] = ServiceRole(
+            self, f"{title}JobRole", service="glue.amazonaws.com",
+            description=f"lakeguard Glue job {name}")
+        role.access.allow(
+            "ReadOwnCode", ["s3:GetObject"],
+            [f"arn:{cdk.Aws.PARTITION}:s3:::{a.s3_bucket_name}/{a.s3_object_key}"
+             for a in (script_asset, library)])
+        allow_objects(role.access, self.settings.name_prefix, grants,
+                      list_raw_under=list_raw_under)
+        role.access.allow("UseTheLakeKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                          [self.key.key_arn])
+        role.access.allow(
+            "WriteJobLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:AssociateKmsKey"],
+            [arn("logs", "log-group:/aws-glue/jobs/*")],
+            wildcard_reason="Glue names its job log groups and streams itself "
+            "(/aws-glue/jobs/output, /error, /logs-v2 and, under a security configuration, "
+            "/aws-glue/jobs/<configuration>-role/<role>/...); one stream per run")
+        role.access.allow(
+            "PutJobMetrics", ["cloudwatch:PutMetricData"], ["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            wildcard_reason="CloudWatch PutMetricData supports no resource-level permission; "
+            "the condition keeps the job to the Glue namespace")
+        return glue.CfnJob(
+            self, f"{title}Job",
             name=f"{self.settings.name_prefix}-{name}",
-            role=role.role_arn,
+            role=role.role.role_arn,
             glue_version="5.0",
             security_configuration=self.glue_security.ref,
             worker_type="G.1X",
@@ -221,5 +266,3 @@ class LakeguardProcessingStack(cdk.Stack):
                 **(arguments or {}),
             },
         )
-        return job, role
-

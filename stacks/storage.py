@@ -11,10 +11,18 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lakeguard.contracts import list_contracts, load_contract
+from stacks.access import bucket_name
+from stacks.nag import acknowledge
+from stacks.policies import resolve
 from stacks.settings import EnvironmentSettings
 
 #: Zones that hold data (KMS-encrypted with the lake's key).
 DATA_ZONES = ("raw", "clean", "refined", "quarantine", "artefacts", "athena-results")
+
+#: Why no bucket replicates (HIPAA.Security-S3BucketReplicationEnabled).
+NO_REPLICATION = ("a replica would copy personal data to a second region, where erasure and "
+                  "retention in this one would not reach it; durability comes from S3 itself "
+                  "(multi-AZ) plus versioning")
 
 
 class ZoneBucket(Construct):
@@ -47,7 +55,7 @@ class ZoneBucket(Construct):
             ))
         self.bucket = s3.Bucket(
             self, "Bucket",
-            bucket_name=f"{settings.name_prefix}-{zone}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}",
+            bucket_name=resolve(bucket_name(settings.name_prefix, zone)),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
@@ -61,6 +69,7 @@ class ZoneBucket(Construct):
             lifecycle_rules=rules,
             removal_policy=settings.cdk_removal_policy,
         )
+        acknowledge(self.bucket, "HIPAA.Security-S3BucketReplicationEnabled", NO_REPLICATION)
 
 
 class LakeguardStorageStack(cdk.Stack):
@@ -115,6 +124,12 @@ class LakeguardStorageStack(cdk.Stack):
                                               noncurrent_version_expiration=cdk.Duration.days(30))],
             removal_policy=settings.cdk_removal_policy,
         )
+        acknowledge(self.access_logs, "HIPAA.Security-S3BucketReplicationEnabled",
+                    NO_REPLICATION)
+        acknowledge(self.access_logs, "HIPAA.Security-S3DefaultEncryptionKMS",
+                    "S3 server access log delivery supports SSE-S3 only on the target bucket "
+                    "(S3 user guide, 'Enabling Amazon S3 server access logging'); the logs "
+                    "hold request metadata, not object contents")
         raw_retention = max(load_contract(n).raw.retention_days for n in list_contracts())
         expiry = {"raw": raw_retention, "athena-results": settings.athena_results_days}
         self.buckets: dict[str, s3.Bucket] = {

@@ -13,6 +13,7 @@ class Synth:
 
     templates: dict
     outdir: Path
+    app: object  # the cdk.App, for what only the construct tree knows (acknowledgements)
 
     def __getitem__(self, stack_id):
         return self.templates[stack_id]
@@ -33,7 +34,7 @@ def _synth(env, outdir):
     stacks = {c.node.id: c for c in app.node.children if isinstance(c, cdk.Stack)}
     templates = {name: Template.from_stack(stack) for name, stack in stacks.items()}
     app.synth()
-    return Synth(templates, Path(outdir))
+    return Synth(templates, Path(outdir), app)
 
 
 @pytest.fixture(scope="session")
