@@ -34,9 +34,20 @@ class ModelError(LakeguardError):
     """A model cannot be trained, loaded or applied."""
 
 
+class InsufficientHistory(ModelError):
+    """An entity has too few points to fit a detector yet; it is skipped, not failed."""
+
+
 class QueryError(LakeguardError):
     """An analyst query cannot be translated or answered."""
 
 
 class LocalRuntimeError(LakeguardError):
     """The embedded AWS could not be started, deployed or driven."""
+
+
+class BenchmarkError(LakeguardError):
+    """A benchmark's inputs (labels, cost profiles, detector results) are missing or malformed.
+
+    The message names the file, the field and the fix.
+    """

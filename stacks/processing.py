@@ -21,6 +21,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
+from lakeguard.ml.metrics import METRICS_NAMESPACE
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
@@ -119,6 +120,7 @@ class LakeguardProcessingStack(cdk.Stack):
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
         self.allow_partitions(self.roles["publish"])
+        self.allow_model_metrics(self.roles["check_model"])
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",
@@ -155,6 +157,15 @@ class LakeguardProcessingStack(cdk.Stack):
             "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_key.key_arn],
             conditions={"StringEquals": {
                 "kms:ViaService": f"secretsmanager.{cdk.Aws.REGION}.amazonaws.com"}})
+
+    def allow_model_metrics(self, role: ServiceRole) -> None:
+        """Publish drift and alert-rate metrics, in the models' namespace only."""
+        role.access.allow(
+            "PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
+            wildcard_reason="CloudWatch PutMetricData supports no resource-level permission "
+            "(IAM service authorization reference); the cloudwatch:namespace condition keeps "
+            f"it to {METRICS_NAMESPACE}",
+            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
 
     def allow_partitions(self, role: ServiceRole) -> None:
         """Add partitions to the refined tables (Publish), named one by one."""

@@ -26,6 +26,7 @@ from lakeguard.contracts.model import (
     RefinedTable,
 )
 from lakeguard.exceptions import ContractError, RoutingError
+from lakeguard.ml.detectors import DETECTORS
 from lakeguard.transforms.derive import FUNCTIONS
 
 _QUALITY_RULES = ("not_null", "range", "min_rows", "unique")
@@ -183,9 +184,16 @@ def parse_contract(text: str, path: str) -> Contract:
             time=m.get("time", str),
             value=m.get("value", str),
             period=m.get("period", str),
-            detector=m.get("detector", str, choices=("quantile_band",)),
+            detector=m.get("detector", str, choices=tuple(sorted(DETECTORS))),
             params=m.get("params", dict, {}),
+            psi_threshold=m.get("psi_threshold", float, 0.25),
+            holdout=m.get("holdout", float, 0.2),
+            target_alert_rate=m.get("target_alert_rate", float, 0.1),
         )
+        for share in ("holdout", "target_alert_rate"):
+            if not 0.0 < getattr(model, share) < 1.0:
+                raise m.fail(share, f"must lie strictly between 0 and 1; got "
+                                    f"{getattr(model, share)}")
         if model.table not in {r.table for r in refined}:
             raise m.fail("table", f"{model.table!r} is not one of this contract's refined tables")
     privacy = PrivacySpec()

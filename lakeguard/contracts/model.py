@@ -118,6 +118,12 @@ class ModelSpec:
     period: str
     detector: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: Retrain when this run's values drift further than this from the training data.
+    psi_threshold: float = 0.25
+    #: Share of the most recent history a challenger is compared with the champion on.
+    holdout: float = 0.2
+    #: Share of points expected outside the normal range (the interval score's alpha).
+    target_alert_rate: float = 0.1
 
 
 @dataclass(frozen=True)

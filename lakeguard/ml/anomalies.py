@@ -9,12 +9,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.contracts.model import ModelSpec
-from lakeguard.ml.quantile_band import QuantileBand
+from lakeguard.ml.detectors import Detector
 
 #: Name of the refined table of scored points (folder in the refined bucket, Glue table).
 ANOMALIES_TABLE = "anomalies"
 
 #: The ``refined.anomalies`` table: one row per scored point, whatever the dataset.
+#: ``lower``/``upper`` are the expected range the point was judged against, ``score`` its
+#: distance from the range's centre in half-widths, ``is_anomaly`` whether it lies outside,
+#: ``alert`` whether it opens a new event (debounced), ``reason`` the sentence to show.
 #: ``season`` is the period the point belongs to (the contract's ``model.period``).
 ANOMALIES_SCHEMA = pa.schema(
     [
@@ -25,6 +28,9 @@ ANOMALIES_SCHEMA = pa.schema(
         pa.field("upper", pa.float64(), nullable=False),
         pa.field("score", pa.float64(), nullable=False),
         pa.field("is_anomaly", pa.bool_(), nullable=False),
+        pa.field("alert", pa.bool_(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detector", pa.string(), nullable=False),
         pa.field("model_version", pa.string(), nullable=False),
         pa.field("dataset", pa.string(), nullable=False),
         pa.field("season", pa.string(), nullable=False),
@@ -41,21 +47,23 @@ def entity_series(table: pa.Table, spec: ModelSpec, entity: str) -> pa.Table:
 
 
 def score_entity(
-    rows: pa.Table, spec: ModelSpec, entity: str, model: QuantileBand, version: str,
+    rows: pa.Table, spec: ModelSpec, entity: str, model: Detector, version: str,
     dataset: str,
 ) -> pa.Table:
-    """Score one entity's rows with its model into anomalies rows."""
-    values = rows[spec.value].to_numpy(zero_copy_only=False).astype(np.float64)
-    scores, flagged = model.score(values)
+    """Score one entity's rows, in time order, with its model into anomalies rows."""
+    explained = model.score(rows[spec.value].to_numpy(zero_copy_only=False).astype(np.float64))
     n = rows.num_rows
     columns: dict[str, Any] = {
         "entity": [entity] * n,
         "ts": rows[spec.time],
-        "value": values,
-        "lower": np.full(n, model.lower),
-        "upper": np.full(n, model.upper),
-        "score": np.round(scores, 6),
-        "is_anomaly": flagged,
+        "value": explained.value,
+        "lower": np.round(explained.lower, 6),
+        "upper": np.round(explained.upper, 6),
+        "score": np.round(explained.score, 6),
+        "is_anomaly": explained.is_anomaly,
+        "alert": explained.alert,
+        "reason": explained.reason,
+        "detector": [model.name] * n,
         "model_version": [version] * n,
         "dataset": [dataset] * n,
         "season": rows[spec.period],

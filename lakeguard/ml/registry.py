@@ -1,72 +1,187 @@
-"""Model versions and the champion alias, kept as JSON in the artefacts bucket.
+"""The model registry: versions, their lineage, and the champion and challenger aliases.
 
-A version id is a digest of the model's content, so retraining on the same data with
-the same parameters names the same version and rewrites nothing.
+Per entity, under ``models/<dataset>/<entity>/`` in the artefacts bucket:
+
+- ``versions/<id>.json``: the model itself (detector, parameters, seed, fitted state and
+  the digest of its training data). The id is the digest of those bytes, so retraining on
+  the same data with the same parameters and seed gives the same bytes and the same id.
+- ``lineage/<id>.json``: where it came from (training objects and their S3 versions,
+  schema hash, contract hash, pseudonymisation key version, code version, metrics, the
+  execution that produced it, the parent version, timestamps). Written once.
+- ``aliases.json``: which version is ``champion`` and ``challenger``, and every move of
+  either, so a rollback knows where to go back to.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
-import boto3
+from lakeguard.exceptions import ModelError
+from lakeguard.ml.store import ConflictError, Store, encode
+from lakeguard.pipeline.layout import MODELS_FOLDER, model_prefix
 
-from lakeguard.pipeline.layout import model_prefix
-from lakeguard.s3io import get_json, put_json
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+ALIASES = (CHAMPION, CHALLENGER)
+
+#: Conditional alias writes retried this often before giving up.
+_ALIAS_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """One fitted model and the lineage that explains it."""
+    """One fitted model: everything needed to score with it, nothing run-specific."""
 
     dataset: str
     entity: str
     detector: str
-    params: dict[str, Any]
-    state: dict[str, Any]
-    training: dict[str, Any]
+    model: dict[str, Any]
+    seed: int
+    training_digest: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored document (no timestamps or execution ids: those are lineage)."""
+        return {"dataset": self.dataset, "entity": self.entity, "detector": self.detector,
+                "model": self.model, "seed": self.seed, "training_digest": self.training_digest}
 
     @property
     def version(self) -> str:
-        """Content digest: same detector, parameters, state and training data, same id."""
-        body = json.dumps(
-            {"detector": self.detector, "params": self.params, "state": self.state,
-             "training": self.training}, sort_keys=True,
-        )
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
-
-    def to_json(self) -> dict[str, Any]:
-        """The document stored for this version."""
-        return {
-            "version": self.version, "dataset": self.dataset, "entity": self.entity,
-            "detector": self.detector, "params": self.params, "state": self.state,
-            "training": self.training,
-        }
+        """Digest of the stored bytes."""
+        return hashlib.sha256(encode(self.to_json())).hexdigest()[:16]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> ModelVersion:
         """Rebuild a version from its stored document."""
-        return cls(doc["dataset"], doc["entity"], doc["detector"], doc["params"], doc["state"],
-                   doc["training"])
+        try:
+            return cls(doc["dataset"], doc["entity"], doc["detector"], doc["model"],
+                       int(doc["seed"]), doc["training_digest"])
+        except (KeyError, TypeError) as err:
+            raise ModelError(f"not a model version document (missing {err})") from err
 
 
-def save(model: ModelVersion, bucket: str, session: boto3.session.Session | None = None) -> str:
-    """Store a version and make it the entity's champion; return the version id."""
-    prefix = model_prefix(model.dataset, model.entity)
-    put_json(model.to_json(), bucket, f"{prefix}{model.version}.json", session)
-    put_json({"version": model.version}, bucket, f"{prefix}champion.json", session)
-    return model.version
+def _versions_key(dataset: str, entity: str, version: str) -> str:
+    return f"{model_prefix(dataset, entity)}versions/{version}.json"
 
 
-def champion(
-    dataset: str, entity: str, bucket: str, session: boto3.session.Session | None = None
-) -> ModelVersion | None:
-    """The entity's current champion, or ``None`` when it has never been trained."""
-    prefix = model_prefix(dataset, entity)
-    alias = get_json(bucket, f"{prefix}champion.json", session)
-    if alias is None:
-        return None
-    doc = get_json(bucket, f"{prefix}{alias['version']}.json", session)
-    return None if doc is None else ModelVersion.from_json(doc)
+def _lineage_key(dataset: str, entity: str, version: str) -> str:
+    return f"{model_prefix(dataset, entity)}lineage/{version}.json"
+
+
+def _aliases_key(dataset: str, entity: str) -> str:
+    return f"{model_prefix(dataset, entity)}aliases.json"
+
+
+def now() -> str:
+    """UTC timestamp of registry events."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def register(store: Store, model: ModelVersion, lineage: dict[str, Any]) -> str:
+    """Store a version and its lineage (first lineage wins: it records the original run)."""
+    version = model.version
+    store.put(_versions_key(model.dataset, model.entity, version), model.to_json())
+    store.put(_lineage_key(model.dataset, model.entity, version),
+              {**lineage, "version": version, "dataset": model.dataset, "entity": model.entity,
+               "detector": model.detector, "seed": model.seed,
+               "params": model.model.get("params", {}), "created_at": now()},
+              if_absent=True)
+    return version
+
+
+def get(store: Store, dataset: str, entity: str, version: str) -> ModelVersion:
+    """One version, or a ModelError naming what is missing."""
+    doc, _ = store.get(_versions_key(dataset, entity, version))
+    if doc is None:
+        raise ModelError(f"no model version {version} for {dataset}/{entity}; "
+                         "`lakeguard models list` shows the ones that exist")
+    return ModelVersion.from_json(doc)
+
+
+def lineage(store: Store, dataset: str, entity: str, version: str) -> dict[str, Any]:
+    """The lineage record of a version (empty when it was never written)."""
+    doc, _ = store.get(_lineage_key(dataset, entity, version))
+    return doc or {}
+
+
+def aliases(store: Store, dataset: str, entity: str) -> dict[str, Any]:
+    """``{"champion": id|None, "challenger": id|None, "events": [...]}``."""
+    doc, _ = store.get(_aliases_key(dataset, entity))
+    return doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+
+
+def resolve(store: Store, dataset: str, entity: str, alias: str) -> ModelVersion | None:
+    """The version an alias points at, or ``None`` when it points nowhere."""
+    version = aliases(store, dataset, entity).get(alias)
+    return None if version is None else get(store, dataset, entity, version)
+
+
+def set_alias(store: Store, dataset: str, entity: str, alias: str, version: str | None,
+              reason: str) -> dict[str, Any]:
+    """Point an alias at a version (or nowhere), recording the move; retried on conflicts."""
+    if alias not in ALIASES:
+        raise ModelError(f"no alias {alias!r}; aliases are {', '.join(ALIASES)}")
+    if version is not None:
+        get(store, dataset, entity, version)
+    for _ in range(_ALIAS_ATTEMPTS):
+        doc, tag = store.get(_aliases_key(dataset, entity))
+        doc = doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+        event = {"at": now(), "alias": alias, "version": version, "previous": doc.get(alias),
+                 "reason": reason}
+        updated = {**doc, alias: version, "events": [*doc["events"], event]}
+        try:
+            store.put(_aliases_key(dataset, entity), updated, if_tag=tag, if_absent=tag is None)
+        except ConflictError:
+            continue
+        return updated
+    raise ModelError(f"could not move {alias} of {dataset}/{entity}: it kept changing "
+                     f"under {_ALIAS_ATTEMPTS} concurrent updates; retry")
+
+
+def promote(store: Store, dataset: str, entity: str, version: str | None = None,
+            reason: str = "promoted by hand") -> str:
+    """Make a version (by default the challenger) the champion."""
+    current = aliases(store, dataset, entity)
+    target = version or current.get(CHALLENGER)
+    if target is None:
+        raise ModelError(f"{dataset}/{entity} has no challenger to promote; name a version")
+    set_alias(store, dataset, entity, CHAMPION, target, reason)
+    if current.get(CHALLENGER) == target:
+        set_alias(store, dataset, entity, CHALLENGER, None, f"{reason}: now champion")
+    return target
+
+
+def rollback(store: Store, dataset: str, entity: str, reason: str = "rolled back by hand") -> str:
+    """Give the champion alias back to the version that held it before the current one."""
+    current = aliases(store, dataset, entity)
+    moves = [e for e in current["events"] if e["alias"] == CHAMPION]
+    if not moves or moves[-1]["previous"] is None:
+        raise ModelError(f"{dataset}/{entity} has no earlier champion to roll back to")
+    target: str = moves[-1]["previous"]
+    set_alias(store, dataset, entity, CHAMPION, target, reason)
+    return target
+
+
+def entities(store: Store, dataset: str | None = None) -> list[tuple[str, str]]:
+    """Every (dataset, entity) with at least one version."""
+    found = set()
+    for key in store.keys(MODELS_FOLDER if dataset is None else f"{MODELS_FOLDER}{dataset}/"):
+        parts = key.removeprefix(MODELS_FOLDER).split("/")
+        if len(parts) == 4 and parts[2] == "versions":
+            found.add((parts[0], parts[1]))
+    return sorted((d, unquote(e)) for d, e in found)
+
+
+def versions(store: Store, dataset: str, entity: str) -> list[dict[str, Any]]:
+    """Every version of an entity with its lineage and aliases, oldest first."""
+    marks = aliases(store, dataset, entity)
+    rows = []
+    for key in store.keys(f"{model_prefix(dataset, entity)}versions/"):
+        version = key.rsplit("/", 1)[-1].removesuffix(".json")
+        info = lineage(store, dataset, entity, version)
+        rows.append({**info, "version": version,
+                     "aliases": [a for a in ALIASES if marks.get(a) == version]})
+    return sorted(rows, key=lambda r: (r.get("created_at", ""), r["version"]))

@@ -3,11 +3,17 @@
 History for an entity is every committed row of the model's table plus this run's staged
 rows (replacing rows committed earlier from the same raw key), up to the latest time in
 this run: re-running the same files in the same order gives the same models.
+
+A model is trained only when it is needed: the entity has no champion, this run's data
+drifted from the champion's training data (see :mod:`lakeguard.ml.drift`), or a scheduled
+retrain asked for it. A retrained model is a challenger, fitted on the history without
+its most recent ``holdout`` share; it replaces the champion only if its expected ranges
+are better on that held-out part by the interval score (narrow ranges that still hold the
+points), otherwise it stays recorded as the challenger.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,21 +22,30 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
-from lakeguard.ml import registry
+from lakeguard.exceptions import InsufficientHistory
+from lakeguard.ml import detectors, drift, registry
 from lakeguard.ml.anomalies import (
     ANOMALIES_PARTITIONS,
     ANOMALIES_TABLE,
     entity_series,
     score_entity,
 )
-from lakeguard.ml.quantile_band import QuantileBand
+from lakeguard.ml.detectors.base import FloatArray
+from lakeguard.ml.lineage import code_version, schema_hash, series_digest
+from lakeguard.ml.metrics import publish_drift
+from lakeguard.ml.store import S3Store
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import is_from_source, partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
 from lakeguard.transforms.refine import output_schema
+
+#: Alert rates below this are treated as this when checking drift, so a model that
+#: flagged nothing in training does not call every single flag a drift.
+_MIN_EXPECTED_RATE = 0.01
 
 
 def _spec(contract: Contract) -> ModelSpec:
@@ -38,40 +53,52 @@ def _spec(contract: Contract) -> ModelSpec:
     return contract.model
 
 
+def _parquet(keys: list[str]) -> list[str]:
+    return [k for k in keys if k.endswith(".parquet")]
+
+
 def _uris(bucket: str, keys: list[str]) -> list[str]:
-    return [f"s3://{bucket}/{k}" for k in keys if k.endswith(".parquet")]
+    return [f"s3://{bucket}/{k}" for k in keys]
 
 
-def run_rows(ref: ObjectRef, contract: Contract, settings: Settings,
-             session: boto3.session.Session | None = None) -> pa.Table:
-    """This run's staged rows of the model's table."""
-    spec = _spec(contract)
-    schema = output_schema(contract.refined_table(spec.table), contract)
-    keys = list_keys(settings.refined_bucket, f"{staging_prefix(ref.run_id)}{spec.table}/", session)
-    return read_parquet(_uris(settings.refined_bucket, keys), session, schema)
+def _schema(contract: Contract) -> pa.Schema:
+    return output_schema(contract.refined_table(_spec(contract).table), contract)
+
+
+def _run_keys(ref: ObjectRef, contract: Contract, settings: Settings,
+              session: boto3.session.Session | None) -> list[str]:
+    prefix = f"{staging_prefix(ref.run_id)}{_spec(contract).table}/"
+    return _parquet(list_keys(settings.refined_bucket, prefix, session))
+
+
+def _history_keys(ref: ObjectRef, contract: Contract, settings: Settings,
+                  session: boto3.session.Session | None) -> list[str]:
+    committed = list_keys(settings.refined_bucket, f"{_spec(contract).table}/", session)
+    return [k for k in _parquet(committed) if not is_from_source(k, ref.key_id)]
 
 
 def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.Table,
             session: boto3.session.Session | None = None) -> pa.Table:
     """Committed rows from other raw keys plus this run's rows, up to this run's latest time."""
-    spec = _spec(contract)
-    schema = output_schema(contract.refined_table(spec.table), contract)
-    committed = [k for k in list_keys(settings.refined_bucket, f"{spec.table}/", session)
-                 if not is_from_source(k, ref.key_id)]
-    past = read_parquet(_uris(settings.refined_bucket, committed), session, schema)
+    spec, schema = _spec(contract), _schema(contract)
+    keys = _history_keys(ref, contract, settings, session)
+    past = read_parquet(_uris(settings.refined_bucket, keys), session, schema)
     rows = pa.concat_tables([past, current.select(schema.names).cast(schema)])
     latest = pc.max(current[spec.time])
     return rows.filter(pc.less_equal(rows[spec.time], latest))
+
+
+def _values(series: pa.Table, spec: ModelSpec) -> FloatArray:
+    values: FloatArray = series[spec.value].to_numpy(zero_copy_only=False).astype(np.float64)
+    return values
 
 
 def training_digest(series: pa.Table, spec: ModelSpec) -> dict[str, Any]:
     """What a model was trained on: row count, time range and a digest of (time, value)."""
     times = [str(t) for t in series[spec.time].to_pylist()]
     values = [str(v) for v in series[spec.value].to_pylist()]
-    digest = hashlib.sha256("\n".join(f"{t},{v}" for t, v in zip(times, values, strict=True))
-                            .encode()).hexdigest()
     return {"rows": series.num_rows, "from": min(times, default=None),
-            "to": max(times, default=None), "digest": digest}
+            "to": max(times, default=None), "digest": series_digest(times, values)}
 
 
 @dataclass(frozen=True)
@@ -82,12 +109,16 @@ class _Run:
     contract: Contract
     spec: ModelSpec
     current: pa.Table
+    store: S3Store
 
 
 def _run(state: dict[str, Any], settings: Settings,
          session: boto3.session.Session | None) -> _Run:
     ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
-    return _Run(ref, contract, _spec(contract), run_rows(ref, contract, settings, session))
+    keys = _run_keys(ref, contract, settings, session)
+    current = read_parquet(_uris(settings.refined_bucket, keys), session, _schema(contract))
+    return _Run(ref, contract, _spec(contract), current,
+                S3Store(settings.artefacts_bucket, session))
 
 
 def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
@@ -96,45 +127,130 @@ def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
 
 def check_model(state: dict[str, Any], settings: Settings,
                 session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """List the entities whose champion is missing or was trained on other data."""
+    """Decide which entities to train, and publish each champion's drift figures."""
     run = _run(state, settings, session)
-    contract, spec, current = run.contract, run.spec, run.current
-    rows = history(run.ref, contract, settings, current, session)
-    stale = []
-    for entity in _entities(current, spec):
-        model = registry.champion(contract.name, entity, settings.artefacts_bucket, session)
-        digest = training_digest(entity_series(rows, spec, entity), spec)["digest"]
-        if model is None or model.training.get("digest") != digest:
-            stale.append(entity)
-    return {"needs_training": bool(stale), "stale": stale}
+    name, spec = run.contract.name, run.spec
+    to_train: list[dict[str, Any]] = []
+    checks: dict[str, drift.DriftCheck] = {}
+    for entity in _entities(run.current, spec):
+        champion = registry.resolve(run.store, name, entity, registry.CHAMPION)
+        if champion is None:
+            to_train.append({"entity": entity, "trigger": "no_champion", "reasons": []})
+            continue
+        training = registry.lineage(run.store, name, entity, champion.version)["metrics"]["training"]
+        values = _values(entity_series(run.current, spec, entity), spec)
+        flagged = detectors.load(champion.detector, champion.model).score(values).is_anomaly
+        check = drift.check(training["distribution"],
+                            max(training["alert_rate"], _MIN_EXPECTED_RATE), values, flagged,
+                            spec.psi_threshold)
+        checks[entity] = check
+        if check.reasons:
+            to_train.append({"entity": entity, "trigger": "drift", "reasons": check.reasons})
+        elif state.get("retrain"):
+            to_train.append({"entity": entity, "trigger": "schedule", "reasons": []})
+    publish_drift(name, checks, session)
+    return {"needs_training": bool(to_train), "train": to_train,
+            "drift": {entity: check.to_json() for entity, check in checks.items()}}
+
+
+def _training_metrics(model: detectors.Detector, values: FloatArray) -> dict[str, Any]:
+    """In-sample alert rate and value distribution: the baseline drift is measured against."""
+    flagged = model.score(values).is_anomaly
+    return {"rows": int(values.size), "alert_rate": round(float(np.mean(flagged)), 6),
+            "distribution": drift.reference(values)}
+
+
+def interval_score(model: detectors.Detector, holdout: FloatArray, alpha: float) -> float:
+    """Mean interval score of the model's expected ranges on held-out points (lower wins).
+
+    The interval score (Gneiting & Raftery, 2007) of a range meant to hold ``1 - alpha``
+    of the points is its width plus ``2 / alpha`` times how far a point falls outside it:
+    it rewards ranges that are narrow and still right, which is what makes flags rare
+    and meaningful. A range always as wide as the data never flags and scores badly.
+    """
+    if not holdout.size:
+        return 0.0
+    explained = model.score(holdout)
+    lower, upper, value = explained.lower, explained.upper, explained.value
+    penalty = (2.0 / alpha) * (np.maximum(lower - value, 0.0) + np.maximum(value - upper, 0.0))
+    return round(float(np.mean((upper - lower) + penalty)), 6)
+
+
+def _objects(bucket: str, keys: list[str], session: boto3.session.Session | None
+             ) -> list[dict[str, Any]]:
+    s3 = client("s3", session)
+    return [{"key": f"s3://{bucket}/{k}",
+             "version_id": s3.head_object(Bucket=bucket, Key=k).get("VersionId")} for k in keys]
 
 
 def train(state: dict[str, Any], settings: Settings,
           session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """Fit a new version for each stale entity and make it champion."""
+    """Fit the entities CheckModel asked for; the first model of an entity is champion."""
     run = _run(state, settings, session)
-    ref, contract, spec = run.ref, run.contract, run.spec
+    ref, contract, spec, store = run.ref, run.contract, run.spec, run.store
     rows = history(ref, contract, settings, run.current, session)
-    params = dict(spec.params)
-    min_history = int(params.pop("min_history", 1))
-    trained, skipped = [], []
-    for entity in state["model_check"]["stale"]:
+    sources = {
+        "objects": _objects(settings.refined_bucket, _history_keys(ref, contract, settings, session)
+                            + _run_keys(ref, contract, settings, session), session),
+        "schema_hash": schema_hash(_schema(contract)),
+    }
+    seed = int(spec.params.get("seed", 0))
+    outcomes, skipped = [], []
+    for request in state["model_check"]["train"]:
+        entity = request["entity"]
         series = entity_series(rows, spec, entity)
-        if series.num_rows < min_history:
+        champion = registry.resolve(store, contract.name, entity, registry.CHAMPION)
+        cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
+        fitted_on, holdout = series.slice(0, cut), _values(series.slice(cut), spec)
+        try:
+            model = detectors.fit(spec.detector, _values(fitted_on, spec), spec.params)
+        except InsufficientHistory:
             skipped.append(entity)
             continue
-        values = series[spec.value].to_numpy(zero_copy_only=False).astype(np.float64)
-        band = QuantileBand.fit(values, **params)
-        model = registry.ModelVersion(
-            dataset=contract.name, entity=entity, detector=spec.detector,
-            params={**params, "min_history": min_history}, state=band.to_json(),
-            training={**training_digest(series, spec), "contract_digest": contract.digest,
-                      "run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
-                      "source_version": ref.version_id},
-        )
-        trained.append({"entity": entity,
-                        "version": registry.save(model, settings.artefacts_bucket, session)})
-    return {"trained": len(trained), "skipped_short_history": skipped}
+        training = training_digest(fitted_on, spec)
+        metrics: dict[str, Any] = {"training": _training_metrics(model, _values(fitted_on, spec))}
+        if champion is not None:
+            champ = detectors.load(champion.detector, champion.model)
+            metrics["evaluation"] = {
+                "holdout_rows": int(holdout.size), "metric": "interval_score",
+                "alpha": spec.target_alert_rate,
+                "challenger": interval_score(model, holdout, spec.target_alert_rate),
+                "champion": interval_score(champ, holdout, spec.target_alert_rate),
+            }
+        version = registry.ModelVersion(contract.name, entity, spec.detector, model.to_json(),
+                                        seed, training["digest"])
+        lineage = {
+            "parent": None if champion is None else champion.version,
+            "trigger": request["trigger"], "trigger_reasons": request["reasons"],
+            "training": {**training, **sources},
+            "contract": {"name": contract.name, "digest": contract.digest},
+            "pseudonym_key_version": state.get("clean", {}).get("key_version"),
+            "code_version": code_version(), "metrics": metrics,
+            "execution": {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
+                          "source_version": ref.version_id},
+        }
+        vid = registry.register(store, version, lineage)
+        outcomes.append({"entity": entity, "version": vid, **_decide(store, contract.name, entity,
+                                                                     vid, metrics)})
+    return {"trained": outcomes, "skipped_short_history": skipped}
+
+
+def _decide(store: S3Store, dataset: str, entity: str, version: str,
+            metrics: dict[str, Any]) -> dict[str, str]:
+    """Champion if first or better on held-out data than the champion; challenger otherwise."""
+    evaluation = metrics.get("evaluation")
+    if evaluation is None:
+        registry.promote(store, dataset, entity, version, "first model of this entity")
+        return {"alias": registry.CHAMPION}
+    challenger, champion = evaluation["challenger"], evaluation["champion"]
+    if challenger < champion:
+        registry.promote(store, dataset, entity, version,
+                         f"won on held-out data: interval score {challenger} < {champion}")
+        return {"alias": registry.CHAMPION}
+    if registry.aliases(store, dataset, entity).get(registry.CHAMPION) != version:
+        registry.set_alias(store, dataset, entity, registry.CHALLENGER, version,
+                           f"lost on held-out data: interval score {challenger} >= {champion}")
+    return {"alias": registry.CHALLENGER}
 
 
 def score(state: dict[str, Any], settings: Settings,
@@ -144,21 +260,22 @@ def score(state: dict[str, Any], settings: Settings,
     ref, contract, spec, current = run.ref, run.contract, run.spec, run.current
     tables, unscored = [], []
     for entity in _entities(current, spec):
-        model = registry.champion(contract.name, entity, settings.artefacts_bucket, session)
-        if model is None:
+        champion = registry.resolve(run.store, contract.name, entity, registry.CHAMPION)
+        if champion is None:
             unscored.append(entity)
             continue
-        band = QuantileBand.from_json(model.state)
-        tables.append(score_entity(entity_series(current, spec, entity), spec, entity, band,
-                                   model.version, contract.name))
-    written, flagged = [], 0
+        model = detectors.load(champion.detector, champion.model)
+        tables.append(score_entity(entity_series(current, spec, entity), spec, entity, model,
+                                   champion.version, contract.name))
+    written, flagged, alerts = [], 0, 0
     if tables:
         scored = pa.concat_tables(tables)
         flagged = int(pc.sum(scored["is_anomaly"]).as_py() or 0)
+        alerts = int(pc.sum(scored["alert"]).as_py() or 0)
         for period in sorted(pc.unique(scored["season"]).to_pylist()):
             part = scored.filter(pc.equal(scored["season"], period))
             folder = partition_path(ANOMALIES_PARTITIONS, (contract.name, str(period)))
             key = f"{staging_prefix(ref.run_id)}{ANOMALIES_TABLE}/{folder}/part-0.parquet"
             written.append(write_parquet(part, settings.refined_bucket, key, session))
-    return {"rows": sum(t.num_rows for t in tables), "anomalies": flagged,
+    return {"rows": sum(t.num_rows for t in tables), "anomalies": flagged, "alerts": alerts,
             "unscored_entities": unscored, "outputs": written}

@@ -59,12 +59,14 @@ def test_quarantine_holds_the_object_and_a_machine_readable_report(lake, runs):
 
 
 def test_refined_team_matches_partitioned_by_season_and_registered(lake, runs):
-    keys, tables = _table(lake.bucket("refined"), "team_matches/")
+    # (other test modules share the lake, with fictional seasons from 2040 on)
+    keys, tables = _table(lake.bucket("refined"), "team_matches/season=19")
     assert sorted({k.split("/")[1] for k in keys}) == ["season=1995-96", "season=1996-97"]
     assert sum(t.num_rows for t in tables) == 2 * (380 + 380)
     partitions = client("glue").get_partitions(
         DatabaseName=lake.outputs["GlueDatabaseName"], TableName="team_matches")["Partitions"]
-    assert sorted(p["Values"][0] for p in partitions) == ["1995-96", "1996-97"]
+    assert sorted(p["Values"][0] for p in partitions if p["Values"][0] < "2040") == [
+        "1995-96", "1996-97"]
 
 
 def test_marseille_8_0_defeat_at_lyon_is_an_anomaly(lake, runs):

@@ -1,0 +1,127 @@
+"""The model lifecycle on the embedded AWS: first champion, drift, a losing challenger kept
+aside, a winning one promoted, lineage, CloudWatch metrics and the ``models`` CLI.
+
+Fictional teams keep these models apart from the real seasons other tests drop.
+"""
+
+import datetime as dt
+import json
+
+import pytest
+
+from lakeguard.aws import client
+from lakeguard.cli import main
+from lakeguard.ml import registry
+from lakeguard.ml.metrics import METRICS_NAMESPACE
+from lakeguard.ml.store import S3Store
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CALM = ["1-0", "0-0", "2-1", "1-2", "0-1", "2-0", "1-1", "0-2"]  # net goals within [-2, 2]
+BLOW_OUTS = ["7-0", "0-7"]
+AHEAD = ["4-0", "5-1", "4-1", "3-0"]  # Alpha now wins by 3 to 4
+
+
+def _season(path, start_year, scores):
+    day = dt.date(start_year, 8, 1)
+    lines = ["Date,Team 1,FT,HT,Team 2"]
+    for i, score in enumerate(scores):
+        date = day + dt.timedelta(days=i)
+        lines.append(f"{date.strftime('%a %b %d %Y').replace(' 0', ' ')},Alpha,{score},,Beta")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def lifecycle(lake, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lifecycle")
+    store = S3Store(lake.bucket("artefacts"))
+    steps = {}
+    files = [
+        # 60 calm matches: Alpha gets its first champion
+        ("first", _season(folder / "2040-41_fr.1.csv", 2040, [CALM[i % 8] for i in range(60)])),
+        # 30 blow-outs then 30 calm matches: the data drifts, but the last, held-out fifth is
+        # calm again, where a band widened by the blow-outs loses to the champion
+        ("drift", _season(folder / "2041-42_fr.1.csv", 2041,
+                          [BLOW_OUTS[i % 2] for i in range(30)] + [CALM[i % 8] for i in range(30)])),
+        # a lasting change: Alpha now wins every match by 3 or 4, and the challenger wins
+        ("shift", _season(folder / "2042-43_fr.1.csv", 2042, [AHEAD[i % 4] for i in range(60)])),
+    ]
+    for step, path in files:
+        result = lake.drop(path, "matches/")
+        assert result.outcome == "published", result.reason
+        steps[step] = {"result": result, "aliases": registry.aliases(store, "matches", "Alpha")}
+    return store, steps
+
+
+def test_first_file_trains_a_champion_with_full_lineage(lifecycle):
+    store, steps = lifecycle
+    champion = steps["first"]["aliases"]["champion"]
+    info = registry.lineage(store, "matches", "Alpha", champion)
+    assert info["trigger"] == "no_champion" and info["parent"] is None
+    assert info["training"]["rows"] == 60 and len(info["training"]["digest"]) == 64
+    objects = info["training"]["objects"]
+    assert objects and all(o["version_id"] for o in objects)
+    assert any("team_matches/season=2040-41/" in o["key"] for o in objects)
+    assert info["training"]["schema_hash"] and info["contract"]["name"] == "matches"
+    assert "pseudonym_key_version" in info and info["code_version"].startswith("0.")
+    assert info["execution"]["run_id"] == steps["first"]["result"].run_id
+    assert info["metrics"]["training"]["distribution"]["edges"]
+
+
+def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
+    store, steps = lifecycle
+    first, drift = steps["first"]["aliases"], steps["drift"]["aliases"]
+    assert drift["champion"] == first["champion"]
+    challenger = drift["challenger"]
+    assert challenger and challenger != first["champion"]
+    info = registry.lineage(store, "matches", "Alpha", challenger)
+    assert info["trigger"] == "drift" and info["parent"] == first["champion"]
+    assert any("alert rate" in r or "PSI" in r for r in info["trigger_reasons"])
+    evaluation = info["metrics"]["evaluation"]
+    assert evaluation["challenger"] >= evaluation["champion"]
+    assert "lost on held-out data" in drift["events"][-1]["reason"]
+
+
+def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
+    import io
+
+    import pyarrow.parquet as pq
+
+    _, steps = lifecycle
+    s3 = client("s3")
+    prefix = "anomalies/dataset=matches/season=2041-42/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.bucket("refined"),
+                                                  Prefix=prefix)["Contents"]]
+    rows = [r for k in keys for r in pq.read_table(io.BytesIO(s3.get_object(
+        Bucket=lake.bucket("refined"), Key=k)["Body"].read())).to_pylist() if r["entity"] == "Alpha"]
+    assert len(rows) == 60
+    assert {r["model_version"] for r in rows} == {steps["drift"]["aliases"]["champion"]}
+    blow_out = rows[0]
+    assert blow_out["is_anomaly"] and blow_out["alert"] and "above the expected range" in blow_out["reason"]
+    assert sum(r["alert"] for r in rows) < sum(r["is_anomaly"] for r in rows)  # debounced
+
+
+def test_a_lasting_shift_promotes_the_challenger_that_wins(lifecycle):
+    store, steps = lifecycle
+    shift = steps["shift"]["aliases"]
+    assert shift["champion"] != steps["drift"]["aliases"]["champion"]
+    info = registry.lineage(store, "matches", "Alpha", shift["champion"])
+    assert info["metrics"]["evaluation"]["challenger"] < info["metrics"]["evaluation"]["champion"]
+    assert "won on held-out data" in shift["events"][-1]["reason"]
+
+
+def test_drift_and_alert_rate_reach_cloudwatch(lifecycle):
+    metrics = client("cloudwatch").list_metrics(Namespace=METRICS_NAMESPACE)["Metrics"]
+    alpha = {m["MetricName"] for m in metrics
+             if {"Name": "Entity", "Value": "Alpha"} in m["Dimensions"]}
+    assert alpha == {"InputPSI", "AlertRate"}
+
+
+def test_models_cli_lists_the_lineage_from_an_exported_lake(lake, lifecycle, tmp_path, capsys):
+    lake.export(tmp_path)
+    assert main(["models", "list", "--local", str(tmp_path), "--entity", "Alpha",
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["trigger"] for r in rows} == {"no_champion", "drift"}
+    assert sum(r["aliases"] == "champion" for r in rows) == 1
