@@ -6,6 +6,7 @@ S3 -> EventBridge -> SQS (+DLQ) -> ingest Lambda -> StartExecution.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from lakeguard import config
+from lakeguard.contracts import load_contract
+from lakeguard.contracts.loader import list_contracts
 from stacks.nag import acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.processing import lambda_code
@@ -86,6 +90,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
             tracing_enabled=True,
         )
         pipeline_role.attach_before(self.state_machine)
+        self.retrain_schedules = self.schedule_retraining(settings)
 
         # Events carry bucket keys (dataset, file names): encrypted with the lake's key, whose
         # policy lets EventBridge encrypt (see stacks/storage.py).
@@ -146,3 +151,36 @@ class LakeguardOrchestrationStack(cdk.Stack):
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
         cdk.CfnOutput(self, "IngestQueueUrl", value=self.queue.queue_url)
+
+    def schedule_retraining(self, settings: EnvironmentSettings) -> list[scheduler.CfnSchedule]:
+        """One EventBridge Scheduler schedule per modelled dataset: retrain on the calendar.
+
+        Drift catches sudden changes; a calendar retrain catches slow ones that never cross
+        a threshold. The challengers it trains are promoted only if they win on held-out data.
+        """
+        role = ServiceRole(self, "RetrainSchedulerRole", service="scheduler.amazonaws.com",
+                           description="lakeguard scheduled retraining")
+        role.access.allow("StartRetraining", ["states:StartExecution"],
+                          [self.state_machine.state_machine_arn])
+        schedules = []
+        for name in list_contracts():
+            if load_contract(name).model is None:
+                continue
+            schedule = scheduler.CfnSchedule(
+                self, f"Retrain{name.title()}",
+                name=f"{settings.name_prefix}-retrain-{name}",
+                description=f"Scheduled retraining of the {name} models",
+                schedule_expression=settings.retrain_schedule,
+                schedule_expression_timezone="UTC",
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+                    mode="FLEXIBLE", maximum_window_in_minutes=60),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.state_machine.state_machine_arn,
+                    role_arn=role.role.role_arn,
+                    input=json.dumps({"retrain": settings.retrain_schedule, "dataset": name}),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_event_age_in_seconds=3600, maximum_retry_attempts=3)),
+            )
+            role.attach_before(schedule)
+            schedules.append(schedule)
+        return schedules

@@ -50,6 +50,7 @@ class EnvironmentSettings:
     pandas_layer_version: int
     powertools_layer_version: int
     data_classification: str
+    retrain_schedule: str
 
     @property
     def destroy_on_delete(self) -> bool:
@@ -97,6 +98,11 @@ def _from_dict(env: str, values: dict[str, Any]) -> EnvironmentSettings:
         raise SettingsError(
             f"cdk.json: field '{CONTEXT_KEY}.{env}.log_retention_days' must be one of "
             f"{sorted(_RETENTIONS)} (the retentions CloudWatch Logs offers)"
+        )
+    if not values["retrain_schedule"].startswith(("cron(", "rate(")):
+        raise SettingsError(
+            f"cdk.json: field '{CONTEXT_KEY}.{env}.retrain_schedule' must be an EventBridge "
+            "Scheduler expression such as 'cron(0 3 1 * ? *)' or 'rate(30 days)'"
         )
     if values["removal_policy"] not in ("destroy", "retain"):
         raise SettingsError(

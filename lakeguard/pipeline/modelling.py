@@ -146,8 +146,6 @@ def check_model(state: dict[str, Any], settings: Settings,
         checks[entity] = check
         if check.reasons:
             to_train.append({"entity": entity, "trigger": "drift", "reasons": check.reasons})
-        elif state.get("retrain"):
-            to_train.append({"entity": entity, "trigger": "schedule", "reasons": []})
     publish_drift(name, checks, session)
     return {"needs_training": bool(to_train), "train": to_train,
             "drift": {entity: check.to_json() for entity, check in checks.items()}}
@@ -176,27 +174,59 @@ def interval_score(model: detectors.Detector, holdout: FloatArray, alpha: float)
     return round(float(np.mean((upper - lower) + penalty)), 6)
 
 
-def _objects(bucket: str, keys: list[str], session: boto3.session.Session | None
-             ) -> list[dict[str, Any]]:
-    s3 = client("s3", session)
-    return [{"key": f"s3://{bucket}/{k}",
-             "version_id": s3.head_object(Bucket=bucket, Key=k).get("VersionId")} for k in keys]
-
-
 def train(state: dict[str, Any], settings: Settings,
           session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """Fit the entities CheckModel asked for; the first model of an entity is champion."""
+    """Fit the entities CheckModel asked for (or, on a schedule, every registered entity)."""
+    if "retrain" in state:
+        return retrain_all(state, settings, session)
     run = _run(state, settings, session)
-    ref, contract, spec, store = run.ref, run.contract, run.spec, run.store
+    ref, contract = run.ref, run.contract
     rows = history(ref, contract, settings, run.current, session)
-    sources = {
-        "objects": _objects(settings.refined_bucket, _history_keys(ref, contract, settings, session)
-                            + _run_keys(ref, contract, settings, session), session),
-        "schema_hash": schema_hash(_schema(contract)),
-    }
+    keys = _history_keys(ref, contract, settings, session) + _run_keys(ref, contract, settings,
+                                                                         session)
+    execution = {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
+                 "source_version": ref.version_id}
+    return _fit_entities(contract, run.store, rows, state["model_check"]["train"],
+                         _sources(settings.refined_bucket, keys, contract, session),
+                         execution, state.get("clean", {}).get("key_version"))
+
+
+def retrain_all(state: dict[str, Any], settings: Settings,
+                session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """Scheduled retraining: a challenger for every entity that has a model, on all history.
+
+    The EventBridge Scheduler schedule starts the state machine with
+    ``{"retrain": "<schedule>", "dataset": "<name>"}``; no raw object is involved.
+    """
+    contract = load_contract(state["dataset"])
+    spec, store = _spec(contract), S3Store(settings.artefacts_bucket, session)
+    keys = _parquet(list_keys(settings.refined_bucket, f"{spec.table}/", session))
+    rows = read_parquet(_uris(settings.refined_bucket, keys), session, _schema(contract))
+    requests = [{"entity": entity, "trigger": "schedule", "reasons": [str(state["retrain"])]}
+                for _, entity in registry.entities(store, contract.name)]
+    return _fit_entities(contract, store, rows, requests,
+                         _sources(settings.refined_bucket, keys, contract, session),
+                         {"schedule": state["retrain"]}, None)
+
+
+def _sources(bucket: str, keys: list[str], contract: Contract,
+             session: boto3.session.Session | None) -> dict[str, Any]:
+    """The refined objects a training read, with their S3 version ids, and their schema."""
+    s3 = client("s3", session)
+    return {"objects": [{"key": f"s3://{bucket}/{k}",
+                         "version_id": s3.head_object(Bucket=bucket, Key=k).get("VersionId")}
+                        for k in keys],
+            "schema_hash": schema_hash(_schema(contract))}
+
+
+def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
+                  requests: list[dict[str, Any]], sources: dict[str, Any],
+                  execution: dict[str, Any], key_version: str | None) -> dict[str, Any]:
+    """Fit one version per requested entity; the first is champion, later ones challengers."""
+    spec = _spec(contract)
     seed = int(spec.params.get("seed", 0))
     outcomes, skipped = [], []
-    for request in state["model_check"]["train"]:
+    for request in requests:
         entity = request["entity"]
         series = entity_series(rows, spec, entity)
         champion = registry.resolve(store, contract.name, entity, registry.CHAMPION)
@@ -224,14 +254,12 @@ def train(state: dict[str, Any], settings: Settings,
             "trigger": request["trigger"], "trigger_reasons": request["reasons"],
             "training": {**training, **sources},
             "contract": {"name": contract.name, "digest": contract.digest},
-            "pseudonym_key_version": state.get("clean", {}).get("key_version"),
-            "code_version": code_version(), "metrics": metrics,
-            "execution": {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
-                          "source_version": ref.version_id},
+            "pseudonym_key_version": key_version, "code_version": code_version(),
+            "metrics": metrics, "execution": execution,
         }
         vid = registry.register(store, version, lineage)
-        outcomes.append({"entity": entity, "version": vid, **_decide(store, contract.name, entity,
-                                                                     vid, metrics)})
+        outcomes.append({"entity": entity, "version": vid,
+                         **_decide(store, contract.name, entity, vid, metrics)})
     return {"trained": outcomes, "skipped_short_history": skipped}
 
 

@@ -36,6 +36,8 @@ def _principals(template):
         owners[props["Role"]["Fn::GetAtt"][0]] = f"job:{props['Name'].rsplit('-', 1)[-1]}"
     for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
         owners[machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]] = "pipeline"
+    for schedule in template.find_resources("AWS::Scheduler::Schedule").values():
+        owners[schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]] = "scheduler"
     return owners
 
 
@@ -70,7 +72,7 @@ def test_every_role_holds_exactly_one_customer_managed_policy_and_nothing_inline
                         if {"Ref": logical} in p["Properties"].get("Roles", [])]
             assert len(attached) == 1, logical
     owners = [o for t in dev.values() for o in _principals(t).values()]
-    assert len(owners) == len(set(owners)) == 13  # 10 functions, 2 jobs, the pipeline
+    assert len(owners) == len(set(owners)) == 14  # 10 functions, 2 jobs, the pipeline, the scheduler
 
 
 def test_no_action_wildcards_and_resource_wildcards_only_where_iam_has_no_resources(dev):
@@ -230,3 +232,20 @@ def test_a_justified_wildcard_is_acknowledged_on_its_policy_with_the_reason():
     assert any(data.get(k) == "run ids are made at run time" for data in acknowledged
                for k in data if k.endswith("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>"
                                             ":s3:::b/run/*]"))
+
+
+def test_each_modelled_dataset_has_a_retrain_schedule_that_only_starts_the_pipeline(dev):
+    template = dev["LakeguardOrchestrationStack"]
+    schedules = template.find_resources("AWS::Scheduler::Schedule")
+    inputs = {json.loads(s["Properties"]["Target"]["Input"])["dataset"]: s["Properties"]
+              for s in schedules.values()}
+    modelled = {n for n in list_contracts() if load_contract(n).model is not None}
+    assert set(inputs) == modelled and modelled
+    for props in inputs.values():
+        assert props["ScheduleExpression"].startswith("cron(")
+        assert props["Target"]["Arn"] == {"Ref": next(iter(
+            template.find_resources("AWS::StepFunctions::StateMachine")))}
+    allowed = [(actions, resources) for owner, actions, resources, _ in _statements(dev)
+               if owner == "scheduler"]
+    assert len(allowed) == 1 and allowed[0][0] == {"states:StartExecution"}
+    assert len(allowed[0][1]) == 1 and "Pipeline" in allowed[0][1][0]
