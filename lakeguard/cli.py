@@ -152,6 +152,23 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nab_score(args: argparse.Namespace) -> int:
+    """Score one detector's results folder the NAB way: raw score per file, normalised per profile."""
+    import json
+
+    from lakeguard.ml.nab import format_evaluation, score_results
+
+    evaluation = score_results(args.results, args.labels, threshold=args.threshold,
+                               profiles=args.profiles)
+    if args.json:
+        _print(json.dumps(evaluation.to_json(), indent=2))
+        return 0
+    how = "the given threshold" if args.threshold is not None else "each profile's optimised threshold"
+    _print(f"NAB scores of {Path(args.results).resolve().name} at {how} (raw per file):\n")
+    _print(format_evaluation(evaluation))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="lakeguard", description=__doc__)
@@ -195,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
     run.add_argument("files", nargs="+", help="raw files to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)
+
+    nab = sub.add_parser("nab", help="the Numenta Anomaly Benchmark (NAB)")
+    nab_sub = nab.add_subparsers(dest="nab_command", required=True)
+    nab_score = nab_sub.add_parser("score", help="score a detector's results in NAB layout")
+    nab_score.add_argument("--results", required=True, metavar="DIR",
+                           help="one detector's results folder, e.g. NAB/results/numenta")
+    nab_score.add_argument("--labels", required=True, metavar="FILE",
+                           help="anomaly windows, e.g. NAB/labels/combined_windows.json")
+    nab_score.add_argument("--threshold", type=float,
+                           help="score every profile at this threshold (e.g. NAB's published one) "
+                                "instead of optimising one per profile")
+    nab_score.add_argument("--profiles", metavar="FILE",
+                           help="cost profiles in NAB's config/profiles.json format "
+                                "(default: NAB's three, bundled)")
+    nab_score.add_argument("--json", action="store_true",
+                           help="print one JSON object: per-file and normalised scores")
+    nab_score.set_defaults(func=cmd_nab_score)
     return parser
 
 

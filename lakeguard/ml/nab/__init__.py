@@ -1,0 +1,44 @@
+"""The Numenta Anomaly Benchmark (NAB) scoring method, reproducing NAB's published scores.
+
+NAB (Lavin & Ahmad, 2015; github.com/numenta/NAB) rewards streaming detectors for finding
+each labelled anomaly window early and costs them for false alarms, under three cost
+profiles. Scoring our detectors with its exact rules makes them comparable with the
+published scoreboard; the tests check the per-file scores of published detectors.
+
+Typical use::
+
+    from lakeguard.ml.nab import evaluate, load_labels
+
+    evaluation = evaluate({"realKnownCause/nyc_taxi.csv": (timestamps, scores)},
+                          load_labels("NAB/labels/combined_windows.json"))
+    evaluation.to_json()["normalised"]["standard"]
+"""
+
+from lakeguard.ml.nab.evaluation import evaluate, score_results
+from lakeguard.ml.nab.labels import AnomalyWindow, Labels, load_labels
+from lakeguard.ml.nab.model import Evaluation, FileScore, ProfileScore
+from lakeguard.ml.nab.normalise import normalised_score
+from lakeguard.ml.nab.profiles import CostProfile, load_profiles
+from lakeguard.ml.nab.results_folder import read_results_folder
+from lakeguard.ml.nab.scorer import score_file
+from lakeguard.ml.nab.table import format_evaluation
+from lakeguard.ml.nab.threshold import ThresholdChoice, optimise_threshold
+
+__all__ = [
+    "AnomalyWindow",
+    "CostProfile",
+    "Evaluation",
+    "FileScore",
+    "Labels",
+    "ProfileScore",
+    "ThresholdChoice",
+    "evaluate",
+    "format_evaluation",
+    "load_labels",
+    "load_profiles",
+    "normalised_score",
+    "optimise_threshold",
+    "read_results_folder",
+    "score_file",
+    "score_results",
+]
