@@ -13,7 +13,12 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, RefinedTable
-from lakeguard.transforms.refine import output_schema, refine_batch, transform_for
+from lakeguard.transforms.refine import (
+    SEGMENT_SEPARATOR,
+    output_schema,
+    refine_batch,
+    transform_for,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -32,6 +37,9 @@ def aggregate_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
         F.round(F.sum(measure).cast("double"), 2).alias(measure))
     grouped = grouped.filter(F.col(count_as) >= int(options["min_count"]))
     columns = [F.col(k).cast("string").alias(k) for k in keys]
+    if "segment" in options:
+        columns.append(F.concat_ws(SEGMENT_SEPARATOR, *(F.col(k).cast("string") for k in keys))
+                       .alias(options["segment"]))
     if time:
         columns += [F.col(time), F.col(count_as), F.col(measure),
                     F.year(time).cast("string").alias("year")]

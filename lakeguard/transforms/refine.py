@@ -56,10 +56,15 @@ def team_perspective(batch: pa.RecordBatch, options: dict[str, Any]) -> pa.Recor
     return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=TEAM_MATCHES_SCHEMA)
 
 
+#: Joins the keys of a ``segment`` column: departement 75, reason XIX -> ``75 / XIX``.
+SEGMENT_SEPARATOR = " / "
+
+
 def monthly_counts_schema(options: dict[str, Any]) -> pa.Schema:
     """Output of :func:`monthly_counts`: the keys, the month, the count, the measure, the year."""
+    segment = [pa.field(options["segment"], pa.string())] if "segment" in options else []
     return pa.schema(
-        [pa.field(k, pa.string()) for k in options["keys"]]
+        [pa.field(k, pa.string()) for k in options["keys"]] + segment
         + [pa.field(options["time"], pa.date32()), pa.field("absences", pa.int64()),
            pa.field(options["measure"], pa.float64()), pa.field("year", pa.string())]
     )
@@ -69,13 +74,18 @@ def monthly_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
     """Count rows and sum a measure per keys and month; suppress cells under ``min_count``.
 
     Small cells are removed, as statistical offices do, because a count of 1 or 2 in a
-    departement and month can point at a person even without identifiers.
+    departement and month can point at a person even without identifiers. With a
+    ``segment`` option the keys are also joined into one column, so a detector can watch
+    each departement and reason as one series.
     """
     keys, time, measure = list(options["keys"]), options["time"], options["measure"]
     grouped = table.group_by([*keys, time], use_threads=False).aggregate(
         [([], "count_all"), (measure, "sum")])
     grouped = grouped.filter(pc.greater_equal(grouped["count_all"], int(options["min_count"])))
     columns = {k: pc.cast(grouped[k], pa.string()) for k in keys}
+    if "segment" in options:
+        columns[options["segment"]] = pc.binary_join_element_wise(
+            *(columns[k] for k in keys), SEGMENT_SEPARATOR)
     columns[time] = grouped[time]
     columns["absences"] = grouped["count_all"]
     columns[measure] = pc.round(pc.cast(grouped[f"{measure}_sum"], pa.float64()), 2)
