@@ -136,7 +136,8 @@ def test_the_deployed_retrain_schedule_retrains_reproducibly(lake, lifecycle):
     schedule = scheduler.get_schedule(Name=next(n for n in names if n.endswith("-retrain-matches")))
     # WHEN the execution the schedule would start runs (moto stores schedules, never fires them)
     sfn = client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=schedule["Target"]["Arn"],
+    # (named: moto lists unnamed executions without a name, which other tests read)
+    arn = sfn.start_execution(stateMachineArn=schedule["Target"]["Arn"], name="retrain-matches",
                               input=schedule["Target"]["Input"])["executionArn"]
     for _ in range(600):
         execution = sfn.describe_execution(executionArn=arn)
