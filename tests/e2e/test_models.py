@@ -150,3 +150,18 @@ def test_the_deployed_retrain_schedule_retrains_reproducibly(lake, lifecycle):
     champion = steps["shift"]["aliases"]["champion"]
     assert trained["Alpha"]["version"] == champion
     assert registry.aliases(store, "matches", "Alpha")["champion"] == champion
+
+
+def test_models_cli_promotes_and_rolls_back_on_the_deployed_registry(lifecycle, capsys):
+    # the same commands as against a real account: the bucket comes from the stack outputs
+    store, _ = lifecycle
+    before = registry.aliases(store, "matches", "Alpha")["champion"]
+    first = next(v["version"] for v in registry.versions(store, "matches", "Alpha")
+                 if v["trigger"] == "no_champion")
+    assert main(["models", "promote", "matches", "Alpha", "--version", first,
+                 "--reason", "e2e: back to the first model"]) == 0
+    assert registry.aliases(store, "matches", "Alpha")["champion"] == first
+    assert main(["models", "rollback", "matches", "Alpha"]) == 0
+    assert registry.aliases(store, "matches", "Alpha")["champion"] == before
+    assert main(["models", "list", "--entity", "Alpha", "--format", "csv"]) == 0
+    assert before in capsys.readouterr().out
