@@ -34,6 +34,11 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q
 
+# Figures, not pass/fail: each script prints ratios against a baseline measured in the same run.
+bench: $(STAMP)
+	$(BIN)/python bench/nab.py
+	$(BIN)/python bench/refine_engines.py
+
 synth: $(STAMP)
 	CDK_CONTEXT_JSON='{"env": "$(ENV)"}' $(BIN)/python app.py
 	@echo "synthesized $(ENV) into cdk.out/"
