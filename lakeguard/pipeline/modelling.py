@@ -151,11 +151,24 @@ def check_model(state: dict[str, Any], settings: Settings,
             "drift": {entity: check.to_json() for entity, check in checks.items()}}
 
 
-def _training_metrics(model: detectors.Detector, values: FloatArray) -> dict[str, Any]:
-    """In-sample alert rate and value distribution: the baseline drift is measured against."""
-    flagged = model.score(values).is_anomaly
+def _training_metrics(spec: ModelSpec, model: detectors.Detector,
+                      values: FloatArray) -> dict[str, Any]:
+    """Alert rate and value distribution of the training data: what drift is measured against.
+
+    The alert rate is measured out of sample where the history allows it (fit on the first
+    half, score the second, as the model will score new data); rolling and seasonal
+    detectors carry state forward, so re-scoring their own history would replay it out of
+    phase. Histories too short to halve fall back to the in-sample rate.
+    """
+    half = values.size // 2
+    try:
+        flagged = detectors.fit(spec.detector, values[:half], spec.params).score(
+            values[half:]).is_anomaly
+        method = "backtest"
+    except InsufficientHistory:
+        flagged, method = model.score(values).is_anomaly, "in_sample"
     return {"rows": int(values.size), "alert_rate": round(float(np.mean(flagged)), 6),
-            "distribution": drift.reference(values)}
+            "alert_rate_method": method, "distribution": drift.reference(values)}
 
 
 def interval_score(model: detectors.Detector, holdout: FloatArray, alpha: float) -> float:
@@ -238,7 +251,8 @@ def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
             skipped.append(entity)
             continue
         training = training_digest(fitted_on, spec)
-        metrics: dict[str, Any] = {"training": _training_metrics(model, _values(fitted_on, spec))}
+        metrics: dict[str, Any] = {
+            "training": _training_metrics(spec, model, _values(fitted_on, spec))}
         if champion is not None:
             champ = detectors.load(champion.detector, champion.model)
             metrics["evaluation"] = {
