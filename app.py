@@ -30,13 +30,14 @@ def build_app(app: cdk.App) -> cdk.App:
         key=storage.key)
     processing = LakeguardProcessingStack(
         app, "LakeguardProcessingStack", stack_name=f"{prefix}-processing", settings=settings,
-        buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name)
+        buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name,
+        ledger=storage.ledger)
     orchestration = LakeguardOrchestrationStack(
         app, "LakeguardOrchestrationStack", stack_name=f"{prefix}-orchestration",
         settings=settings, functions=dict(processing.functions),
         jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
         raw=storage.buckets["raw"], clean=storage.buckets["clean"],
-        refined=storage.buckets["refined"], key=storage.key)
+        refined=storage.buckets["refined"], key=storage.key, ledger=storage.ledger)
     LakeguardMonitoringStack(
         app, "LakeguardMonitoringStack", stack_name=f"{prefix}-monitoring", settings=settings,
         state_machine=orchestration.state_machine,

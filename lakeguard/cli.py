@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakeguard.cli_ledger import add_ledger_parser
 from lakeguard.cli_models import add_models_parser
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import LakeguardError
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.set_defaults(func=cmd_erase)
 
     add_models_parser(sub)
+    add_ledger_parser(sub)
 
     local = sub.add_parser("local", help="the embedded AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True)

@@ -18,6 +18,7 @@ ENV_REFINED_BUCKET = "LAKEGUARD_REFINED_BUCKET"
 ENV_QUARANTINE_BUCKET = "LAKEGUARD_QUARANTINE_BUCKET"
 ENV_ARTEFACTS_BUCKET = "LAKEGUARD_ARTEFACTS_BUCKET"
 ENV_GLUE_DATABASE = "LAKEGUARD_GLUE_DATABASE"
+ENV_LEDGER_TABLE = "LAKEGUARD_LEDGER_TABLE"
 ENV_STATE_MACHINE_ARN = "LAKEGUARD_STATE_MACHINE_ARN"
 ENV_LAMBDA_MAX_BYTES = "LAKEGUARD_LAMBDA_MAX_BYTES"
 ENV_ATHENA_WORKGROUP = "LAKEGUARD_ATHENA_WORKGROUP"
@@ -55,6 +56,7 @@ class Settings:
     quarantine_bucket: str
     artefacts_bucket: str
     glue_database: str
+    ledger_table: str
     lambda_max_bytes: int = DEFAULT_LAMBDA_MAX_BYTES
 
     @classmethod
@@ -68,6 +70,7 @@ class Settings:
             quarantine_bucket=_require(ENV_QUARANTINE_BUCKET),
             artefacts_bucket=_require(ENV_ARTEFACTS_BUCKET),
             glue_database=_require(ENV_GLUE_DATABASE),
+            ledger_table=_require(ENV_LEDGER_TABLE),
             lambda_max_bytes=DEFAULT_LAMBDA_MAX_BYTES if max_bytes is None else int(max_bytes),
         )
 
@@ -81,6 +84,7 @@ class Settings:
                 quarantine_bucket=outputs["QuarantineBucketName"],
                 artefacts_bucket=outputs["ArtefactsBucketName"],
                 glue_database=outputs["GlueDatabaseName"],
+                ledger_table=outputs["LedgerTableName"],
             )
         except KeyError as err:
             raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
@@ -30,7 +31,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.loader import list_contracts
 from stacks.nag import acknowledge_function
 from stacks.policies import ServiceRole, arn
-from stacks.processing import lambda_code
+from stacks.processing import allow_ledger, lambda_code
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 
 ASL_PATH: Path = PROJECT_ROOT / "statemachines" / "pipeline.asl.json"
@@ -47,7 +48,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  functions: dict[str, lambda_.IFunction], jobs: dict[str, glue.CfnJob],
                  raw: s3.IBucket, clean: s3.IBucket, refined: s3.IBucket, key: kms.IKey,
-                 **kwargs: Any) -> None:
+                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topic = sns.Topic(self, "Notifications", master_key=key,
                                display_name="lakeguard pipeline notifications")
@@ -125,6 +126,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
         ingest_role.access.allow("DecryptEvents", ["kms:Decrypt"], [key.key_arn])
         ingest_role.access.allow("StartPipeline", ["states:StartExecution"],
                                  [self.state_machine.state_machine_arn])
+        allow_ledger(ingest_role, ledger, key, ["dynamodb:PutItem"])
         self.ingest = ingest = lambda_.Function(
             self, "IngestFunction",
             description="lakeguard ingest: one execution per raw object version",
@@ -133,7 +135,8 @@ class LakeguardOrchestrationStack(cdk.Stack):
             code=lambda_code(),
             memory_size=256,
             timeout=cdk.Duration.seconds(30),  # ten StartExecution calls at most
-            environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
+            environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn,
+                         config.ENV_LEDGER_TABLE: ledger.table_name},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=ingest_logs,
             role=ingest_role.immutable,

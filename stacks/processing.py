@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -61,6 +62,20 @@ STAGES: dict[str, StageSpec] = {
 }
 
 
+#: Stages that move an object's ledger record: to processing, published, quarantined.
+LEDGER_WRITERS = ("validate", "publish", "quarantine")
+
+
+def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
+                 actions: list[str]) -> None:
+    """Write the object ledger (conditional item writes on that one table only)."""
+    role.access.allow("WriteTheLedger", actions, [ledger.table_arn])
+    role.access.allow("UseTheLedgerKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+                                          "kms:DescribeKey"], [key.key_arn],
+                      conditions={"StringEquals": {
+                          "kms:ViaService": f"dynamodb.{cdk.Aws.REGION}.amazonaws.com"}})
+
+
 class LakeguardProcessingStack(cdk.Stack):
     """One role per function and per job, each allowed only the folders it touches.
 
@@ -70,7 +85,7 @@ class LakeguardProcessingStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
-                 **kwargs: Any) -> None:
+                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings, self.key, self.database_name = settings, key, database_name
         self.layout = LakeLayout.from_contracts()
@@ -102,6 +117,7 @@ class LakeguardProcessingStack(cdk.Stack):
             config.ENV_QUARANTINE_BUCKET: buckets["quarantine"].bucket_name,
             config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"].bucket_name,
             config.ENV_GLUE_DATABASE: database_name,
+            config.ENV_LEDGER_TABLE: ledger.table_name,
             config.ENV_LAMBDA_MAX_BYTES: str(settings.lambda_max_bytes),
             "POWERTOOLS_SERVICE_NAME": "lakeguard",
         }
@@ -121,6 +137,9 @@ class LakeguardProcessingStack(cdk.Stack):
                                                 self.pseudonym_secret.secret_arn)
         self.allow_partitions(self.roles["publish"])
         self.allow_model_metrics(self.roles["check_model"])
+        for stage in LEDGER_WRITERS:
+            allow_ledger(self.roles[stage], ledger, key, ["dynamodb:UpdateItem",
+                                                          "dynamodb:GetItem"])
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -152,3 +153,26 @@ class LakeguardStorageStack(cdk.Stack):
         for zone, bucket in self.buckets.items():
             name = "".join(part.title() for part in zone.split("-"))
             cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name)
+        self.ledger = self.ledger_table(settings)
+        cdk.CfnOutput(self, "LedgerTableName", value=self.ledger.table_name)
+
+    def ledger_table(self, settings: EnvironmentSettings) -> dynamodb.Table:
+        """The object ledger: one item per raw object version (``lakeguard/pipeline/ledger.py``).
+
+        On-demand (a burst of files must not throttle on provisioned capacity), point-in-time
+        recovery on, encrypted with the lake's key: it names datasets and file keys.
+        """
+        table = dynamodb.Table(
+            self, "Ledger", table_name=f"{settings.name_prefix}-ledger",
+            partition_key=dynamodb.Attribute(name="object", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="version_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.key,
+            removal_policy=settings.cdk_removal_policy,
+        )
+        acknowledge(table, "HIPAA.Security-DynamoDBInBackupPlan",
+                    "point-in-time recovery (35 days) is the ledger's backup; an AWS Backup plan "
+                    "is an account-level choice left to the deploying organisation")
+        return table

@@ -26,6 +26,8 @@ from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.layout import run_id
+from lakeguard.pipeline.ledger import Ledger
+from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
@@ -186,7 +188,11 @@ class LocalLake:
         return None
 
     def export(self, directory: Path, results: list[RunResult] | None = None) -> Path:
-        """Copy every zone's committed objects to ``directory/<zone>/<key>``."""
+        """Copy every zone's committed objects to ``directory/<zone>/<key>``, and the ledger.
+
+        ``ledger.json`` and ``raw_versions.json`` let ``lakeguard ledger check --local`` prove
+        the accounting offline.
+        """
         s3 = client("s3")
         for zone in ZONES:
             bucket = self.bucket(zone)
@@ -197,6 +203,11 @@ class LocalLake:
                     target = directory / zone / obj["Key"]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     s3.download_file(bucket, obj["Key"], str(target))
+        entries = Ledger(self.outputs["LedgerTableName"]).entries()
+        (directory / LEDGER_FILE).write_text(
+            json.dumps([e.to_json() for e in entries], indent=2) + "\n", encoding="utf-8")
+        (directory / RAW_VERSIONS_FILE).write_text(
+            json.dumps(raw_object_versions(self.bucket("raw")), indent=2) + "\n", encoding="utf-8")
         if results is not None:
             (directory / "summary.json").write_text(
                 json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")

@@ -20,6 +20,7 @@ from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import RoutingError
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import run_id
+from lakeguard.pipeline.ledger import Ledger
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +61,20 @@ def start(ref: ObjectRef, state_machine_arn: str,
     return IngestResult(ref.run_id, started=True)
 
 
-def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str,
+def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str, ledger_table: str,
                      session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """Handle every record of an SQS batch; report only the failed ones for redelivery."""
+    """Handle every record of an SQS batch; report only the failed ones for redelivery.
+
+    The object is recorded in the ledger before its execution starts, so a version that
+    never got an execution still shows as ``received`` (and ``ledger check`` flags it).
+    """
+    ledger = Ledger(ledger_table, session)
     failures = []
     for record in event.get("Records", []):
         try:
-            start(object_from_event(json.loads(record["body"])), state_machine_arn, session)
+            ref = object_from_event(json.loads(record["body"]))
+            ledger.receive(ref)
+            start(ref, state_machine_arn, session)
         except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}

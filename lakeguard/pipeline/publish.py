@@ -16,6 +16,7 @@ from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import audit_key, final_key, is_from_source, staging_prefix
+from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
 
 
@@ -93,5 +94,8 @@ def publish(state: dict[str, Any], settings: Settings,
         "published_at": datetime.now(UTC).isoformat(),
     }
     put_json(record, settings.artefacts_bucket, audit_key(record["dataset"], ref.run_id), session)
+    Ledger(settings.ledger_table, session).advance(
+        ref, PUBLISHED, dataset=record["dataset"], digest=clean.get("input_sha256"),
+        outputs=[f"clean/{k}" for k in clean_keys] + [f"refined/{k}" for k in refined_keys])
     return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),
             "partitions_added": partitions}

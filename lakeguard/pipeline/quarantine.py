@@ -16,6 +16,7 @@ from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import quarantine_prefix, staging_prefix
+from lakeguard.pipeline.ledger import QUARANTINED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
 
 _STAGES = ("validation", "clean", "quality", "refine", "model_check", "train", "score", "publish")
@@ -61,4 +62,7 @@ def quarantine(state: dict[str, Any], settings: Settings,
     report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    Ledger(settings.ledger_table, session).advance(
+        ref, QUARANTINED, dataset=dataset, reason=f"{reason['error']}: {reason['message']}"[:1000],
+        outputs=[f"quarantine/{object_key}", f"quarantine/{prefix}report.json"])
     return {"report": report_key, "reason": reason["error"], "failed_stage": failed_stage}

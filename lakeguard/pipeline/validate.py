@@ -11,6 +11,7 @@ from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.ledger import PROCESSING, Ledger
 from lakeguard.transforms.parse import check_header
 
 _HEADER_PROBE_BYTES = 64 * 1024
@@ -24,6 +25,7 @@ def validate(
     Cheap checks come first so a wrong file fails in milliseconds, not after a Spark start.
     """
     ref = ObjectRef.from_state(state)
+    Ledger(settings.ledger_table, session).advance(ref, PROCESSING)
     contract = contract_for_key(ref.key)
     s3 = client("s3", session)
     extra = {"VersionId": ref.version_id} if ref.version_id else {}
