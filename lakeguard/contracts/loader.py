@@ -127,6 +127,7 @@ def parse_contract(text: str, path: str) -> Contract:
         max_bytes=raw.get("max_bytes", int, 50 * 1024 * 1024),
         retention_days=raw.get("retention_days", int, 365),
         max_reject_ratio=raw.get("max_reject_ratio", float, 0.0),
+        unknown_columns=raw.get("unknown_columns", str, "reject", choices=("reject", "ignore")),
     )
     if not raw_format.prefix.endswith("/"):
         raise raw.fail("prefix", f"must end with '/', e.g. '{raw_format.prefix}/'")

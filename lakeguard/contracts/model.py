@@ -74,6 +74,8 @@ class RawFormat:
     max_bytes: int = 50 * 1024 * 1024
     retention_days: int = 365
     max_reject_ratio: float = 0.0
+    #: What a column the contract does not declare does: fail the file, or be left in raw.
+    unknown_columns: Literal["reject", "ignore"] = "reject"
 
 
 @dataclass(frozen=True)

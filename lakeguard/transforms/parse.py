@@ -76,8 +76,9 @@ def check_header(header: list[str], contract: Contract) -> None:
         problems.append(f"duplicated column(s) {duplicated}")
     if missing:
         problems.append(f"missing required column(s) {missing}")
-    if unknown:
-        problems.append(f"unknown column(s) {unknown} (declare them in the contract)")
+    if unknown and contract.raw.unknown_columns == "reject":
+        problems.append(f"unknown column(s) {unknown} (declare them in the contract, or set "
+                        "raw.unknown_columns = 'ignore')")
     if problems:
         raise ValidationFailed(
             f"header does not match contract {contract.path}: {'; '.join(problems)}; "

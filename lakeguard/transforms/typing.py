@@ -24,6 +24,20 @@ def nullify(values: pa.Array, column: Column) -> pa.Array:
     return pc.if_else(is_null_marker, pa.scalar(None, pa.string()), trimmed)
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(text: pa.Array) -> pa.Array:
+    """Prefix text that a spreadsheet would run as a formula with ``'``, as OWASP advises.
+
+    Analysts export refined tables to spreadsheets; ``=cmd|' /C calc'!A0`` from a producer's
+    file must arrive there as text, not as a command.
+    """
+    formula = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
+    return pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+
+
 def _bad(parsed: pa.Array, text: pa.Array) -> pa.Array:
     """Rows that had text but did not parse."""
     return pc.and_(pc.is_valid(text), pc.is_null(parsed))
@@ -32,7 +46,7 @@ def _bad(parsed: pa.Array, text: pa.Array) -> pa.Array:
 def type_column(text: pa.Array, column: Column) -> tuple[dict[str, pa.Array], pa.Array]:
     """Type one nullified text column; return ``{clean name: array}`` and the bad-row mask."""
     if column.type == "string":
-        out = text
+        out = neutralise_formulas(text)
         if column.normalise == "name":
             out = pc.replace_substring_regex(out, pattern=r"\s+", replacement=" ")
         return {column.name: out}, _never(text)

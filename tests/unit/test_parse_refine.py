@@ -75,3 +75,24 @@ def test_team_perspective_gives_two_rows_per_match_with_net_goals(contract):
     assert (defeat["goals_for"], defeat["goals_against"], defeat["num_goals_net"]) == (0, 8, -8)
     assert rows[("Lyon", "1997-05-24")]["num_goals_net"] == 8
     assert rows[("Marseille", "1996-08-11")]["home_away"] == "home"
+
+
+def test_a_spreadsheet_formula_arrives_as_text(contract):
+    data = (b"Date,Team 1,FT,HT,Team 2\n"
+            b"Sun Aug 11 1996,=cmd|' /C calc'!A0,2-0,1-0,@SUM(1+1)\n"
+            b"Sun Aug 11 1996,Bastia,2-0,1-0,Rennes\n")
+    table, _ = parse_table(data, contract)
+    assert table["home_team"].to_pylist() == ["'=cmd|' /C calc'!A0", "Bastia"]
+    assert table["away_team"].to_pylist() == ["'@SUM(1+1)", "Rennes"]
+
+
+def test_unknown_columns_are_rejected_or_ignored_as_the_contract_says(contract):
+    from dataclasses import replace
+
+    data = (b"Date,Team 1,FT,HT,Team 2,Referee\n"
+            b"Sun Aug 11 1996,Bastia,2-0,1-0,Rennes,Someone\n")
+    with pytest.raises(ValidationFailed, match=r"unknown column\(s\) \['Referee'\].*ignore"):
+        parse_table(data, contract)
+    lenient = replace(contract, raw=replace(contract.raw, unknown_columns="ignore"))
+    table, report = parse_table(data, lenient)
+    assert report.rows_out == 1 and "Referee" not in table.column_names
