@@ -30,6 +30,14 @@ class QualityGateFailed(LakeguardError):
     """Clean data breaks one of the contract's quality rules."""
 
 
+class TransientError(LakeguardError):
+    """A dependency failed in a way a retry can fix (throttling, a timeout).
+
+    The state machine retries it with backoff and jitter before giving up; boto3's own
+    retries come first, so seeing this means they were exhausted.
+    """
+
+
 class ModelError(LakeguardError):
     """A model cannot be trained, loaded or applied."""
 

@@ -62,8 +62,13 @@ STAGES: dict[str, StageSpec] = {
 }
 
 
-#: Stages that move an object's ledger record: to processing, published, quarantined.
-LEDGER_WRITERS = ("validate", "publish", "quarantine")
+#: Stages that move an object's ledger record (to processing, published, quarantined) and
+#: the item actions each needs; publish also reads the key's other versions (newest wins).
+LEDGER_WRITERS = {
+    "validate": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+    "publish": ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
+    "quarantine": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+}
 
 
 def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
@@ -137,9 +142,8 @@ class LakeguardProcessingStack(cdk.Stack):
                                                 self.pseudonym_secret.secret_arn)
         self.allow_partitions(self.roles["publish"])
         self.allow_model_metrics(self.roles["check_model"])
-        for stage in LEDGER_WRITERS:
-            allow_ledger(self.roles[stage], ledger, key, ["dynamodb:UpdateItem",
-                                                          "dynamodb:GetItem"])
+        for stage, actions in LEDGER_WRITERS.items():
+            allow_ledger(self.roles[stage], ledger, key, actions)
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",

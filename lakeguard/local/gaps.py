@@ -19,6 +19,9 @@ from typing import Any
 
 from lakeguard.local.glue_runner import run_glue_script
 
+#: Called before every in-process invocation with (handler, event); a hook that raises
+#: makes that invocation fail with the exception's type, as a failing function would.
+INVOKE_HOOKS: list[Callable[[str, dict[str, Any]], None]] = []
 #: In-process handlers share os.environ: invocations run one at a time.
 _INVOKE_LOCK = threading.RLock()
 #: What the Lambda asset holds at its root (lambdas/, lakeguard/, datasets/).
@@ -65,7 +68,8 @@ def route_lambda_to_in_process_handlers(
     Bridge: patch ``LambdaFunction.invoke`` to import the function's configured handler
     (e.g. ``lambdas.validate.handler``) and call it in-process. A raised exception becomes an
     ``Unhandled`` function error whose ``errorType`` is the exception class name, exactly
-    what Step Functions' Retry/Catch match on in AWS. ``on_invoke`` lets tests inject faults.
+    what Step Functions' Retry/Catch match on in AWS. ``on_invoke`` and ``INVOKE_HOOKS``
+    (see ``LocalLake.inject``) let tests and users inject faults and delays.
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -77,8 +81,8 @@ def route_lambda_to_in_process_handlers(
         context = LocalLambdaContext(self.function_name, int(self.memory_size or 128),
                                      self.function_arn)
         try:
-            if on_invoke is not None:
-                on_invoke(self.handler, event)
+            for hook in [*([on_invoke] if on_invoke else []), *INVOKE_HOOKS]:
+                hook(self.handler, event)
             result = invoke_handler(self.handler, dict(self.environment_vars or {}), event,
                                     context)
         except Exception as err:
@@ -237,3 +241,43 @@ def quiet_unsupported_policy_resources() -> None:
     logging.getLogger("moto").addFilter(_KnownGaps())
     warnings.filterwarnings("ignore",
                             message="Tried to parse AWS::(S3::Bucket|SQS::Queue|SNS::Topic)Policy")
+
+
+def order_s3_events_with_a_sequencer() -> None:
+    """Gap: moto's S3 -> EventBridge events all carry the same ``sequencer`` literal.
+
+    AWS gives each event on a key a sequencer that grows with the order of the writes
+    (compare after right-padding with zeros); lakeguard uses it to let the newest version
+    of a key win whatever order executions finish in. Bridge: build moto's event (same
+    fields as ``moto.s3.notifications._send_event_bridge_message``) with a strictly
+    increasing 16-digit hex sequencer, and hand it to the same rules.
+    """
+    import itertools
+
+    from moto.core.utils import unix_time
+    from moto.events.models import events_backends
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+    from moto.s3 import notifications
+
+    counter = itertools.count(1)
+
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+        event.update({
+            "detail-type": notifications._detail_type(event_name), "source": "aws.s3",
+            "account": account_id, "time": unix_time(), "region": bucket.region_name,
+            "resources": [bucket.arn],
+            "detail": {
+                "version": "0", "bucket": {"name": bucket.name},
+                "object": {"key": key.name, "size": key.size, "eTag": key.etag.replace('"', ""),
+                           "version-id": key.version_id, "sequencer": f"{next(counter):016X}"},
+                "request-id": "local", "requester": account_id,
+                "source-ip-address": "127.0.0.1", "reason": event_name.split(":")[1],
+            },
+        })
+        backend = events_backends[account_id][bucket.region_name]
+        for bus in backend.event_buses.values():
+            for rule in bus.rules.values():
+                rule.send_to_targets(event, transform_input=False)
+
+    notifications._send_event_bridge_message = send

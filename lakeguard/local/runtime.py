@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,17 @@ def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False)
     return assembly
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A file put into the raw bucket whose execution has not been waited for yet."""
+
+    file: str
+    key: str
+    version_id: str | None
+    run_id: str
+    started: float
+
+
 class LocalLake:
     """A deployed lakeguard on the embedded AWS."""
 
@@ -106,6 +118,7 @@ class LocalLake:
         gaps.accept_cloudformation_tags_on_kms_keys()
         register_missing_cloudformation_models()
         gaps.quiet_unsupported_policy_resources()
+        gaps.order_s3_events_with_a_sequencer()
         progress("synthesizing the CDK app (python app.py)")
         assembly = synthesize(env=self.env)
         progress("deploying the stacks into the embedded AWS")
@@ -127,12 +140,30 @@ class LocalLake:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    @contextmanager
+    def inject(self, fault: Callable[[str, dict[str, Any]], None]) -> Iterator[None]:
+        """Run ``fault(handler, event)`` before every Lambda invocation while in the block.
+
+        A fault that raises fails that invocation with the exception's type (raise
+        ``TransientError`` to see the retries, anything else to see the quarantine); one
+        that sleeps or waits delays it. See ``lakeguard.local.faults`` for ready-made ones.
+        """
+        gaps.INVOKE_HOOKS.append(fault)
+        try:
+            yield
+        finally:
+            gaps.INVOKE_HOOKS.remove(fault)
+
     def bucket(self, zone: str) -> str:
         """Physical name of a zone's bucket."""
         return self.outputs[f"{zone.capitalize()}BucketName"]
 
     def drop(self, path: Path, prefix: str, timeout: float = 600.0) -> RunResult:
         """Put a file into the raw bucket under ``prefix`` and wait for its execution."""
+        return self.wait(self.submit(path, prefix), timeout)
+
+    def submit(self, path: Path, prefix: str) -> Submitted:
+        """Put a file into the raw bucket under ``prefix``; its execution starts on its own."""
         started = time.monotonic()
         key = f"{prefix.rstrip('/')}/{path.name}"
         raw = self.bucket("raw")
@@ -142,9 +173,13 @@ class LocalLake:
             dataset: str | None = contract_for_key(key).name
         except RoutingError:
             dataset = None
-        run = run_id(dataset, raw, key, version)
-        execution = self._wait(run, timeout)
-        return self._result(path.name, key, run, execution, time.monotonic() - started)
+        return Submitted(path.name, key, version, run_id(dataset, raw, key, version), started)
+
+    def wait(self, submitted: Submitted, timeout: float = 600.0) -> RunResult:
+        """Wait for a submitted file's execution and say what became of it."""
+        execution = self._wait(submitted.run_id, timeout)
+        return self._result(submitted.file, submitted.key, submitted.run_id, execution,
+                            time.monotonic() - submitted.started)
 
     def _wait(self, run: str, timeout: float) -> dict[str, Any]:
         sfn = client("stepfunctions")

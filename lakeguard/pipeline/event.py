@@ -19,6 +19,8 @@ class ObjectRef:
     dataset: str | None
     run_id: str
     received_at: str | None = None
+    #: S3's order of writes to this key (hex; compare after right-padding with zeros).
+    sequencer: str | None = None
 
     @property
     def key_id(self) -> str:
@@ -31,7 +33,7 @@ class ObjectRef:
         return cls(
             bucket=state["bucket"], key=state["key"], version_id=state.get("version_id"),
             size=int(state.get("size", 0)), dataset=state.get("dataset"), run_id=state["run_id"],
-            received_at=state.get("received_at"),
+            received_at=state.get("received_at"), sequencer=state.get("sequencer"),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -39,5 +41,5 @@ class ObjectRef:
         return {
             "bucket": self.bucket, "key": self.key, "version_id": self.version_id,
             "size": self.size, "dataset": self.dataset, "run_id": self.run_id,
-            "received_at": self.received_at,
+            "received_at": self.received_at, "sequencer": self.sequencer,
         }

@@ -1,8 +1,10 @@
 """Adapt a pipeline stage into a Lambda handler: settings, logs, metrics, traces, error names.
 
-Exceptions propagate unchanged: Lambda reports the class name as ``errorType``, which is
-what the state machine's Retry and Catch match on. Logs, metrics and traces carry counts
-and names, never a data value: traces do not capture responses.
+Exceptions propagate unchanged, except AWS throttling and time-outs, which become
+``TransientError``: Lambda reports the class name as ``errorType``, which is what the state
+machine's Retry (transient) and Catch (everything else: quarantine) match on. Logs,
+metrics and traces carry counts and names, never a data value: traces do not capture
+responses.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
 
 from lakeguard.config import Settings
+from lakeguard.exceptions import TransientError
 
 Stage = Callable[[dict[str, Any], Settings], dict[str, Any]]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -23,6 +27,12 @@ METRICS_NAMESPACE = "lakeguard"
 #: Stage result counts published as CloudWatch metrics (EMF), by metric name.
 COUNT_METRICS = {"rows_in": "RowsIn", "rows_out": "RowsOut", "rows_rejected": "RowsRejected",
                  "rows_suppressed": "RowsSuppressed", "anomalies": "Anomalies"}
+#: AWS error codes that a later retry can succeed on (after boto3's own retries).
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "SlowDown", "RequestTimeout",
+    "RequestLimitExceeded", "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "InternalError", "InternalServerError", "ServiceUnavailable",
+})
 #: One-per-object outcomes: the quarantine alarm watches ObjectsQuarantined.
 OUTCOME_METRICS = {"publish": "ObjectsPublished", "quarantine": "ObjectsQuarantined"}
 
@@ -58,6 +68,12 @@ def stage_handler(stage: Stage) -> Handler:
                            dataset=event.get("dataset"))
         try:
             result = stage(event, Settings.from_env())
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "")
+            logger.warning("stage failed", extra={"error_type": code})
+            if code in TRANSIENT_CODES:
+                raise TransientError(f"{stage.__name__}: AWS answered {code}; retrying") from err
+            raise
         except Exception as err:
             logger.warning("stage failed", extra={"error_type": type(err).__name__})
             raise

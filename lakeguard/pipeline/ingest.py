@@ -46,7 +46,8 @@ def object_from_event(event: dict[str, Any]) -> ObjectRef:
     return ObjectRef(bucket=bucket, key=key, version_id=version,
                      size=int(detail["object"].get("size", 0)), dataset=dataset,
                      run_id=run_id(dataset, bucket, key, version),
-                     received_at=event.get("time"))
+                     received_at=None if event.get("time") is None else str(event["time"]),
+                     sequencer=detail["object"].get("sequencer"))
 
 
 def start(ref: ObjectRef, state_machine_arn: str,

@@ -53,6 +53,7 @@ class LedgerEntry:
     reason: str | None = None
     digest: str | None = None
     outputs: list[str] = field(default_factory=list)
+    sequencer: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields (``lakeguard ledger --json``)."""
@@ -67,6 +68,7 @@ class LedgerEntry:
             run_id=str(item["run_id"]), received_at=item.get("received_at"),
             updated_at=str(item["updated_at"]), reason=item.get("reason"),
             digest=item.get("digest"), outputs=[str(o) for o in item.get("outputs", [])],
+            sequencer=item.get("sequencer"),
         )
 
 
@@ -99,6 +101,8 @@ class Ledger:
         }
         if ref.dataset:
             item["dataset"] = {"S": ref.dataset}
+        if ref.sequencer:
+            item["sequencer"] = {"S": ref.sequencer}
         try:
             self._ddb.put_item(TableName=self.table_name, Item=item,
                                ConditionExpression="attribute_not_exists(#o)",
@@ -150,6 +154,25 @@ class Ledger:
                 f"{current.state if current else 'missing'}; it cannot become {state}"
             ) from err
 
+    def newer_version(self, ref: ObjectRef) -> str | None:
+        """The id of a version of the same key written after this one, if any.
+
+        S3 orders writes to one key by the events' ``sequencer``; an older version whose
+        execution finishes last must not replace the newer one's rows.
+        """
+        if not ref.sequencer:
+            return None
+        pages = self._ddb.get_paginator("query").paginate(
+            TableName=self.table_name, ConsistentRead=True,
+            KeyConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "object"},
+            ExpressionAttributeValues={":o": {"S": f"{ref.bucket}/{ref.key}"}})
+        mine = ref.sequencer
+        for item in (i for page in pages for i in page["Items"]):
+            theirs = item.get("sequencer", {}).get("S")
+            if theirs and _later(theirs, mine):
+                return str(item["version_id"]["S"])
+        return None
+
     def get(self, ref: ObjectRef) -> LedgerEntry | None:
         """The record of one object version."""
         item = self._ddb.get_item(TableName=self.table_name, Key=self._key(ref),
@@ -166,6 +189,12 @@ class Ledger:
     @staticmethod
     def _key(ref: ObjectRef) -> dict[str, dict[str, str]]:
         return {name: {"S": value} for name, value in _item_key(ref).items()}
+
+
+def _later(a: str, b: str) -> bool:
+    """Whether sequencer ``a`` is after ``b`` (S3: right-pad the shorter with zeros)."""
+    width = max(len(a), len(b))
+    return a.upper().ljust(width, "0") > b.upper().ljust(width, "0")
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

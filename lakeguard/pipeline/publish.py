@@ -66,10 +66,29 @@ def register_partitions(database: str, keys: list[str],
     return added
 
 
+def supersede(ref: ObjectRef, newer: str, state: dict[str, Any], settings: Settings,
+              ledger: Ledger, session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """A newer version of the key was written: drop this run's output instead of committing.
+
+    The entry is final (published, with no outputs and the reason), so the accounting
+    holds, and the refined partitions keep reflecting the latest version.
+    """
+    for bucket in (settings.clean_bucket, settings.refined_bucket):
+        delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    ledger.advance(ref, PUBLISHED, dataset=state["validation"]["dataset"], outputs=[],
+                   reason=f"superseded: version {newer} of the same key was written later")
+    return {"clean_objects": 0, "refined_objects": 0, "partitions_added": 0,
+            "superseded_by": newer}
+
+
 def publish(state: dict[str, Any], settings: Settings,
             session: boto3.session.Session | None = None) -> dict[str, Any]:
     """Commit clean and refined output of the run and write its record."""
     ref = ObjectRef.from_state(state)
+    ledger = Ledger(settings.ledger_table, session)
+    newer = ledger.newer_version(ref)
+    if newer is not None:
+        return supersede(ref, newer, state, settings, ledger, session)
     clean_keys = commit_staged(settings.clean_bucket, ref, session)
     refined_keys = commit_staged(settings.refined_bucket, ref, session)
     partitions = register_partitions(settings.glue_database, refined_keys, session)
@@ -94,7 +113,7 @@ def publish(state: dict[str, Any], settings: Settings,
         "published_at": datetime.now(UTC).isoformat(),
     }
     put_json(record, settings.artefacts_bucket, audit_key(record["dataset"], ref.run_id), session)
-    Ledger(settings.ledger_table, session).advance(
+    ledger.advance(
         ref, PUBLISHED, dataset=record["dataset"], digest=clean.get("input_sha256"),
         outputs=[f"clean/{k}" for k in clean_keys] + [f"refined/{k}" for k in refined_keys])
     return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),

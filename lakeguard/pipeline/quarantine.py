@@ -36,6 +36,16 @@ def failure_reason(error: dict[str, Any]) -> dict[str, str]:
     return {"error": name, "message": cause}
 
 
+def _failed_stage(state: dict[str, Any]) -> str:
+    """The first stage without a result, not counting the stages this run skips."""
+    skipped = set()
+    if not (state.get("validation") or {}).get("has_model", True):
+        skipped |= {"model_check", "train", "score"}
+    if "model_check" in state and not state["model_check"].get("needs_training"):
+        skipped.add("train")
+    return next((s for s in _STAGES if s not in state and s not in skipped), "publish")
+
+
 def quarantine(state: dict[str, Any], settings: Settings,
                session: boto3.session.Session | None = None) -> dict[str, Any]:
     """Copy the raw object and its report to quarantine; drop the run's staged output."""
@@ -49,7 +59,7 @@ def quarantine(state: dict[str, Any], settings: Settings,
     object_key = f"{prefix}{posixpath.basename(ref.key) or 'object'}"
     s3.copy_object(Bucket=settings.quarantine_bucket, Key=object_key, CopySource=source)
     reason = failure_reason(state.get("error") or {})
-    failed_stage = next((s for s in _STAGES if s not in state), "publish")
+    failed_stage = _failed_stage(state)
     report = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},

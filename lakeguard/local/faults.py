@@ -1,0 +1,51 @@
+"""Ready-made faults for ``LocalLake.inject``: see what retries and quarantine do.
+
+Each is a callable ``(handler, event) -> None`` run before a Lambda invocation on the
+embedded AWS; it matches a stage by its handler (``lambdas.<stage>.handler``)::
+
+    with lake.inject(fail("publish", times=2)):      # throttled twice, then succeeds
+        lake.drop(path, "matches/")
+    with lake.inject(fail("score", error=RuntimeError)):   # fails for good: quarantined
+        lake.drop(path, "matches/")
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from lakeguard.exceptions import TransientError
+
+Fault = Callable[[str, dict[str, Any]], None]
+
+
+def _is(stage: str, handler: str) -> bool:
+    return handler == f"lambdas.{stage}.handler"
+
+
+def fail(stage: str, error: type[Exception] = TransientError, times: int | None = None) -> Fault:
+    """Raise ``error`` on the stage's next ``times`` invocations (every one when ``None``)."""
+    left = [times]
+    lock = threading.Lock()
+
+    def fault(handler: str, event: dict[str, Any]) -> None:
+        if not _is(stage, handler):
+            return
+        with lock:
+            if left[0] is not None:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+        raise error(f"injected fault in {stage}")
+
+    return fault
+
+
+def hold(stage: str, run_id: str, release: threading.Event, timeout: float = 120.0) -> Fault:
+    """Make one run wait at the start of a stage until ``release`` is set (reordering)."""
+    def fault(handler: str, event: dict[str, Any]) -> None:
+        if _is(stage, handler) and event.get("run_id") == run_id:
+            release.wait(timeout)
+
+    return fault

@@ -1,0 +1,68 @@
+"""Faults injected into each stage on the embedded AWS (``LocalLake.inject``): transient ones
+are retried until the run succeeds; permanent ones fail the execution visibly, quarantine
+the object with the failing stage, leave no staged output and mark the ledger."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from lakeguard.aws import client
+from lakeguard.cli import main
+from lakeguard.local.faults import fail
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+#: Handler stage -> the name the quarantine report gives it.
+STAGES = {"validate": "validation", "clean": "clean", "quality": "quality",
+          "check_model": "model_check", "train": "train", "score": "score", "publish": "publish"}
+
+
+def _season(path, team):
+    lines = ["Date,Team 1,FT,HT,Team 2"]
+    for i in range(30):
+        day = dt.date(2044, 8, 1) + dt.timedelta(days=i)
+        lines.append(f"{day.strftime('%a %b %d %Y').replace(' 0', ' ')},{team}A,{i % 3}-1,,{team}B")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("stage", ["validate", "clean", "score", "publish"])
+def test_a_transient_fault_is_retried_and_the_run_succeeds(lake, tmp_path, stage):
+    path = _season(tmp_path / f"transient_{stage}_fr.1.csv", f"Transient{stage.title()}")
+    with lake.inject(fail(stage, times=2)):  # TransientError twice, then the real stage
+        result = lake.drop(path, "matches/faults/")
+    assert result.outcome == "published", result.reason
+    history = client("stepfunctions").get_execution_history(
+        executionArn=result_arn(lake, result.run_id), maxResults=1000)["events"]
+    assert sum(e["type"] == "LambdaFunctionFailed" for e in history) == 2
+
+
+def result_arn(lake, run):
+    machine = lake.outputs["StateMachineArn"]
+    return f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_a_permanent_fault_quarantines_the_object_and_leaves_nothing_behind(lake, tmp_path,
+                                                                            stage, capsys):
+    path = _season(tmp_path / f"permanent_{stage}_fr.1.csv", f"Permanent{stage.title()}")
+    with lake.inject(fail(stage, error=RuntimeError)):
+        result = lake.drop(path, "matches/faults/")
+    assert result.status == "FAILED" and result.outcome == "quarantined"
+    report = lake.quarantine_report(result.run_id)
+    assert report["failed_stage"] == STAGES[stage]
+    assert report["reason"] == {"error": "RuntimeError", "message": f"injected fault in {stage}"}
+    s3 = client("s3")
+    for zone in ("clean", "refined"):
+        staged = s3.list_objects_v2(Bucket=lake.bucket(zone),
+                                    Prefix=f"_staging/{result.run_id}/").get("KeyCount", 0)
+        assert staged == 0
+    history = client("stepfunctions").get_execution_history(
+        executionArn=result_arn(lake, result.run_id), maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history
+               if "stateEnteredEventDetails" in e]
+    assert entered[-3:] == ["Quarantine", "NotifyFailure", "Quarantined"]
+    assert main(["ledger", "--json", "--state", "quarantined"]) == 0
+    keys = {e["key"] for e in json.loads(capsys.readouterr().out)}
+    assert f"matches/faults/{path.name}" in keys
