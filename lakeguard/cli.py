@@ -113,10 +113,14 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     from lakeguard.contracts import load_contract
 
     contract = load_contract(args.dataset)
-    files = [Path(f) for f in args.files]
+    files = [f for given in map(Path, args.files)
+             for f in (sorted(p for p in given.iterdir() if p.is_file()) if given.is_dir()
+                       else [given])]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise LakeguardError(f"no such file(s): {', '.join(missing)}")
+    if not files:
+        raise LakeguardError(f"no files in {', '.join(args.files)}")
     results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None)
     _print("\n" + _results_table(results))
     published = sum(r.outcome == "published" for r in results)
@@ -234,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = local_sub.add_parser("run", help="push files through the embedded pipeline")
     run.add_argument("--dataset", required=True, help="dataset contract name, e.g. matches")
     run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
-    run.add_argument("files", nargs="+", help="raw files to drop into the raw bucket")
+    run.add_argument("files", nargs="+",
+                     help="raw files (or folders of them) to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)
 
     nab = sub.add_parser(

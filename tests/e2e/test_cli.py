@@ -23,12 +23,15 @@ def exported(tmp_path_factory):
     if shutil.which("java") is None or shutil.which("node") is None:
         pytest.skip("the embedded lake needs Java (local Spark) and Node (CDK synth)")
     folder = tmp_path_factory.mktemp("cli")
-    bad = folder / "broken_fr.1.csv"
+    drop = folder / "drop"  # a folder of good and bad files, as a producer would send them
+    drop.mkdir()
+    shutil.copy(SEASONS / "2000-01_fr.1.csv", drop)
+    bad = drop / "broken_fr.1.csv"
     bad.write_text("Date,Team 1,HT,Team 2\nSun Aug 11 1996,Bastia,1-0,Rennes\n")  # no FT
     out = folder / "export"
     # A port of its own: the session's embedded lake may be running on the default one.
-    done = _lakeguard("local", "run", "--dataset", "matches", str(SEASONS / "2000-01_fr.1.csv"),
-                      str(bad), "--export", str(out), env={"LAKEGUARD_LOCAL_PORT": "5077"})
+    done = _lakeguard("local", "run", "--dataset", "matches", str(drop), "--export", str(out),
+                      env={"LAKEGUARD_LOCAL_PORT": "5077"})
     return done, out
 
 
@@ -43,6 +46,15 @@ def test_local_run_reports_each_file_and_exits_non_zero_when_one_is_quarantined(
     assert "missing required column" in summary["broken_fr.1.csv"]["reason"]
     for zone in ("raw", "clean", "refined", "quarantine"):
         assert (out / zone).is_dir()
+
+
+def test_ledger_check_on_the_export_reports_nothing_unaccounted(exported):
+    _, out = exported
+    done = _lakeguard("ledger", "check", "--local", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unaccounted:         0" in done.stdout and "quarantined:         1" in done.stdout
+    listed = _lakeguard("ledger", "--local", str(out), "--json", "--state", "quarantined")
+    assert [e["key"] for e in json.loads(listed.stdout)] == ["matches/broken_fr.1.csv"]
 
 
 def test_query_answers_from_the_export_in_athena_sql(exported):
