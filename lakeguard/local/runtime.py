@@ -119,6 +119,7 @@ class LocalLake:
         register_missing_cloudformation_models()
         gaps.quiet_unsupported_policy_resources()
         gaps.order_s3_events_with_a_sequencer()
+        gaps.quiet_step_functions_evaluation_logs()
         progress("synthesizing the CDK app (python app.py)")
         assembly = synthesize(env=self.env)
         progress("deploying the stacks into the embedded AWS")

@@ -30,6 +30,9 @@ def local_spark() -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
+        # Explicit, not only PYSPARK_PYTHON: in-process Lambda handlers swap os.environ
+        # while Spark may be starting a worker on another thread.
+        .config("spark.pyspark.python", sys.executable)
         .config("spark.driver.memory", "2g")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log_config}")
         .getOrCreate()

@@ -112,6 +112,26 @@ def test_every_task_state_retries_and_catches():
             assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
 
 
+def _retry_window(retry):
+    """Longest total wait a retrier allows before giving up, in seconds."""
+    waits = [min(retry["IntervalSeconds"] * retry["BackoffRate"] ** i,
+                 retry.get("MaxDelaySeconds", float("inf"))) for i in range(retry["MaxAttempts"])]
+    return sum(waits)
+
+
+def test_a_burst_waits_out_throttling_instead_of_failing():
+    # A burst of files must queue behind reserved concurrency and Glue's concurrent-run cap,
+    # not exhaust its retries and end quarantined (README: "Bursts").
+    for name, state in ASL["States"].items():
+        if state["Type"] != "Task":
+            continue
+        by_error = {e: r for r in state["Retry"] for e in r["ErrorEquals"]}
+        if "FunctionArn" in str(state.get("Resource")):
+            assert _retry_window(by_error["Lambda.TooManyRequestsException"]) >= 5 * 60, name
+        if "glue:startJobRun" in str(state.get("Resource")):
+            assert _retry_window(by_error["Glue.ConcurrentRunsExceededException"]) >= 6 * 3600, name
+
+
 def test_state_machine_logs_all_and_traces(dev):
     props = _state_machine(dev)
     assert props["StateMachineType"] == "STANDARD"
