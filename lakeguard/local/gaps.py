@@ -50,19 +50,12 @@ def invoke_handler(handler_path: str, environment: dict[str, str], event: Any,
     """Import ``module.function`` and call it with the function's environment applied."""
     module_name, _, function_name = handler_path.rpartition(".")
     with _INVOKE_LOCK:
-        # Only the function's own variables are swapped (never a cleared environment):
-        # Spark and the moto server read os.environ from other threads meanwhile.
-        saved = {k: os.environ.get(k) for k in environment}
+        # Variables are set, never removed: Spark, subprocesses and the moto server iterate
+        # os.environ from other threads, and a key removed meanwhile raises KeyError there.
+        # The stages share one environment, so what one function leaves set is harmless.
         os.environ.update({k: str(v) for k, v in environment.items()})
-        try:
-            handler = getattr(importlib.import_module(module_name), function_name)
-            return handler(event, context)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        handler = getattr(importlib.import_module(module_name), function_name)
+        return handler(event, context)
 
 
 def route_lambda_to_in_process_handlers(
