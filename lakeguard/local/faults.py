@@ -7,6 +7,8 @@ embedded AWS; it matches a stage by its handler (``lambdas.<stage>.handler``)::
         lake.drop(path, "matches/")
     with lake.inject(fail("score", error=RuntimeError)):   # fails for good: quarantined
         lake.drop(path, "matches/")
+    with lake.refuse_glue_runs(glue_busy("refine", times=1)):  # Glue at its run cap once
+        lake.drop(path, "matches/")
 """
 
 from __future__ import annotations
@@ -49,3 +51,20 @@ def hold(stage: str, run_id: str, release: threading.Event, timeout: float = 120
             release.wait(timeout)
 
     return fault
+
+
+def glue_busy(job: str, times: int = 1) -> Callable[[str], str | None]:
+    """Answer ``ConcurrentRunsExceededException`` to the job's next ``times`` runs."""
+    left = [times]
+    lock = threading.Lock()
+
+    def refusal(job_name: str) -> str | None:
+        if not job_name.endswith(f"-{job}"):
+            return None
+        with lock:
+            if left[0] <= 0:
+                return None
+            left[0] -= 1
+        return "ConcurrentRunsExceededException"
+
+    return refusal

@@ -22,6 +22,9 @@ from lakeguard.local.glue_runner import run_glue_script
 #: Called before every in-process invocation with (handler, event); a hook that raises
 #: makes that invocation fail with the exception's type, as a failing function would.
 INVOKE_HOOKS: list[Callable[[str, dict[str, Any]], None]] = []
+#: Called with the job name before every Glue job run; a hook returning an error code
+#: (e.g. ``ConcurrentRunsExceededException``) makes ``StartJobRun`` answer with it.
+GLUE_HOOKS: list[Callable[[str], str | None]] = []
 #: In-process handlers share os.environ: invocations run one at a time.
 _INVOKE_LOCK = threading.RLock()
 #: What the Lambda asset holds at its root (lambdas/, lakeguard/, datasets/).
@@ -110,6 +113,10 @@ def run_glue_jobs_on_local_spark() -> None:
             super().__init__("JobRunFailed", message)
 
     def start_job_run(self: Any, **kwargs: Any) -> str:
+        for hook in GLUE_HOOKS:
+            refusal = hook(self.name)
+            if refusal is not None:
+                raise JsonRESTError(refusal, f"injected: {refusal} for job {self.name}")
         run_id: str = original(self, **kwargs)
         arguments = {**self.default_arguments, **(kwargs.get("arguments") or {})}
         bucket, key = split_uri(self.command["ScriptLocation"])

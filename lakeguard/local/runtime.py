@@ -142,6 +142,15 @@ class LocalLake:
         self.stop()
 
     @contextmanager
+    def refuse_glue_runs(self, refusal: Callable[[str], str | None]) -> Iterator[None]:
+        """While in the block, ``refusal(job_name)`` may return an error code for StartJobRun."""
+        gaps.GLUE_HOOKS.append(refusal)
+        try:
+            yield
+        finally:
+            gaps.GLUE_HOOKS.remove(refusal)
+
+    @contextmanager
     def inject(self, fault: Callable[[str, dict[str, Any]], None]) -> Iterator[None]:
         """Run ``fault(handler, event)`` before every Lambda invocation while in the block.
 

@@ -9,7 +9,7 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.local.faults import fail
+from lakeguard.local.faults import fail, glue_busy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,3 +66,15 @@ def test_a_permanent_fault_quarantines_the_object_and_leaves_nothing_behind(lake
     assert main(["ledger", "--json", "--state", "quarantined"]) == 0
     keys = {e["key"] for e in json.loads(capsys.readouterr().out)}
     assert f"matches/faults/{path.name}" in keys
+
+
+def test_glue_at_its_concurrent_run_cap_is_waited_out(lake, tmp_path):
+    path = _season(tmp_path / "glue_busy_fr.1.csv", "GlueBusy")
+    with lake.refuse_glue_runs(glue_busy("refine", times=1)):
+        result = lake.drop(path, "matches/faults/")
+    assert result.outcome == "published", result.reason
+    history = client("stepfunctions").get_execution_history(
+        executionArn=result_arn(lake, result.run_id), maxResults=1000)["events"]
+    failed = [e for e in history if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failed] == [
+        "Glue.ConcurrentRunsExceededException"]
