@@ -68,3 +68,14 @@ def glue_busy(job: str, times: int = 1) -> Callable[[str], str | None]:
         return "ConcurrentRunsExceededException"
 
     return refusal
+
+
+class LambdaTimedOut(Exception):
+    """What Lambda reports when a function runs out of time (``Sandbox.Timedout``)."""
+
+    error_type = "Sandbox.Timedout"
+
+
+def time_out(stage: str, times: int = 1) -> Fault:
+    """Make the stage's next ``times`` invocations end as a Lambda timeout would."""
+    return fail(stage, error=LambdaTimedOut, times=times)

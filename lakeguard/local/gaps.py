@@ -88,7 +88,8 @@ def route_lambda_to_in_process_handlers(
                                     context)
         except Exception as err:
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
+            kind = getattr(err, "error_type", type(err).__name__)  # e.g. Sandbox.Timedout
+            return json.dumps({"errorType": kind, "errorMessage": str(err)})
         return json.dumps(result)
 
     LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]

@@ -9,7 +9,7 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.local.faults import fail, glue_busy
+from lakeguard.local.faults import fail, glue_busy, time_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,10 +27,14 @@ def _season(path, team):
     return path
 
 
-@pytest.mark.parametrize("stage", ["validate", "clean", "score", "publish"])
-def test_a_transient_fault_is_retried_and_the_run_succeeds(lake, tmp_path, stage):
-    path = _season(tmp_path / f"transient_{stage}_fr.1.csv", f"Transient{stage.title()}")
-    with lake.inject(fail(stage, times=2)):  # TransientError twice, then the real stage
+@pytest.mark.parametrize(("stage", "fault"), [
+    ("validate", fail), ("clean", fail), ("score", fail), ("publish", fail),  # throttled
+    ("clean", time_out), ("train", time_out),  # a Lambda timeout (Sandbox.Timedout)
+])
+def test_a_transient_fault_is_retried_and_the_run_succeeds(lake, tmp_path, stage, fault):
+    name = f"transient_{stage}_{fault.__name__}"
+    path = _season(tmp_path / f"{name}_fr.1.csv", name.title().replace("_", ""))
+    with lake.inject(fault(stage, times=2)):  # twice, then the real stage
         result = lake.drop(path, "matches/faults/")
     assert result.outcome == "published", result.reason
     history = client("stepfunctions").get_execution_history(
