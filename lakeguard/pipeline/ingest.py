@@ -50,6 +50,11 @@ def object_from_event(event: dict[str, Any]) -> ObjectRef:
                      sequencer=detail["object"].get("sequencer"))
 
 
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """ARN of the execution named ``name`` (known before it starts: names are ours)."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+
+
 def start(ref: ObjectRef, state_machine_arn: str,
           session: boto3.session.Session | None = None) -> IngestResult:
     """Start the execution for one object version; an existing one means a duplicate event."""
@@ -74,7 +79,7 @@ def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str, ledger_table
     for record in event.get("Records", []):
         try:
             ref = object_from_event(json.loads(record["body"]))
-            ledger.receive(ref)
+            ledger.receive(ref, execution_arn(state_machine_arn, ref.run_id))
             start(ref, state_machine_arn, session)
         except Exception:
             failures.append({"itemIdentifier": record["messageId"]})

@@ -54,6 +54,7 @@ class LedgerEntry:
     digest: str | None = None
     outputs: list[str] = field(default_factory=list)
     sequencer: str | None = None
+    execution_arn: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields (``lakeguard ledger --json``)."""
@@ -68,7 +69,7 @@ class LedgerEntry:
             run_id=str(item["run_id"]), received_at=item.get("received_at"),
             updated_at=str(item["updated_at"]), reason=item.get("reason"),
             digest=item.get("digest"), outputs=[str(o) for o in item.get("outputs", [])],
-            sequencer=item.get("sequencer"),
+            sequencer=item.get("sequencer"), execution_arn=item.get("execution_arn"),
         )
 
 
@@ -91,7 +92,7 @@ class Ledger:
         self.table_name = table_name
         self._ddb = client("dynamodb", session)
 
-    def receive(self, ref: ObjectRef) -> bool:
+    def receive(self, ref: ObjectRef, execution_arn: str | None = None) -> bool:
         """Record a new object version; False when it was already recorded (a duplicate)."""
         item = {
             "object": {"S": f"{ref.bucket}/{ref.key}"}, "version_id": {"S": _version(ref)},
@@ -103,6 +104,8 @@ class Ledger:
             item["dataset"] = {"S": ref.dataset}
         if ref.sequencer:
             item["sequencer"] = {"S": ref.sequencer}
+        if execution_arn:
+            item["execution_arn"] = {"S": execution_arn}
         try:
             self._ddb.put_item(TableName=self.table_name, Item=item,
                                ConditionExpression="attribute_not_exists(#o)",

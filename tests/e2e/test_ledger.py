@@ -37,6 +37,9 @@ def test_each_file_has_one_final_entry_with_outputs_or_a_reason(drops, capsys):
     assert any(o.startswith("clean/matches/") for o in good["outputs"])
     assert any(o.startswith("refined/team_matches/") for o in good["outputs"])
     assert good["version_id"] and good["reason"] is None
+    execution = client("stepfunctions").describe_execution(executionArn=good["execution_arn"])
+    assert execution["name"] == good["run_id"] and execution["status"] == "SUCCEEDED"
+    assert good["size"] > 0 and good["received_at"] and good["updated_at"]
     empty = entries["matches/empty_fr.1.csv"]
     assert empty["state"] == "quarantined" and empty["reason"].startswith("ValidationFailed")
     unrouted = entries["misc/notes.txt"]
