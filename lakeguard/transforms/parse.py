@@ -30,6 +30,9 @@ ROW = "_row"
 #: Raw bytes read per batch: bounds memory whatever the file size.
 BLOCK_SIZE = 4 * 1024 * 1024
 
+#: Sensitive raw values gathered before the first deduplication (see ParseReport).
+_COMPACT_AT = 1 << 16
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -52,6 +55,18 @@ class ParseReport:
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
     sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
+
+    def add_sensitive(self, raw: pa.Array) -> None:
+        """Keep one batch's sensitive raw values, deduplicated as they accumulate.
+
+        Batches repeat the identities of earlier ones (several absences per person):
+        compacting whenever the new values outnumber the kept ones bounds memory by the
+        number of distinct values, not by the size of the file, at amortised linear cost.
+        """
+        self.sensitive_raw.append(raw)
+        if sum(len(a) for a in self.sensitive_raw[1:]) > max(len(self.sensitive_raw[0]),
+                                                              _COMPACT_AT):
+            self.sensitive_raw = [pc.unique(pa.concat_arrays(self.sensitive_raw))]
 
     def raw_values(self) -> pa.Array:
         """Distinct raw values the output must not contain."""
@@ -113,7 +128,7 @@ def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
     """Raw forms of a value the output must never contain (as typed by producers, canonical)."""
     forms = [pc.unique(text).drop_null()]
     if column.type == "nir":
-        forms.append(pc.unique(nir.canonical(text)).drop_null())
+        forms.append(pc.unique(nir.canonical(forms[0])))
     return pa.concat_arrays(forms)
 
 
@@ -141,7 +156,8 @@ def type_batch(
         if column.type == "nir":
             typed_nir, problems = nir.validate(text)
             typed, reasons = {column.name: typed_nir}, dict(problems)
-            bad = pa.array([i in reasons for i in range(batch.num_rows)], pa.bool_())
+            bad = pc.is_in(pa.array(range(batch.num_rows), pa.int64()),
+                           value_set=pa.array(list(reasons), pa.int64()))
         else:
             typed, bad = type_column(text, column)
         if column.required:
@@ -182,7 +198,7 @@ def parse_object(source: bytes | BinaryIO, contract: Contract,
             report.rows_out += clean.num_rows
             report.rejects.extend(rejects)
             if len(raw):
-                report.sensitive_raw.append(raw)
+                report.add_sensitive(raw)
             yield clean
     except pa.ArrowInvalid as err:
         raise ValidationFailed(f"the object is not a well-formed {contract.raw.format}: {err}") from err
