@@ -17,7 +17,7 @@ import pyarrow as pa
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
 from lakeguard.privacy.anonymise import check_reject_ratio
-from lakeguard.privacy.leakguard import LeakDetected, scan
+from lakeguard.privacy.leakguard import LeakDetected, RawValues, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.transforms.parse import Reject, check_header, type_batch
@@ -89,10 +89,10 @@ def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, int | N
     return kept.drop("__class"), achieved
 
 
-def _leaks(kept: DataFrame, raw_values: pa.Array, free_text: tuple[str, ...]) -> dict[str, Any]:
+def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...]) -> dict[str, Any]:
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            hits = scan(pa.Table.from_batches([batch]), raw_values, free_text)
+            hits = scan(pa.Table.from_batches([batch]), raw, free_text)
             yield pa.RecordBatch.from_pydict({"hits": [json.dumps(hits)] if hits else []},
                                              schema=pa.schema([("hits", pa.string())]))
     found: dict[str, Any] = {}
@@ -126,7 +126,7 @@ def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
     kept = kept.cache()
     rows_out = kept.count()
     free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
-    leaks = _leaks(kept, _sensitive_values(raw, contract), free_text)
+    leaks = _leaks(kept, RawValues.of(_sensitive_values(raw, contract)), free_text)
     if leaks:
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
                            for c, f in leaks.items())

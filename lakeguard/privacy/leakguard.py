@@ -7,6 +7,8 @@ the exact raw values of the columns the contract drops or pseudonymises. Any hit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,16 +23,43 @@ class LeakDetected(LakeguardError):
     """An output holds an identifier: it is not written."""
 
 
-def _token_hits(column: pa.Array, raw: pa.Array) -> int:
+@dataclass(frozen=True)
+class RawValues:
+    """The raw values an output must not contain, prepared once for every batch's scan.
+
+    Hash sets of the distinct values (as typed, and lower-cased for the words of free
+    text): each scan then looks up only the distinct cells of a batch, instead of
+    rebuilding a lookup of every raw value for every column of every batch.
+    """
+
+    exact: frozenset[str]
+    lowered: frozenset[str]
+
+    @classmethod
+    def of(cls, raw_values: pa.Array) -> RawValues:
+        """Prepare the distinct raw values long enough to be identifiers."""
+        distinct = pc.unique(raw_values.drop_null()) if len(raw_values) else raw_values
+        if len(distinct):  # 1-2 character values ("7", "11") are codes, not identifiers
+            distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct),
+                                                        MIN_RAW_LENGTH))
+        return cls(frozenset(distinct.to_pylist()),
+                   frozenset(pc.utf8_lower(distinct).to_pylist()) if len(distinct)
+                   else frozenset())
+
+
+def _token_hits(column: pa.Array, lowered: frozenset[str]) -> int:
     """Cells of free text holding a raw value as a word (e.g. a surname inside a comment)."""
     words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=r"[^\w]+")
     flat = pc.list_flatten(words)
+    found = [w for w in pc.unique(flat).to_pylist() if w in lowered]
+    if not found:
+        return 0
     owners = pc.list_parent_indices(words)
-    hit_words = pc.is_in(flat, value_set=pc.utf8_lower(raw))
+    hit_words = pc.is_in(flat, value_set=pa.array(found, pa.string()))
     return len(pc.unique(pc.filter(owners, hit_words)))
 
 
-def scan(output: pa.Table, raw_values: pa.Array,
+def scan(output: pa.Table, raw: RawValues,
          free_text: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
     """Hits per output column: pattern names and ``RAW_VALUE`` counts (never the values).
 
@@ -38,20 +67,18 @@ def scan(output: pa.Table, raw_values: pa.Array,
     into words, so a name written inside a comment is caught too.
     """
     hits: dict[str, dict[str, int]] = {}
-    distinct_raw = pc.unique(raw_values.drop_null()) if len(raw_values) else raw_values
-    if len(distinct_raw):  # 1-2 character values ("7", "11") are codes, not identifiers
-        distinct_raw = distinct_raw.filter(pc.greater_equal(pc.utf8_length(distinct_raw),
-                                                            MIN_RAW_LENGTH))
-    words_raw = distinct_raw
     for name in output.column_names:
         column = output[name].combine_chunks()
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             continue
-        found = find_identifiers(column)
-        if len(distinct_raw):
-            raw_hits = pc.sum(pc.is_in(column, value_set=distinct_raw)).as_py() or 0
-            if name in free_text and len(words_raw):
-                raw_hits = max(raw_hits, _token_hits(column, words_raw))
+        counts = pc.value_counts(column)
+        values, weights = counts.field("values"), counts.field("counts")
+        found = find_identifiers(values, weights)
+        if raw.exact:
+            raw_hits = sum(n for v, n in zip(values.to_pylist(), weights.to_pylist(),
+                                             strict=True) if v in raw.exact)
+            if name in free_text:
+                raw_hits = max(raw_hits, _token_hits(column, raw.lowered))
             if raw_hits:
                 found["RAW_VALUE"] = int(raw_hits)
         if found:
@@ -59,9 +86,9 @@ def scan(output: pa.Table, raw_values: pa.Array,
     return hits
 
 
-def guard(output: pa.Table, raw_values: pa.Array, free_text: tuple[str, ...] = ()) -> None:
+def guard(output: pa.Table, raw: RawValues, free_text: tuple[str, ...] = ()) -> None:
     """Raise :class:`LeakDetected` naming the columns and patterns when anything leaks."""
-    hits = scan(output, raw_values, free_text)
+    hits = scan(output, raw, free_text)
     if hits:
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in found.items())}"
                            for c, found in hits.items())
