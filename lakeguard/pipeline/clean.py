@@ -1,6 +1,6 @@
 """Clean stage (Lambda path): raw object -> anonymised, typed Parquet, staged per partition.
 
-The object is streamed from S3 (twice: see :mod:`lakeguard.privacy.anonymise`) and
+The object is streamed from S3 once (see :mod:`lakeguard.privacy.anonymise`) and
 written to local files, so memory holds a batch, not the object. Nothing is uploaded
 unless every privacy guarantee held; the stage result carries the counts and the key
 version for the audit record, never a value.
@@ -114,7 +114,7 @@ class _Hashing:
 
 
 def _open(ref: ObjectRef, session: boto3.session.Session | None) -> Any:
-    """A streaming body of the raw object version (each call is a new GET)."""
+    """A streaming body of the raw object version."""
     extra = {"VersionId": ref.version_id} if ref.version_id else {}
     return client("s3", session).get_object(Bucket=ref.bucket, Key=ref.key, **extra)["Body"]
 
@@ -129,14 +129,8 @@ def clean(
     with tempfile.TemporaryDirectory(prefix="lakeguard-clean-") as folder:
         writer = PartitionWriter(Path(folder), contract.partition_by)
         digest = hashlib.sha256()
-        opened: list[Any] = []
-
-        def open_raw() -> Any:  # the first pass also computes the input digest
-            opened.append(_Hashing(_open(ref, session), digest) if not opened
-                          else _open(ref, session))
-            return opened[-1]
-
-        report = anonymise_stream(open_raw, contract, key, writer.write)
+        raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
+        report = anonymise_stream(raw, contract, key, writer.write)
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
         outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]

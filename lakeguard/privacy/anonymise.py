@@ -1,18 +1,22 @@
 """Raw object -> anonymised clean rows, with every guarantee checked before any is released.
 
-Two streamed passes over the object keep memory bounded whatever its size. The first
-parses, types and applies the column policies only to measure: rejected rows, the size
-of every quasi-identifier class (a dict per class, not per row) and the distinct raw
-values of dropped and pseudonymised columns. The second repeats the same work, drops the
-rows of classes smaller than k, runs the leak guard on every batch and hands each batch
-to the caller's sink. Nothing reaches the sink from a file that breaks its contract, and
-a leak raises before the caller can publish what the sink received.
+The object is read once, in bounded batches, whatever its size. The first pass parses,
+types and applies the column policies, spills the anonymised batches to a local
+temporary file and measures: rejected rows, the size of every quasi-identifier class (a
+dict per class, not per row) and the distinct raw values of dropped and pseudonymised
+columns. The second pass reads the spill back, drops the rows of classes smaller than k,
+runs the leak guard on every batch and hands each batch to the caller's sink. Nothing
+reaches the sink from a file that breaks its contract, and a leak raises before the
+caller can publish what the sink received. The spill (rows after the column policies,
+before k and the leak guard) lives in a private temporary directory removed on return.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -20,14 +24,17 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
-from lakeguard.privacy.leakguard import guard
+from lakeguard.privacy.leakguard import RawValues, guard
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.transforms.parse import ParseReport, Reject, parse_object
 
-Opener = Callable[[], bytes | BinaryIO]
+Source = bytes | BinaryIO
 Sink = Callable[[pa.RecordBatch], None]
 _SEPARATOR, _NULL = "\x1f", "\x00"
+#: The first pass's clean batches wait on local disk (Lambda's /tmp), lz4-compressed:
+#: reading them back costs far less than parsing and anonymising the object again.
+_SPILL_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 @dataclass
@@ -61,49 +68,60 @@ def class_keys(batch: pa.RecordBatch, quasi_identifiers: tuple[str, ...]) -> pa.
     return pc.binary_join_element_wise(*parts, _SEPARATOR)
 
 
-def _clean_batches(open_raw: Opener, contract: Contract, key: PseudonymKey | None,
+def _clean_batches(source: Source, contract: Contract, key: PseudonymKey | None,
                    parsed: ParseReport, rejects: list[Reject]) -> Iterator[pa.RecordBatch]:
-    for typed in parse_object(open_raw(), contract, parsed):
+    for typed in parse_object(source, contract, parsed):
         clean, policy_rejects = apply_policies(typed, contract, key)
         rejects += policy_rejects
         yield clean
 
 
-def anonymise_stream(open_raw: Opener, contract: Contract, key: PseudonymKey | None,
+def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | None,
                      sink: Sink) -> AnonymiseReport:
-    """Anonymise one object read twice through ``open_raw``; send clean batches to ``sink``."""
+    """Anonymise one object read once from ``source``; send clean batches to ``sink``."""
     quasi = contract.privacy.quasi_identifiers
     parsed, rejects = ParseReport(), list[Reject]()
     sizes: dict[str, int] = {}
-    for clean in _clean_batches(open_raw, contract, key, parsed, rejects):
-        if quasi and clean.num_rows:
-            counted = pa.table({"k": class_keys(clean, quasi)}).group_by("k").aggregate(
-                [([], "count_all")])
-            for name, count in zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(),
-                                   strict=True):
-                sizes[name] = sizes.get(name, 0) + count
-    rejects = parsed.rejects + rejects
-    report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
-                             key_version=key.version_id if key else None)
-    report.rows_rejected = len({r.row for r in rejects})
-    check_reject_ratio(report.rows_rejected, parsed.rows_in, contract, rejects)
-    if parsed.rows_in - report.rows_rejected <= 0:
-        raise ValidationFailed("the object has a header but no valid data rows")
-    small = pa.array([c for c, n in sizes.items() if n < contract.privacy.k], pa.string())
-    if quasi:
-        report.k_required = contract.privacy.k
-        report.rows_suppressed = sum(n for n in sizes.values() if n < contract.privacy.k)
-        report.k_achieved = min((n for n in sizes.values() if n >= contract.privacy.k),
-                                default=None)
-    raw_values = parsed.raw_values()
-    free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
-    second_pass, again = ParseReport(), list[Reject]()
-    for clean in _clean_batches(open_raw, contract, key, second_pass, again):
-        if quasi and len(small):
-            clean = clean.filter(pc.invert(pc.is_in(class_keys(clean, quasi), value_set=small)))
-        guard(pa.Table.from_batches([clean]), raw_values, free_text)
-        report.rows_out += clean.num_rows
-        sink(clean)
+    with tempfile.TemporaryDirectory(prefix="lakeguard-anonymise-") as folder:
+        spill = Path(folder) / "clean.arrows"
+        with pa.OSFile(str(spill), "wb") as out:
+            writer: pa.ipc.RecordBatchStreamWriter | None = None
+            for clean in _clean_batches(source, contract, key, parsed, rejects):
+                if quasi and clean.num_rows:
+                    counted = pa.table({"k": class_keys(clean, quasi)}).group_by("k").aggregate(
+                        [([], "count_all")])
+                    for name, count in zip(counted["k"].to_pylist(),
+                                           counted["count_all"].to_pylist(), strict=True):
+                        sizes[name] = sizes.get(name, 0) + count
+                if writer is None:
+                    writer = pa.ipc.new_stream(out, clean.schema, options=_SPILL_OPTIONS)
+                writer.write_batch(clean)
+            if writer is not None:
+                writer.close()
+        rejects = parsed.rejects + rejects
+        report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
+                                 key_version=key.version_id if key else None)
+        report.rows_rejected = len({r.row for r in rejects})
+        check_reject_ratio(report.rows_rejected, parsed.rows_in, contract, rejects)
+        if parsed.rows_in - report.rows_rejected <= 0:
+            raise ValidationFailed("the object has a header but no valid data rows")
+        small = pa.array([c for c, n in sizes.items() if n < contract.privacy.k], pa.string())
+        if quasi:
+            report.k_required = contract.privacy.k
+            report.rows_suppressed = sum(n for n in sizes.values() if n < contract.privacy.k)
+            report.k_achieved = min((n for n in sizes.values() if n >= contract.privacy.k),
+                                    default=None)
+        raw = RawValues.of(parsed.raw_values())
+        free_text = tuple(n for c in contract.columns if c.policy == "redact"
+                          for n in c.output_names)
+        with pa.OSFile(str(spill), "rb") as spilled:
+            for clean in pa.ipc.open_stream(spilled):
+                if quasi and len(small):
+                    clean = clean.filter(pc.invert(pc.is_in(class_keys(clean, quasi),
+                                                            value_set=small)))
+                guard(pa.Table.from_batches([clean]), raw, free_text)
+                report.rows_out += clean.num_rows
+                sink(clean)
     if report.rows_out == 0:
         raise ValidationFailed("no row is left once classes smaller than k are suppressed")
     return report
@@ -113,5 +131,5 @@ def anonymise(data: bytes, contract: Contract,
               key: PseudonymKey | None) -> tuple[pa.Table, AnonymiseReport]:
     """Anonymise an object held in memory into one table (tests, tools, the Spark check)."""
     batches: list[pa.RecordBatch] = []
-    report = anonymise_stream(lambda: data, contract, key, batches.append)
+    report = anonymise_stream(data, contract, key, batches.append)
     return pa.Table.from_batches(batches), report
