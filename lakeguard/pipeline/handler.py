@@ -36,9 +36,15 @@ TRANSIENT_CODES = frozenset({
 #: One-per-object outcomes: the quarantine alarm watches ObjectsQuarantined.
 OUTCOME_METRICS = {"publish": "ObjectsPublished", "quarantine": "ObjectsQuarantined"}
 
+#: Libraries X-Ray patches: every network call the stages make goes through botocore (and
+#: http.client under it). Powertools' default patches every library X-Ray supports, which
+#: imports requests, sqlite3, pynamodb... at cold start only to wrap them; the stages never
+#: call them, so the traces are the same (bench/cold_start.py measures the difference).
+TRACED_MODULES = ("botocore", "httplib")
+
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
 def publish_metrics(stage: str, result: dict[str, Any]) -> None:
