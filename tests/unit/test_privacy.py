@@ -1,6 +1,8 @@
 """Each anonymisation action on its edge cases, and the guarantees on whole files."""
 
 import datetime as dt
+import hashlib
+import hmac
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,6 +48,22 @@ def test_invalid_nirs_are_refused_with_a_reason(nir, reason):
     assert reason in (why_invalid(nir) or "")
 
 
+_NIR_CHARS = st.sampled_from("0123456789AB ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(_NIR_CHARS, min_size=13, max_size=17),
+                          st.sampled_from(["1841276451089", "190052A004123", "2851297412345",
+                                           "1770597611234", "290052B004123"]).map(_nir)),
+                min_size=1, max_size=30))
+def test_column_wise_nir_validation_agrees_with_the_row_by_row_rules(values):
+    """The Arrow fast path may only accept what :func:`why_invalid` accepts, and vice versa."""
+    canon, problems = validate(pa.array(values))
+    rejected = dict(problems)
+    for index, value in enumerate(canon.to_pylist()):
+        assert (index in rejected) == (why_invalid(value) is not None), value
+
+
 def test_corsica_key_counts_2a_as_19_and_2b_as_18():
     assert check_key("190052A004123") == check_key("1900519004123")
     assert check_key("190052B004123") == check_key("1900518004123")
@@ -72,6 +90,16 @@ def test_pseudonyms_are_stable_per_key_differ_across_keys_and_never_echo_input(v
     if k1 != k2:
         other = second.pseudonymise(array).to_pylist()
         assert all(a != b for a, b in zip(once, other, strict=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=10),
+       st.binary(min_size=1, max_size=130))
+def test_pseudonyms_are_exactly_hmac_sha256_whatever_the_key_length(values, secret):
+    """The precomputed-pad shortcut must stay RFC 2104 HMAC, keys longer than a block too."""
+    expected = [hmac.new(secret, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+                for v in values]
+    assert PseudonymKey("k", secret).pseudonymise(pa.array(values)).to_pylist() == expected
 
 
 def test_nulls_stay_null_and_key_never_shows_in_repr():
