@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeguard.aws import client
+
+if TYPE_CHECKING:
+    import boto3
 
 PARQUET_COMPRESSION = "zstd"
 
@@ -33,6 +37,19 @@ def read_bytes(
     body = client("s3", session).get_object(Bucket=bucket, Key=key, **extra)["Body"]
     data: bytes = body.read()
     return data
+
+
+def upload_path(s3: Any, path: str | Path, bucket: str, key: str) -> None:
+    """Upload a local file in one PUT, streamed from disk (the stages' files fit one PUT)."""
+    with open(path, "rb") as body:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def download_path(s3: Any, bucket: str, key: str, target: str | Path) -> None:
+    """Stream an object to a local file, a megabyte at a time."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    with open(target, "wb") as out:
+        shutil.copyfileobj(body, out, 1 << 20)
 
 
 def list_keys(

@@ -17,14 +17,14 @@ from typing import Any
 
 from lakeguard.aws import client
 from lakeguard.local.spark import local_spark
-from lakeguard.s3io import split_uri
+from lakeguard.s3io import download_path, split_uri, upload_path
 
 
 def _download(uri: str, folder: Path, index: int) -> str:
     bucket, key = split_uri(uri)
     target = folder / f"input-{index}" / Path(key).name
     target.parent.mkdir(parents=True, exist_ok=True)
-    client("s3").download_file(bucket, key, str(target))
+    download_path(client("s3"), bucket, key, target)
     return str(target)
 
 
@@ -35,7 +35,7 @@ def _upload(folder: Path, uri: str) -> list[str]:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not path.name.startswith((".", "_")):
             key = prefix + path.relative_to(folder).as_posix()
-            s3.upload_file(str(path), bucket, key)
+            upload_path(s3, path, bucket, key)
             keys.append(key)
     return keys
 

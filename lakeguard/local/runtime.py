@@ -29,6 +29,7 @@ from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
+from lakeguard.s3io import download_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
@@ -247,7 +248,7 @@ class LocalLake:
                         continue
                     target = directory / zone / obj["Key"]
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    s3.download_file(bucket, obj["Key"], str(target))
+                    download_path(s3, bucket, obj["Key"], target)
         entries = Ledger(self.outputs["LedgerTableName"]).entries()
         (directory / LEDGER_FILE).write_text(
             json.dumps([e.to_json() for e in entries], indent=2) + "\n", encoding="utf-8")

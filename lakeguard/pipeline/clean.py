@@ -12,9 +12,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -27,7 +26,10 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import object_key, partition_path, staging_prefix
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
-from lakeguard.s3io import PARQUET_COMPRESSION
+from lakeguard.s3io import PARQUET_COMPRESSION, upload_path
+
+if TYPE_CHECKING:
+    import boto3
 
 #: Rejects listed in the stage result (and so in the quarantine report) at most.
 _REJECTS_SHOWN = 20
@@ -89,7 +91,7 @@ class PartitionWriter:
         for values, writer in sorted(self.writers.items()):
             writer.close()
             key = object_key(prefix, partition_path(self.partition_by, values), "part-0.parquet")
-            s3.upload_file(writer.where, bucket, key)
+            upload_path(s3, writer.where, bucket, key)
             outputs.append(f"s3://{bucket}/{key}")
         return outputs
 
