@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import boto3
+from typing import TYPE_CHECKING
 
 from lakeguard.aws import client
 from lakeguard.exceptions import LakeguardError
+
+if TYPE_CHECKING:
+    import boto3
 
 
 def stack_outputs(prefix: str, session: boto3.session.Session | None = None) -> dict[str, str]:

@@ -14,9 +14,8 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import boto3
 import duckdb
 import pyarrow as pa
 import sqlglot
@@ -24,6 +23,9 @@ from sqlglot import exp
 
 from lakeguard.aws import client
 from lakeguard.exceptions import QueryError
+
+if TYPE_CHECKING:
+    import boto3
 
 LOGICAL_DATABASE = "refined"
 OutputFormat = Literal["table", "csv", "json"]

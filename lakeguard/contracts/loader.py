@@ -14,6 +14,7 @@ from typing import Any
 
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
+    DETECTOR_NAMES,
     GENERALISATIONS,
     POLICIES,
     Column,
@@ -26,7 +27,6 @@ from lakeguard.contracts.model import (
     RefinedTable,
 )
 from lakeguard.exceptions import ContractError, RoutingError
-from lakeguard.ml.detectors import DETECTORS
 from lakeguard.transforms.derive import FUNCTIONS
 
 _QUALITY_RULES = ("not_null", "range", "min_rows", "unique")
@@ -185,7 +185,7 @@ def parse_contract(text: str, path: str) -> Contract:
             time=m.get("time", str),
             value=m.get("value", str),
             period=m.get("period", str),
-            detector=m.get("detector", str, choices=tuple(sorted(DETECTORS))),
+            detector=m.get("detector", str, choices=DETECTOR_NAMES),
             params=m.get("params", dict, {}),
             psi_threshold=m.get("psi_threshold", float, 0.25),
             holdout=m.get("holdout", float, 0.2),

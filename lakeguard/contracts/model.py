@@ -109,6 +109,12 @@ class RefinedTable:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+#: Detectors a contract may name (``lakeguard.ml.detectors.DETECTORS`` implements exactly
+#: these; a test holds the two together). Named here so that loading a contract, which
+#: every stage does, does not import the detectors' numerical code.
+DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "robust_zscore")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What to watch for anomalies: one series per entity, over time."""

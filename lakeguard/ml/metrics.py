@@ -7,11 +7,13 @@ AWS (moto's CloudWatch) holds the same figures a deployed account graphs and ala
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import boto3
+from typing import TYPE_CHECKING
 
 from lakeguard.aws import client
 from lakeguard.ml.drift import DriftCheck
+
+if TYPE_CHECKING:
+    import boto3
 
 #: Namespace of model metrics (the IAM policy allows PutMetricData to this one only).
 METRICS_NAMESPACE = "lakeguard/models"

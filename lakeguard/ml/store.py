@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3
 from botocore.exceptions import ClientError
 
 from lakeguard.aws import client
 from lakeguard.exceptions import ModelError
+
+if TYPE_CHECKING:
+    import boto3
 
 
 class ConflictError(ModelError):

@@ -8,15 +8,16 @@ the shape the Lambda Clean stage returns: later stages cannot tell the paths apa
 from __future__ import annotations
 
 import posixpath
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from lakeguard.config import Settings
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import staging_prefix
 from lakeguard.s3io import get_json, list_keys
+
+if TYPE_CHECKING:
+    import boto3
 
 
 def clean_report(state: dict[str, Any], settings: Settings,

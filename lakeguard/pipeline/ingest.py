@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
-
-import boto3
 
 from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
@@ -21,6 +19,9 @@ from lakeguard.exceptions import RoutingError
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
+
+if TYPE_CHECKING:
+    import boto3
 
 logger = logging.getLogger(__name__)
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from lakeguard.aws import client
 from lakeguard.exceptions import LakeguardError
 from lakeguard.pipeline.event import ObjectRef
+
+if TYPE_CHECKING:
+    import boto3
 
 RECEIVED = "received"
 PROCESSING = "processing"

@@ -14,14 +14,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from lakeguard.aws import client
 from lakeguard.config import STAGING_PREFIX, Settings
 from lakeguard.exceptions import LakeguardError
 from lakeguard.pipeline.ledger import FINAL, PUBLISHED, QUARANTINED, Ledger, LedgerEntry
+
+if TYPE_CHECKING:
+    import boto3
 
 #: Zones whose every object must be listed as an output of a published entry.
 CHECKED_ZONES = ("clean", "refined")

@@ -15,9 +15,8 @@ points), otherwise it stays recorded as the challenger.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +41,9 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import is_from_source, partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
 from lakeguard.transforms.refine import output_schema
+
+if TYPE_CHECKING:
+    import boto3
 
 #: Alert rates below this are treated as this when checking drift, so a model that
 #: flagged nothing in training does not call every single flag a drift.

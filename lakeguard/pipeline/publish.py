@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from datetime import UTC, datetime
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from lakeguard.aws import client
 from lakeguard.config import Settings
@@ -18,6 +16,9 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import audit_key, final_key, is_from_source, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
+
+if TYPE_CHECKING:
+    import boto3
 
 
 def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | None = None) -> list[str]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -13,6 +12,9 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import QualityRule
 from lakeguard.exceptions import QualityGateFailed
 from lakeguard.s3io import read_parquet
+
+if TYPE_CHECKING:
+    import boto3
 
 
 def check_rule(table: pa.Table, rule: QualityRule) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from lakeguard.aws import client
 from lakeguard.config import Settings
@@ -13,6 +11,9 @@ from lakeguard.exceptions import ValidationFailed
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import PROCESSING, Ledger
 from lakeguard.transforms.parse import check_header
+
+if TYPE_CHECKING:
+    import boto3
 
 _HEADER_PROBE_BYTES = 64 * 1024
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,6 +29,9 @@ from lakeguard.privacy.pseudonym import canonical_text, load_key
 from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet, write_parquet
 from lakeguard.transforms.parse import ParseReport, parse_object
 from lakeguard.transforms.refine import refine_table
+
+if TYPE_CHECKING:
+    import boto3
 
 
 @dataclass

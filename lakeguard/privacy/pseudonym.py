@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.aws import client
+
+if TYPE_CHECKING:
+    import boto3
 
 #: Hex characters kept from the HMAC: 128 bits, collision-free at any lake's scale.
 PSEUDONYM_LENGTH = 32
