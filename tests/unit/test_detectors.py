@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from lakeguard.contracts.model import DETECTOR_NAMES
 from lakeguard.exceptions import InsufficientHistory, ModelError
 from lakeguard.ml.detectors import DETECTORS, load
 from lakeguard.ml.detectors.forecast_likelihood import ForecastLikelihood, choose_period
@@ -56,6 +57,10 @@ def _same(a, b):
 
 def test_every_detector_has_test_settings():
     assert set(TEST_PARAMS) == set(DETECTORS)
+
+
+def test_contracts_accept_exactly_the_detectors_that_exist():
+    assert set(DETECTOR_NAMES) == set(DETECTORS)
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
