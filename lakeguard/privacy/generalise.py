@@ -86,7 +86,7 @@ def top_code(values: pa.Array, top: float) -> tuple[pa.Array, Mask]:
 
 def _none(values: pa.Array) -> Mask:
     """A mask rejecting no row: these generalisations cannot fail on a typed value."""
-    mask: Mask = pa.nulls(len(values), pa.bool_()).fill_null(False)
+    mask: Mask = pa.repeat(False, len(values))
     return mask
 
 

@@ -8,6 +8,7 @@ order (3), key = 97 - (number mod 97), where Corsica's 2A counts as 19 and 2B as
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,9 +18,32 @@ _SEPARATORS = r"[\s.\-_]"
 
 
 def canonical(values: pa.Array) -> pa.Array:
-    """Upper case, without spaces, dots or dashes: ``1 84 12 76 451 089 46`` -> ``1841276451089 46``."""
-    stripped = pc.replace_substring_regex(values, pattern=_SEPARATORS, replacement="")
-    return pc.utf8_upper(stripped)
+    """Upper case, without spaces, dots or dashes: ``1 84 12 76 451 089 46`` -> ``184127645108946``.
+
+    Same result as removing ``_SEPARATORS`` with a regular expression and ``utf8_upper``
+    over every cell, at a fraction of the cost: only cells holding something other than
+    ASCII letters and digits are rewritten, the common separators as plain substrings
+    (a tenth of an expression's cost), and ASCII-only columns use ``ascii_upper``.
+    """
+    values = _rewrite(values, _without_common_separators)
+    values = _rewrite(values, lambda rest: pc.replace_substring_regex(
+        rest, pattern=_SEPARATORS, replacement=""))
+    ascii_only = pc.sum(pc.binary_length(values)).as_py() == pc.sum(pc.utf8_length(values)).as_py()
+    return pc.ascii_upper(values) if ascii_only else pc.utf8_upper(values)
+
+
+def _without_common_separators(values: pa.Array) -> pa.Array:
+    for separator in (" ", ".", "-", "_"):
+        values = pc.replace_substring(values, separator, "")
+    return values
+
+
+def _rewrite(values: pa.Array, function: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``function`` applied to the cells that are not plain ASCII letters and digits."""
+    separated = pc.fill_null(pc.invert(pc.ascii_is_alnum(values)), False)
+    if not pc.any(separated).as_py():
+        return values
+    return pc.replace_with_mask(values, separated, function(pc.filter(values, separated)))
 
 
 def why_invalid(nir: str) -> str | None:

@@ -53,7 +53,7 @@ def apply_policies(
 ) -> tuple[pa.RecordBatch, list[Reject]]:
     """Turn a typed batch into clean rows; return them and the rows rejected on the way."""
     out: dict[str, pa.Array] = {}
-    bad = pa.nulls(batch.num_rows, pa.bool_()).fill_null(False)
+    bad = pa.repeat(False, batch.num_rows)
     rejects: list[Reject] = []
     for column in contract.columns:
         names = column.typed_names

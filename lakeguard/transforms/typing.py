@@ -35,6 +35,8 @@ def neutralise_formulas(text: pa.Array) -> pa.Array:
     file must arrive there as text, not as a command.
     """
     formula = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
+    if not pc.any(formula).as_py():  # the usual case: nothing to rewrite
+        return text
     return pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
 
 
@@ -72,4 +74,4 @@ def type_column(text: pa.Array, column: Column) -> tuple[dict[str, pa.Array], pa
 
 def _never(text: pa.Array) -> pa.Array:
     """A mask that rejects no row (a string column always types)."""
-    return pa.nulls(len(text), pa.bool_()).fill_null(False)
+    return pa.repeat(False, len(text))
