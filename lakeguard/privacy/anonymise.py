@@ -14,7 +14,7 @@ before k and the leak guard) lives in a private temporary directory removed on r
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -24,10 +24,11 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
-from lakeguard.privacy.leakguard import RawValues, guard
+from lakeguard.parallel import default_workers, ordered_map
+from lakeguard.privacy.leakguard import guard
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.transforms.parse import ParseReport, Reject, parse_object
+from lakeguard.transforms.parse import ParseReport, Reject, parse_then
 
 Source = bytes | BinaryIO
 Sink = Callable[[pa.RecordBatch], None]
@@ -68,37 +69,62 @@ def class_keys(batch: pa.RecordBatch, quasi_identifiers: tuple[str, ...]) -> pa.
     return pc.binary_join_element_wise(*parts, _SEPARATOR)
 
 
-def _clean_batches(source: Source, contract: Contract, key: PseudonymKey | None,
-                   parsed: ParseReport, rejects: list[Reject]) -> Iterator[pa.RecordBatch]:
-    for typed in parse_object(source, contract, parsed):
-        clean, policy_rejects = apply_policies(typed, contract, key)
-        rejects += policy_rejects
-        yield clean
+@dataclass(frozen=True)
+class _Anonymised:
+    """One batch after the column policies, with what the first pass measures of it."""
+
+    clean: pa.RecordBatch
+    rejects: list[Reject]
+    class_sizes: dict[str, int]
+
+
+def _class_sizes(clean: pa.RecordBatch, quasi: tuple[str, ...]) -> dict[str, int]:
+    if not quasi or not clean.num_rows:
+        return {}
+    counted = pa.table({"k": class_keys(clean, quasi)}).group_by("k").aggregate(
+        [([], "count_all")])
+    return dict(zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(), strict=True))
+
+
+def _spill(source: Source, contract: Contract, key: PseudonymKey | None, spill: Path,
+           parsed: ParseReport, workers: int) -> tuple[list[Reject], dict[str, int]]:
+    """First pass: anonymise every batch into ``spill``; return policy rejects and class sizes."""
+    quasi = contract.privacy.quasi_identifiers
+
+    def anonymised(typed: pa.RecordBatch) -> _Anonymised:
+        clean, rejects = apply_policies(typed, contract, key)
+        return _Anonymised(clean, rejects, _class_sizes(clean, quasi))
+
+    rejects: list[Reject] = []
+    sizes: dict[str, int] = {}
+    with pa.OSFile(str(spill), "wb") as out:
+        writer: pa.ipc.RecordBatchStreamWriter | None = None
+        for batch in parse_then(source, contract, parsed, anonymised, workers):
+            rejects += batch.rejects
+            for name, count in batch.class_sizes.items():
+                sizes[name] = sizes.get(name, 0) + count
+            if writer is None:
+                writer = pa.ipc.new_stream(out, batch.clean.schema, options=_SPILL_OPTIONS)
+            writer.write_batch(batch.clean)
+        if writer is not None:
+            writer.close()
+    return rejects, sizes
 
 
 def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | None,
-                     sink: Sink) -> AnonymiseReport:
-    """Anonymise one object read once from ``source``; send clean batches to ``sink``."""
+                     sink: Sink, workers: int | None = None) -> AnonymiseReport:
+    """Anonymise one object read once from ``source``; send clean batches to ``sink``.
+
+    Batches are worked on ``workers`` threads (default: the cores available) and reach
+    ``sink`` in file order, on the caller's thread.
+    """
+    workers = default_workers() if workers is None else workers
     quasi = contract.privacy.quasi_identifiers
-    parsed, rejects = ParseReport(), list[Reject]()
-    sizes: dict[str, int] = {}
+    parsed = ParseReport()
     with tempfile.TemporaryDirectory(prefix="lakeguard-anonymise-") as folder:
         spill = Path(folder) / "clean.arrows"
-        with pa.OSFile(str(spill), "wb") as out:
-            writer: pa.ipc.RecordBatchStreamWriter | None = None
-            for clean in _clean_batches(source, contract, key, parsed, rejects):
-                if quasi and clean.num_rows:
-                    counted = pa.table({"k": class_keys(clean, quasi)}).group_by("k").aggregate(
-                        [([], "count_all")])
-                    for name, count in zip(counted["k"].to_pylist(),
-                                           counted["count_all"].to_pylist(), strict=True):
-                        sizes[name] = sizes.get(name, 0) + count
-                if writer is None:
-                    writer = pa.ipc.new_stream(out, clean.schema, options=_SPILL_OPTIONS)
-                writer.write_batch(clean)
-            if writer is not None:
-                writer.close()
-        rejects = parsed.rejects + rejects
+        policy_rejects, sizes = _spill(source, contract, key, spill, parsed, workers)
+        rejects = parsed.rejects + policy_rejects
         report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
                                  key_version=key.version_id if key else None)
         report.rows_rejected = len({r.row for r in rejects})
@@ -111,15 +137,20 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
             report.rows_suppressed = sum(n for n in sizes.values() if n < contract.privacy.k)
             report.k_achieved = min((n for n in sizes.values() if n >= contract.privacy.k),
                                     default=None)
-        raw = RawValues.of(parsed.raw_values())
+        raw = parsed.sensitive
         free_text = tuple(n for c in contract.columns if c.policy == "redact"
                           for n in c.output_names)
+
+        def released(clean: pa.RecordBatch) -> pa.RecordBatch:
+            """Second pass: suppress the small classes, then the leak guard (raises on a hit)."""
+            if quasi and len(small):
+                clean = clean.filter(pc.invert(pc.is_in(class_keys(clean, quasi),
+                                                        value_set=small)))
+            guard(pa.Table.from_batches([clean]), raw, free_text)
+            return clean
+
         with pa.OSFile(str(spill), "rb") as spilled:
-            for clean in pa.ipc.open_stream(spilled):
-                if quasi and len(small):
-                    clean = clean.filter(pc.invert(pc.is_in(class_keys(clean, quasi),
-                                                            value_set=small)))
-                guard(pa.Table.from_batches([clean]), raw, free_text)
+            for clean in ordered_map(released, pa.ipc.open_stream(spilled), workers):
                 report.rows_out += clean.num_rows
                 sink(clean)
     if report.rows_out == 0:

@@ -7,7 +7,7 @@ the exact raw values of the columns the contract drops or pseudonymises. Any hit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,33 +23,48 @@ class LeakDetected(LakeguardError):
     """An output holds an identifier: it is not written."""
 
 
-@dataclass(frozen=True)
-class RawValues:
-    """The raw values an output must not contain, prepared once for every batch's scan.
+#: Words of free text, for every script: RE2's ``\\w`` is ASCII-only and would cut
+#: "Hélène" into "h", "l", "ne", letting an accented name through.
+_NON_WORD = r"[^\p{L}\p{N}_]+"
+_ONE_WORD = r"^[\p{L}\p{N}_]+$"
 
-    Hash sets of the distinct values (as typed, and lower-cased for the words of free
-    text): each scan then looks up only the distinct cells of a batch, instead of
-    rebuilding a lookup of every raw value for every column of every batch.
+
+@dataclass
+class RawValues:
+    """The raw values an output must not contain, gathered batch by batch as they are read.
+
+    Hash sets of the distinct values (as typed, and lower-cased single words for the
+    words of free text): each scan then looks up only the distinct cells of a batch,
+    instead of rebuilding a lookup of every raw value for every column of every batch.
+    Memory follows the distinct identities of an object, not its size.
     """
 
-    exact: frozenset[str]
-    lowered: frozenset[str]
+    exact: set[str] = field(default_factory=set)
+    lowered: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, raw_values: pa.Array) -> RawValues:
-        """Prepare the distinct raw values long enough to be identifiers."""
-        distinct = pc.unique(raw_values.drop_null()) if len(raw_values) else raw_values
-        if len(distinct):  # 1-2 character values ("7", "11") are codes, not identifiers
-            distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct),
-                                                        MIN_RAW_LENGTH))
-        return cls(frozenset(distinct.to_pylist()),
-                   frozenset(pc.utf8_lower(distinct).to_pylist()) if len(distinct)
-                   else frozenset())
+        """The raw values of one array."""
+        found = cls()
+        found.add(raw_values)
+        return found
+
+    def add(self, raw_values: pa.Array) -> None:
+        """Remember the distinct values long enough to be identifiers."""
+        distinct = pc.unique(raw_values.drop_null())
+        # 1-2 character values ("7", "11") are codes, not identifiers
+        distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct), MIN_RAW_LENGTH))
+        if not len(distinct):
+            return
+        self.exact.update(distinct.to_pylist())
+        lowered = pc.utf8_lower(distinct)  # only a single word can equal a word of free text
+        self.lowered.update(lowered.filter(pc.match_substring_regex(lowered, _ONE_WORD))
+                            .to_pylist())
 
 
-def _token_hits(column: pa.Array, lowered: frozenset[str]) -> int:
+def _token_hits(column: pa.Array, lowered: set[str]) -> int:
     """Cells of free text holding a raw value as a word (e.g. a surname inside a comment)."""
-    words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=r"[^\w]+")
+    words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=_NON_WORD)
     flat = pc.list_flatten(words)
     found = [w for w in pc.unique(flat).to_pylist() if w in lowered]
     if not found:
@@ -75,8 +90,10 @@ def scan(output: pa.Table, raw: RawValues,
         values, weights = counts.field("values"), counts.field("counts")
         found = find_identifiers(values, weights)
         if raw.exact:
-            raw_hits = sum(n for v, n in zip(values.to_pylist(), weights.to_pylist(),
-                                             strict=True) if v in raw.exact)
+            cells, raw_hits = values.to_pylist(), 0
+            if not raw.exact.isdisjoint(cells):  # one C-level pass in the usual, clean case
+                raw_hits = sum(n for v, n in zip(cells, weights.to_pylist(), strict=True)
+                               if v in raw.exact)
             if name in free_text:
                 raw_hits = max(raw_hits, _token_hits(column, raw.lowered))
             if raw_hits:

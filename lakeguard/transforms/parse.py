@@ -9,9 +9,9 @@ yields clean batches. Rows that cannot be typed are collected as :class:`Reject`
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +19,13 @@ import pyarrow.csv as pacsv
 
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.parallel import ordered_map
 from lakeguard.privacy import nir
+from lakeguard.privacy.leakguard import RawValues
 from lakeguard.transforms.derive import derive
 from lakeguard.transforms.typing import nullify, type_column
+
+T = TypeVar("T")
 
 #: Hidden column carrying each row's 1-based data row number, so later stages can reject
 #: a row by its place in the raw file. It never reaches clean.
@@ -29,9 +33,6 @@ ROW = "_row"
 
 #: Raw bytes read per batch: bounds memory whatever the file size.
 BLOCK_SIZE = 4 * 1024 * 1024
-
-#: Sensitive raw values gathered before the first deduplication (see ParseReport).
-_COMPACT_AT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -47,37 +48,18 @@ class Reject:
 class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
-    ``sensitive_raw`` holds the distinct raw values of dropped and pseudonymised columns,
+    ``sensitive`` holds the distinct raw values of dropped and pseudonymised columns,
     only in memory and only for the leak guard.
     """
 
     rows_in: int = 0
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
-    sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
+    sensitive: RawValues = field(default_factory=RawValues, repr=False)
 
     def add_sensitive(self, raw: pa.Array) -> None:
-        """Keep one batch's sensitive raw values, deduplicated as they accumulate.
-
-        Batches repeat the identities of earlier ones (several absences per person):
-        compacting whenever the new values outnumber the kept ones bounds memory by the
-        number of distinct values, not by the size of the file, at amortised linear cost.
-        """
-        self.sensitive_raw.append(raw)
-        if sum(len(a) for a in self.sensitive_raw[1:]) > max(len(self.sensitive_raw[0]),
-                                                              _COMPACT_AT):
-            self.sensitive_raw = [pc.unique(pa.concat_arrays(self.sensitive_raw))]
-
-    def raw_values(self) -> pa.Array:
-        """Distinct raw values the output must not contain."""
-        if not self.sensitive_raw:
-            return pa.array([], pa.string())
-        return pc.unique(pa.concat_arrays(self.sensitive_raw))
-
-    @property
-    def rows_rejected(self) -> int:
-        """Number of raw rows kept out of clean."""
-        return len({r.row for r in self.rejects})
+        """Remember one batch's sensitive raw values (see :class:`RawValues`)."""
+        self.sensitive.add(raw)
 
 
 def check_header(header: list[str], contract: Contract) -> None:
@@ -142,7 +124,7 @@ def type_batch(
     contract drops or pseudonymises, for the leak guard.
     """
     columns: dict[str, pa.Array] = {}
-    bad_any = pa.nulls(batch.num_rows, pa.bool_()).fill_null(False)
+    bad_any = pa.repeat(False, batch.num_rows)
     rejects: list[Reject] = []
     sensitive: list[pa.Array] = []
     for column in contract.columns:
@@ -190,16 +172,43 @@ def parse_object(source: bytes | BinaryIO, contract: Contract,
 
     Fills ``report`` as it goes; memory holds one block of ``BLOCK_SIZE`` bytes at a time.
     """
-    try:
-        reader = _reader(source, contract)
+    return parse_then(source, contract, report, _as_typed, workers=1)
+
+
+def _as_typed(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return batch
+
+
+def parse_then(source: bytes | BinaryIO, contract: Contract, report: ParseReport,
+               then: Callable[[pa.RecordBatch], T], workers: int) -> Iterator[T]:
+    """Stream ``then(typed batch)`` for every batch of one raw object, in file order.
+
+    Typing and ``then`` run on ``workers`` threads (:func:`lakeguard.parallel.ordered_map`);
+    the raw object is read and ``report`` filled on the caller's thread, in order, so rows
+    and rejects are numbered exactly as with one thread.
+    """
+
+    def work(numbered: tuple[int, pa.RecordBatch]) -> tuple[int, pa.RecordBatch, list[Reject],
+                                                            pa.Array, T]:
+        first_row, batch = numbered
+        clean, rejects, raw = type_batch(batch, contract, first_row)
+        return batch.num_rows, clean, rejects, raw, then(clean)
+
+    def numbered(reader: pacsv.CSVStreamingReader) -> Iterator[tuple[int, pa.RecordBatch]]:
+        first_row = 1
         for batch in reader:
-            clean, rejects, raw = type_batch(batch, contract, report.rows_in + 1)
-            report.rows_in += batch.num_rows
+            yield first_row, batch
+            first_row += batch.num_rows
+
+    try:
+        batches = numbered(_reader(source, contract))
+        for rows, clean, rejects, raw, result in ordered_map(work, batches, workers):
+            report.rows_in += rows
             report.rows_out += clean.num_rows
             report.rejects.extend(rejects)
             if len(raw):
                 report.add_sensitive(raw)
-            yield clean
+            yield result
     except pa.ArrowInvalid as err:
         raise ValidationFailed(f"the object is not a well-formed {contract.raw.format}: {err}") from err
     except UnicodeDecodeError as err:

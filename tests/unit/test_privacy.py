@@ -6,6 +6,7 @@ import hmac
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -62,6 +63,17 @@ def test_column_wise_nir_validation_agrees_with_the_row_by_row_rules(values):
     rejected = dict(problems)
     for index, value in enumerate(canon.to_pylist()):
         assert (index in rejected) == (why_invalid(value) is not None), value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=20),
+                          st.text(st.sampled_from("0123456789aAbB .-_\t"), max_size=20)),
+                min_size=1, max_size=20))
+def test_canonical_nir_fast_path_equals_the_plain_definition(values):
+    """Separators removed by one expression over every cell, then upper-cased."""
+    array = pa.array(values, pa.string())
+    plain = pc.utf8_upper(pc.replace_substring_regex(array, pattern=r"[\s.\-_]", replacement=""))
+    assert canonical(array).to_pylist() == plain.to_pylist()
 
 
 def test_corsica_key_counts_2a_as_19_and_2b_as_18():
@@ -183,6 +195,18 @@ def test_a_name_written_in_a_comment_is_caught():
     data = generate(300, seed=4).splitlines()
     fields = data[1].split(";")
     fields[-1] = f"remplacé par {fields[1]}"
+    data[1] = ";".join(fields)
+    with pytest.raises(LeakDetected, match="column 'comment': RAW_VALUE"):
+        anonymise(("\n".join(data) + "\n").encode(), load_contract("absences"), KEY)
+
+
+@pytest.mark.parametrize("surname", ["Dupré", "Lefèvre", "Nguyễn", "Øster"])
+def test_an_accented_name_written_in_a_comment_is_caught(surname):
+    """Words are split on letters of every script, not on ASCII ones (RE2's \\w)."""
+    data = generate(300, seed=4).splitlines()
+    fields = data[1].split(";")
+    fields[1] = surname
+    fields[-1] = f"remplacé par M. {surname.upper()}, à rappeler"
     data[1] = ";".join(fields)
     with pytest.raises(LeakDetected, match="column 'comment': RAW_VALUE"):
         anonymise(("\n".join(data) + "\n").encode(), load_contract("absences"), KEY)
