@@ -61,6 +61,11 @@ class ParseReport:
         """Remember one batch's sensitive raw values (see :class:`RawValues`)."""
         self.sensitive.add(raw)
 
+    @property
+    def rows_rejected(self) -> int:
+        """Number of raw rows kept out of clean."""
+        return len({r.row for r in self.rejects})
+
 
 def check_header(header: list[str], contract: Contract) -> None:
     """Fail with the missing, unknown or duplicated columns named."""
