@@ -137,7 +137,7 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
             report.rows_suppressed = sum(n for n in sizes.values() if n < contract.privacy.k)
             report.k_achieved = min((n for n in sizes.values() if n >= contract.privacy.k),
                                     default=None)
-        raw = parsed.sensitive
+        raw = parsed.raw_values()
         free_text = tuple(n for c in contract.columns if c.policy == "redact"
                           for n in c.output_names)
 

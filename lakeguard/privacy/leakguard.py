@@ -7,7 +7,7 @@ the exact raw values of the columns the contract drops or pseudonymises. Any hit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,40 +29,30 @@ _NON_WORD = r"[^\p{L}\p{N}_]+"
 _ONE_WORD = r"^[\p{L}\p{N}_]+$"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RawValues:
-    """The raw values an output must not contain, gathered batch by batch as they are read.
+    """The raw values an output must not contain, prepared once for every batch's scan.
 
     Hash sets of the distinct values (as typed, and lower-cased single words for the
     words of free text): each scan then looks up only the distinct cells of a batch,
     instead of rebuilding a lookup of every raw value for every column of every batch.
-    Memory follows the distinct identities of an object, not its size.
     """
 
-    exact: set[str] = field(default_factory=set)
-    lowered: set[str] = field(default_factory=set)
+    exact: frozenset[str]
+    lowered: frozenset[str]
 
     @classmethod
     def of(cls, raw_values: pa.Array) -> RawValues:
-        """The raw values of one array."""
-        found = cls()
-        found.add(raw_values)
-        return found
-
-    def add(self, raw_values: pa.Array) -> None:
-        """Remember the distinct values long enough to be identifiers."""
+        """Prepare the distinct values long enough to be identifiers."""
         distinct = pc.unique(raw_values.drop_null())
         # 1-2 character values ("7", "11") are codes, not identifiers
         distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct), MIN_RAW_LENGTH))
-        if not len(distinct):
-            return
-        self.exact.update(distinct.to_pylist())
         lowered = pc.utf8_lower(distinct)  # only a single word can equal a word of free text
-        self.lowered.update(lowered.filter(pc.match_substring_regex(lowered, _ONE_WORD))
-                            .to_pylist())
+        words = lowered.filter(pc.match_substring_regex(lowered, _ONE_WORD))
+        return cls(frozenset(distinct.to_pylist()), frozenset(words.to_pylist()))
 
 
-def _token_hits(column: pa.Array, lowered: set[str]) -> int:
+def _token_hits(column: pa.Array, lowered: frozenset[str]) -> int:
     """Cells of free text holding a raw value as a word (e.g. a surname inside a comment)."""
     words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=_NON_WORD)
     flat = pc.list_flatten(words)

@@ -34,6 +34,9 @@ ROW = "_row"
 #: Raw bytes read per batch: bounds memory whatever the file size.
 BLOCK_SIZE = 4 * 1024 * 1024
 
+#: Sensitive raw values gathered before the first deduplication (see ParseReport).
+_COMPACT_AT = 1 << 16
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -48,18 +51,34 @@ class Reject:
 class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
-    ``sensitive`` holds the distinct raw values of dropped and pseudonymised columns,
+    ``sensitive_raw`` holds the distinct raw values of dropped and pseudonymised columns,
     only in memory and only for the leak guard.
     """
 
     rows_in: int = 0
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
-    sensitive: RawValues = field(default_factory=RawValues, repr=False)
+    sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
 
     def add_sensitive(self, raw: pa.Array) -> None:
-        """Remember one batch's sensitive raw values (see :class:`RawValues`)."""
-        self.sensitive.add(raw)
+        """Keep one batch's sensitive raw values, deduplicated as they accumulate.
+
+        Batches repeat the identities of earlier ones (several absences per person):
+        compacting whenever the new values outnumber the kept ones bounds memory by the
+        number of distinct values, not by the size of the file, at amortised linear cost.
+        They stay Arrow arrays until the end: turning each batch's values into Python
+        strings as they come costs twice as much as doing it once for the distinct ones.
+        """
+        self.sensitive_raw.append(raw)
+        if sum(len(a) for a in self.sensitive_raw[1:]) > max(len(self.sensitive_raw[0]),
+                                                              _COMPACT_AT):
+            self.sensitive_raw = [pc.unique(pa.concat_arrays(self.sensitive_raw))]
+
+    def raw_values(self) -> RawValues:
+        """The distinct raw values the output must not contain, ready for the leak guard."""
+        if not self.sensitive_raw:
+            return RawValues.of(pa.array([], pa.string()))
+        return RawValues.of(pa.concat_arrays(self.sensitive_raw))
 
     @property
     def rows_rejected(self) -> int:
