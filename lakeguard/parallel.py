@@ -3,7 +3,8 @@
 Arrow's compute kernels and Parquet/IPC writers release the GIL, so a second core nearly
 halves the time of a large object while the caller still sees batches in file order
 (row numbers, rejects and output files come out as if one thread had done it all). At
-most ``2 * workers`` batches are in flight, so memory stays bounded by a few batches.
+most ``workers + 1`` batches are in flight, so memory stays bounded by a few batches
+(one waiting per thread is enough to keep them busy; more only costs memory).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def ordered_map(function: Callable[[In], Out], items: Iterable[In],
     try:
         for item in items:
             pending.append(pool.submit(function, item))
-            if len(pending) >= 2 * workers:
+            if len(pending) > workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
