@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 #: Hex characters kept from the HMAC: 128 bits, collision-free at any lake's scale.
 PSEUDONYM_LENGTH = 32
 
-#: Pseudonyms a key remembers before it forgets them all (about 150 MB at most).
-_KNOWN_LIMIT = 1_000_000
+#: Pseudonyms a key remembers before it forgets them all (about 50 MB at most): enough
+#: for the people of neighbouring batches, which is where identifiers repeat.
+_KNOWN_LIMIT = 250_000
 
 
 @dataclass(frozen=True)
