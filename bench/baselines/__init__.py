@@ -1,0 +1,1 @@
+"""What teams usually write instead of lakeguard, as benchmark baselines."""
