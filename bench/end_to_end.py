@@ -1,0 +1,138 @@
+"""End to end: the demo's pipeline phase, and the Spark path against the Lambda path.
+
+(a) ``end_to_end_demo_files_per_minute``: the bundled Ligue 1 seasons dropped one by one
+into the embedded AWS (``LocalLake``, as ``make demo`` does), each waited for through
+the whole state machine (validate, clean, quality, refine, models, publish). Only the
+drops are timed, not starting the embedded AWS, synthesizing or deploying. Baseline, same
+run: the same files through the stage functions' data work alone, in process, without
+the embedded AWS (Arrow anonymise/parse + refine + zstd Parquet serialisation; model
+training and scoring excluded), so the ratio shows what orchestration, S3 round trips,
+the ledger and the models cost on top. Information only: the issue sets no target.
+
+(b) ``end_to_end_spark_vs_lambda``: one absences file (1,000,000 rows by default) through
+the Lambda path (Arrow ``anonymise`` + ``refine_table`` for every refined table) and the
+Glue path (``anonymise_job`` then ``refine_job`` on local Spark, ``local[2]``, session
+started before timing); ratio spark/arrow, information only.
+
+Run: ``.venv/bin/python bench/end_to_end.py [--rows 1000000] [--skip-demo] [--skip-spark]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_table import BenchResult, record
+
+from lakeguard.contracts import load_contract
+from lakeguard.privacy.anonymise import anonymise
+from lakeguard.privacy.pseudonym import PseudonymKey
+from lakeguard.s3io import table_to_parquet_bytes
+from lakeguard.transforms.refine import refine_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SEASONS = ROOT / "data" / "football" / "ligue1"
+KEY = PseudonymKey("bench", b"s" * 32)
+INFORMATION = "information (no target)"
+
+
+def _arrow_path(data: bytes, dataset: str, key: PseudonymKey | None) -> int:
+    """The Lambda path's data work on one object: clean rows, then every refined table."""
+    contract = load_contract(dataset)
+    clean, _ = anonymise(data, contract, key)
+    table_to_parquet_bytes(clean)
+    for table in contract.refined:
+        table_to_parquet_bytes(refine_table(clean, table, contract))
+    return int(clean.num_rows)
+
+
+def demo(port: int) -> BenchResult:
+    """(a) files/minute through the embedded AWS vs the same data work in process."""
+    from lakeguard.local import LocalLake
+
+    files = sorted(SEASONS.glob("*.csv"))
+    start = time.perf_counter()
+    for f in files:
+        _arrow_path(f.read_bytes(), "matches", None)
+    in_process = time.perf_counter() - start
+    with LocalLake(port=port).start(progress=lambda m: print(f"-- {m}", flush=True)) as lake:
+        start = time.perf_counter()
+        results = [lake.drop(f, "matches/") for f in files]
+        wall = time.perf_counter() - start
+    published = sum(r.outcome == "published" for r in results)
+    measured, baseline = 60 * len(files) / wall, 60 * len(files) / in_process
+    print(f"demo: {len(files)} files in {wall:.1f} s = {measured:.1f} files/min through the "
+          f"embedded AWS; in process {in_process:.2f} s = {baseline:.0f} files/min; "
+          f"published {published}/{len(files)}")
+    return BenchResult("end_to_end_demo_files_per_minute", round(measured, 2), round(baseline, 2),
+                       "files/min", INFORMATION, None,
+                       {"files": len(files), "published": published,
+                        "wall_seconds": round(wall, 2), "in_process_seconds": round(in_process, 3),
+                        "baseline": "Arrow anonymise + refine + Parquet in process, no AWS"})
+
+
+def _absences_file(rows: int, folder: Path) -> Path:
+    try:
+        from absences_sample import sample  # the shared, cached benchmark sample
+        return sample(rows)
+    except ImportError:
+        from lakeguard.samples.absences import write
+        return write(folder / "absences.csv", rows, seed=7)
+
+
+def spark_vs_lambda(rows: int) -> BenchResult:
+    """(b) one absences file through Arrow (Lambda) and through the Glue jobs on local Spark."""
+    from lakeguard.glue import anonymise_job, refine_job
+    from lakeguard.local.spark import local_spark
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _absences_file(rows, Path(tmp))
+        data = path.read_bytes()
+        start = time.perf_counter()
+        arrow_rows = _arrow_path(data, "absences", KEY)
+        arrow = time.perf_counter() - start
+        del data
+        spark = local_spark()
+        spark.range(1).count()  # session and JVM up before timing
+        start = time.perf_counter()
+        report = anonymise_job.run(spark, "absences", str(path), f"{tmp}/clean", KEY)
+        refine_job.run(spark, "absences", [f"{tmp}/clean/absences"], f"{tmp}/refined")
+        spark_s = time.perf_counter() - start
+        spark_rows = pq.ParquetDataset(f"{tmp}/clean/absences").read(columns=["month"]).num_rows
+    print(f"spark vs lambda on {rows:,} rows: arrow {arrow:.1f} s, spark {spark_s:.1f} s "
+          f"({spark_s / arrow:.2f}x); clean rows arrow {arrow_rows:,}, spark {spark_rows:,}")
+    return BenchResult("end_to_end_spark_vs_lambda", round(spark_s, 3), round(arrow, 3), "s",
+                       INFORMATION, None,
+                       {"rows": rows, "raw_bytes": path.stat().st_size if path.exists() else None,
+                        "clean_rows_arrow": arrow_rows, "clean_rows_spark": spark_rows,
+                        "same_clean_rows": arrow_rows == spark_rows == report["rows_out"],
+                        "spark": "local[2], warm session"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="absence rows for (b)")
+    parser.add_argument("--port", type=int, default=5095, help="embedded AWS port for (a)")
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-spark", action="store_true")
+    args = parser.parse_args(argv)
+    ok = True
+    if not args.skip_demo:
+        result = demo(args.port)
+        record(result)
+        ok &= result.details["published"] == result.details["files"]
+    if not args.skip_spark:
+        result = spark_vs_lambda(args.rows)
+        record(result)
+        ok &= bool(result.details["same_clean_rows"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
