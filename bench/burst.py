@@ -9,19 +9,18 @@ check. Run: ``.venv/bin/python bench/burst.py [--files 300] [--bad-share 0.5]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_table import check, record
+
 from lakeguard.config import Settings
 from lakeguard.local import LocalLake
 from lakeguard.pipeline.ledger_check import check_deployed
 from lakeguard.samples.burst import write_burst
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -57,23 +56,22 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.monotonic() - start
             accounting = check_deployed(Settings.from_outputs(lake.outputs))
     wrong = [r.file for r in results if r.outcome != burst[r.file]]
-    record = {
-        "files": len(burst), "bad_share": args.bad_share, "wall_seconds": round(wall, 1),
-        "files_per_minute": round(60 * len(burst) / wall, 1),
-        "baseline_files_per_minute": round(60 * len(base) / sequential, 1),
-        "published": sum(r.outcome == "published" for r in results),
-        "quarantined": sum(r.outcome == "quarantined" for r in results),
-        "unexpected_outcomes": wrong, "ledger": accounting.to_json(),
-    }
-    ratio = record["files_per_minute"] / record["baseline_files_per_minute"]
-    print(f"\nburst of {len(burst)} files: {wall:.1f} s wall, {record['files_per_minute']} files/min "
-          f"({ratio:.2f}x the one-by-one baseline of {record['baseline_files_per_minute']} "
+    published = sum(r.outcome == "published" for r in results)
+    quarantined = sum(r.outcome == "quarantined" for r in results)
+    result = check("burst_files_per_minute", round(60 * len(burst) / wall, 1),
+                   round(60 * len(base) / sequential, 1), "files/min",
+                   "ratio >= 1 (a burst is at least as fast per file as one by one)",
+                   lambda r: r >= 1, files=len(burst), baseline_files=len(base),
+                   bad_share=args.bad_share, wall_seconds=round(wall, 1),
+                   baseline_seconds=round(sequential, 1), published=published,
+                   quarantined=quarantined, unexpected_outcomes=wrong,
+                   ledger=accounting.to_json())
+    record(result)
+    print(f"\nburst of {len(burst)} files: {wall:.1f} s wall, {result.measured} files/min "
+          f"({result.ratio:.2f}x the one-by-one baseline of {result.baseline} "
           f"files/min measured in this run)")
-    print(f"published {record['published']}, quarantined {record['quarantined']}, "
-          f"unexpected outcomes {len(wrong)}")
+    print(f"published {published}, quarantined {quarantined}, unexpected outcomes {len(wrong)}")
     print("\n".join(accounting.lines()))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "burst.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0 if accounting.ok and not wrong else 1
 
 

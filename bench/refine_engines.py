@@ -6,7 +6,6 @@ timing), and checks both produce the same rows. Run: ``.venv/bin/python bench/re
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -16,6 +15,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_table import BenchResult, record
+
 from lakeguard.contracts import load_contract
 from lakeguard.glue.refine_job import run
 from lakeguard.local.spark import local_spark
@@ -23,7 +25,6 @@ from lakeguard.transforms.parse import parse_table
 from lakeguard.transforms.refine import refine_table
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 
 
 def main(repeats: int = 5) -> int:
@@ -48,16 +49,17 @@ def main(repeats: int = 5) -> int:
             spark_times.append(time.perf_counter() - start)
         spark_rows = ds.dataset(f"{tmp}/out-0/team_matches", partitioning="hive").count_rows()
     arrow, spark_s = statistics.median(arrow_times), statistics.median(spark_times)
-    result = {"name": "refine_engines", "measured": spark_s, "baseline": arrow,
-              "ratio": spark_s / arrow, "target": None, "met": None,
-              "rows": arrow_rows, "same_rows": arrow_rows == spark_rows, "files": len(files)}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "refine_engines.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = BenchResult("refine_engines", round(spark_s, 4), round(arrow, 4), "s",
+                         "information (no target)", None,
+                         {"rows": arrow_rows, "same_rows": arrow_rows == spark_rows,
+                          "files": len(files), "repeats": repeats,
+                          "engines": "measured = Spark (local, warm session), baseline = Arrow"})
+    record(result)
     print(f"{'engine':<8} {'median s':>9}  rows")
     print(f"{'arrow':<8} {arrow:>9.3f}  {arrow_rows}")
     print(f"{'spark':<8} {spark_s:>9.3f}  {spark_rows}")
-    print(f"spark/arrow = {result['ratio']:.1f}x on {len(files)} seasons (local[2], warm session)")
-    return 0 if result["same_rows"] else 1
+    print(f"spark/arrow = {result.ratio:.1f}x on {len(files)} seasons (local Spark, warm session)")
+    return 0 if result.details["same_rows"] else 1
 
 
 if __name__ == "__main__":
