@@ -1,0 +1,83 @@
+"""The benchmark plumbing: result documents, the table, bytes a columnar reader fetches."""
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeguard.parallel import ordered_map
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import results_table  # noqa: E402
+from athena_scan import scanned_bytes  # noqa: E402
+
+
+def test_a_result_is_met_by_its_rule_on_the_ratio_and_stored_with_the_required_fields(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(results_table, "RESULTS", tmp_path)
+    slow = results_table.check("x", 3.0, 1.0, "s", "ratio <= 1.5", lambda r: r <= 1.5, rows=10)
+    fast = results_table.check("y", 1.2, 1.0, "s", "ratio <= 1.5", lambda r: r <= 1.5)
+    assert (slow.met, fast.met) == (False, True)
+    stored = json.loads(results_table.record(slow).read_text())
+    assert {"name", "measured", "baseline", "ratio", "target", "met"} <= set(stored)
+    assert stored["ratio"] == 3.0 and stored["details"] == {"rows": 10}
+
+
+def test_the_table_shows_every_result_and_marks_missed_targets(tmp_path, monkeypatch):
+    monkeypatch.setattr(results_table, "RESULTS", tmp_path)
+    results_table.record(results_table.check("a", 3.0, 1.0, "s", "ratio <= 1.5",
+                                              lambda r: r <= 1.5))
+    results_table.record(results_table.BenchResult("b", 2.0, 4.0, "s", "information", None))
+    lines = results_table.table([json.loads(p.read_text())
+                                 for p in sorted(tmp_path.glob("*.json"))]).splitlines()
+    assert lines[0].split()[:2] == ["benchmark", "measured"]
+    assert lines[2].split()[0] == "a" and lines[2].split()[-1] == "NO"
+    assert lines[3].split()[0] == "b" and lines[3].split()[-1] == "-"
+    assert results_table.main() == 1  # a missed target fails make bench
+
+
+def test_scanned_bytes_count_only_the_selected_columns_plus_footers(tmp_path):
+    table = pa.table({"small": pa.array([1] * 1000), "wide": pa.array(["x" * 200 + str(i)
+                                                                         for i in range(1000)])})
+    path = tmp_path / "part" / "f.parquet"
+    path.parent.mkdir()
+    pq.write_table(table, path)
+    small, files = scanned_bytes(tmp_path, ["small"])
+    both, _ = scanned_bytes(tmp_path, ["small", "wide"])
+    meta = pq.ParquetFile(path).metadata
+    assert files == 1
+    assert small == meta.serialized_size + 12 + meta.row_group(0).column(0).total_compressed_size
+    assert both - small == meta.row_group(0).column(1).total_compressed_size
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_ordered_map_keeps_input_order_whatever_finishes_first(workers):
+    def slow_for_even(i):
+        time.sleep(0.002 if i % 2 == 0 else 0)
+        return i * i
+    assert list(ordered_map(slow_for_even, range(40), workers)) == [i * i for i in range(40)]
+
+
+def test_ordered_map_raises_at_the_failing_item_and_bounds_what_is_in_flight():
+    started, lock = [], threading.Lock()
+
+    def work(i):
+        with lock:
+            started.append(i)
+        if i == 5:
+            raise ValueError("item 5")
+        return i
+
+    results = []
+    with pytest.raises(ValueError, match="item 5"):
+        for value in ordered_map(work, range(1000), 2):
+            results.append(value)
+    assert results == [0, 1, 2, 3, 4]
+    assert max(started) <= 5 + 3  # never more than workers + 1 ahead of the consumer
