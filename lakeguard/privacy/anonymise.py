@@ -9,6 +9,8 @@ runs the leak guard on every batch and hands each batch to the caller's sink. No
 reaches the sink from a file that breaks its contract, and a leak raises before the
 caller can publish what the sink received. The spill (rows after the column policies,
 before k and the leak guard) lives in a private temporary directory removed on return.
+Both passes work on several batches at once (:mod:`lakeguard.parallel`) and hand them on
+in file order, so row numbers, rejects and outputs are those of a single thread.
 """
 
 from __future__ import annotations
