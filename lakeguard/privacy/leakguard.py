@@ -27,6 +27,10 @@ class LeakDetected(LakeguardError):
 #: "Hélène" into "h", "l", "ne", letting an accented name through.
 _NON_WORD = r"[^\p{L}\p{N}_]+"
 _ONE_WORD = r"^[\p{L}\p{N}_]+$"
+#: Raw values of two to four words of letters ("Jean-Pierre", "de La Fontaine") are looked
+#: for as phrases in free text; values with digits (dates, spaced NIRs) only as a whole.
+_PHRASE = r"^\p{L}+([^\p{L}\p{N}_]+\p{L}+){1,3}$"
+_LONGEST_PHRASE = 4
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,12 @@ class RawValues:
     Hash sets of the distinct values (as typed, and lower-cased single words for the
     words of free text): each scan then looks up only the distinct cells of a batch,
     instead of rebuilding a lookup of every raw value for every column of every batch.
+    ``phrases`` are the multi-word names, lower-cased with one space between words.
     """
 
     exact: frozenset[str]
     lowered: frozenset[str]
+    phrases: pa.Array
 
     @classmethod
     def of(cls, raw_values: pa.Array) -> RawValues:
@@ -49,19 +55,37 @@ class RawValues:
         distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct), MIN_RAW_LENGTH))
         lowered = pc.utf8_lower(distinct)  # only a single word can equal a word of free text
         words = lowered.filter(pc.match_substring_regex(lowered, _ONE_WORD))
-        return cls(frozenset(distinct.to_pylist()), frozenset(words.to_pylist()))
+        phrases = pc.replace_substring_regex(
+            lowered.filter(pc.match_substring_regex(lowered, _PHRASE)), _NON_WORD, " ")
+        return cls(frozenset(distinct.to_pylist()), frozenset(words.to_pylist()),
+                   pc.unique(phrases))
 
 
-def _token_hits(column: pa.Array, lowered: frozenset[str]) -> int:
-    """Cells of free text holding a raw value as a word (e.g. a surname inside a comment)."""
+def _token_hits(column: pa.Array, raw: RawValues) -> int:
+    """Cells of free text holding a raw value as a word or a phrase of words.
+
+    A surname inside a comment is a word; a compound first name ("Jean-Pierre") is a run
+    of consecutive words of the same cell, compared as n-grams joined by one space.
+    """
     words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=_NON_WORD)
     flat = pc.list_flatten(words)
-    found = [w for w in pc.unique(flat).to_pylist() if w in lowered]
-    if not found:
-        return 0
     owners = pc.list_parent_indices(words)
-    hit_words = pc.is_in(flat, value_set=pa.array(found, pa.string()))
-    return len(pc.unique(pc.filter(owners, hit_words)))
+    hits = []
+    found = [w for w in pc.unique(flat).to_pylist() if w in raw.lowered]
+    if found:
+        hits.append(pc.filter(owners, pc.is_in(flat, value_set=pa.array(found, pa.string()))))
+    if len(raw.phrases):
+        for n in range(2, _LONGEST_PHRASE + 1):
+            starts = len(flat) - n + 1
+            if starts <= 0:
+                break
+            grams = pc.binary_join_element_wise(*(flat.slice(i, starts) for i in range(n)), " ")
+            same_cell = pc.equal(owners.slice(0, starts), owners.slice(n - 1, starts))
+            matched = pc.and_(same_cell, pc.is_in(grams, value_set=raw.phrases))
+            hits.append(pc.filter(owners.slice(0, starts), matched))
+    if not hits:
+        return 0
+    return len(pc.unique(pa.concat_arrays(hits)))
 
 
 def scan(output: pa.Table, raw: RawValues,
@@ -85,7 +109,7 @@ def scan(output: pa.Table, raw: RawValues,
                 raw_hits = sum(n for v, n in zip(cells, weights.to_pylist(), strict=True)
                                if v in raw.exact)
             if name in free_text:
-                raw_hits = max(raw_hits, _token_hits(column, raw.lowered))
+                raw_hits = max(raw_hits, _token_hits(column, raw))
             if raw_hits:
                 found["RAW_VALUE"] = int(raw_hits)
         if found:

@@ -16,7 +16,7 @@ from lakeguard.exceptions import ContractError, ValidationFailed
 from lakeguard.privacy import generalise as gen
 from lakeguard.privacy.anonymise import anonymise
 from lakeguard.privacy.kanon import enforce
-from lakeguard.privacy.leakguard import LeakDetected
+from lakeguard.privacy.leakguard import LeakDetected, RawValues, scan
 from lakeguard.privacy.nir import canonical, check_key, validate, why_invalid
 from lakeguard.privacy.patterns import redact
 from lakeguard.privacy.pseudonym import PseudonymKey
@@ -210,6 +210,28 @@ def test_an_accented_name_written_in_a_comment_is_caught(surname):
     data[1] = ";".join(fields)
     with pytest.raises(LeakDetected, match="column 'comment': RAW_VALUE"):
         anonymise(("\n".join(data) + "\n").encode(), load_contract("absences"), KEY)
+
+
+@pytest.mark.parametrize(("first_name", "comment"), [
+    ("Xandrine-Yolbée", "vu avec xandrine yolbée ce matin"),
+    ("Quillane Ombeline", "Quillane-Ombeline a appelé"),
+    ("de La Zorvanière", "remplacée par M. DE LA ZORVANIÈRE."),
+])  # made-up names: no single word of them is a raw value of the generated file
+def test_a_compound_name_written_in_a_comment_is_caught_as_a_phrase(first_name, comment):
+    data = generate(300, seed=4).splitlines()
+    fields = data[1].split(";")
+    fields[2], fields[-1] = first_name, comment
+    data[1] = ";".join(fields)
+    with pytest.raises(LeakDetected, match="column 'comment': RAW_VALUE"):
+        anonymise(("\n".join(data) + "\n").encode(), load_contract("absences"), KEY)
+
+
+def test_one_word_of_a_compound_name_or_words_from_different_cells_are_not_a_phrase():
+    rows = ["x", "jean", "pierre est là", "jean\u00a0", "de la"]
+    raw = RawValues.of(pa.array(["Jean-Pierre", "de La Fontaine"]))
+    assert scan(pa.table({"comment": rows}), raw, ("comment",)) == {}
+    found = scan(pa.table({"comment": ["ok", "M. de la  fontaine"]}), raw, ("comment",))
+    assert found == {"comment": {"RAW_VALUE": 1}}
 
 
 def test_pseudonymising_a_date_column_is_a_contract_error():
