@@ -39,7 +39,6 @@ from lakeguard.privacy.anonymise import AnonymiseReport, anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.s3io import PARQUET_COMPRESSION
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = PseudonymKey("bench", b"k" * 32)
 ROWWISE_ROWS = 100_000
 

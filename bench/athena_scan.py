@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from absences_sample import sample
 from results_table import check, record
 
 from lakeguard.contracts import load_contract
@@ -109,21 +110,12 @@ def anomalies_lake(root: Path) -> list[Path]:
 def absences_lake(root: Path, rows: int) -> list[Path]:
     """refined.absences_monthly of one generated file, anonymised then refined."""
     contract = load_contract("absences")
-    raw = _absences_file(root, rows)
+    raw = sample(rows)
     clean, _ = anonymise(raw.read_bytes(), contract, PseudonymKey("bench", b"s" * 32))
     table = contract.refined_table("absences_monthly")
     write_partitioned(refine_table(clean, table, contract), root / "absences_monthly",
                       tuple(table.partition_by), f"absences/{raw.name}")
     return [raw]
-
-
-def _absences_file(root: Path, rows: int) -> Path:
-    try:
-        from absences_sample import sample  # the shared, cached benchmark sample
-        return sample(rows)
-    except ImportError:
-        from lakeguard.samples.absences import write
-        return write(root / "absences.csv", rows, seed=7)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from absences_sample import sample
 from results_table import BenchResult, record
 
 from lakeguard.contracts import load_contract
@@ -77,22 +78,13 @@ def demo(port: int) -> BenchResult:
                         "baseline": "Arrow anonymise + refine + Parquet in process, no AWS"})
 
 
-def _absences_file(rows: int, folder: Path) -> Path:
-    try:
-        from absences_sample import sample  # the shared, cached benchmark sample
-        return sample(rows)
-    except ImportError:
-        from lakeguard.samples.absences import write
-        return write(folder / "absences.csv", rows, seed=7)
-
-
 def spark_vs_lambda(rows: int) -> BenchResult:
     """(b) one absences file through Arrow (Lambda) and through the Glue jobs on local Spark."""
     from lakeguard.glue import anonymise_job, refine_job
     from lakeguard.local.spark import local_spark
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = _absences_file(rows, Path(tmp))
+        path = sample(rows)
         data = path.read_bytes()
         start = time.perf_counter()
         arrow_rows = _arrow_path(data, "absences", KEY)
@@ -109,7 +101,7 @@ def spark_vs_lambda(rows: int) -> BenchResult:
           f"({spark_s / arrow:.2f}x); clean rows arrow {arrow_rows:,}, spark {spark_rows:,}")
     return BenchResult("end_to_end_spark_vs_lambda", round(spark_s, 3), round(arrow, 3), "s",
                        INFORMATION, None,
-                       {"rows": rows, "raw_bytes": path.stat().st_size if path.exists() else None,
+                       {"rows": rows, "raw_bytes": path.stat().st_size,
                         "clean_rows_arrow": arrow_rows, "clean_rows_spark": spark_rows,
                         "same_clean_rows": arrow_rows == spark_rows == report["rows_out"],
                         "spark": "local[2], warm session"})
