@@ -22,18 +22,16 @@ def redact(values: pa.Array) -> pa.Array:
     return values
 
 
-def find_identifiers(values: pa.Array, weights: pa.Array | None = None) -> dict[str, int]:
+def find_identifiers(values: pa.Array, weights: pa.Array) -> dict[str, int]:
     """Count the cells matching each identifier pattern.
 
-    With ``weights``, ``values`` are distinct cells and each match counts its weight (how
-    often the value occurs): a column with few distinct values is matched only once each.
+    ``values`` are distinct cells and each match counts its weight (how often the value
+    occurs): a column with few distinct values is matched only once each.
     """
     found = {}
     for name, pattern in PATTERNS.items():
-        matched = pc.match_substring_regex(values, pattern)
-        if weights is not None:
-            matched = pc.filter(weights, pc.fill_null(matched, False))
-        hits = pc.sum(matched).as_py() or 0
+        matched = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+        hits = pc.sum(pc.filter(weights, matched)).as_py() or 0
         if hits:
             found[name] = int(hits)
     return found
