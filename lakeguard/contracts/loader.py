@@ -7,6 +7,7 @@ reads from all three).
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
     DETECTOR_NAMES,
+    ENCODINGS,
     GENERALISATIONS,
     POLICIES,
+    SEVERITIES,
+    Bounds,
     Column,
     Contract,
     Derived,
@@ -25,6 +29,7 @@ from lakeguard.contracts.model import (
     QualityRule,
     RawFormat,
     RefinedTable,
+    Severity,
 )
 from lakeguard.exceptions import ContractError, RoutingError
 from lakeguard.transforms.derive import FUNCTIONS
@@ -71,6 +76,59 @@ class _Reader:
         return [_Reader(self.path, f"{key}[{i}]", t) for i, t in enumerate(tables)]
 
 
+#: Bound keys each column type accepts (a score bounds both of its goal counts).
+_BOUND_KEYS = {"date": ("min_year", "max_year", "max_days_ahead"), "int": ("min", "max"),
+               "float": ("min", "max"), "score": ("min", "max")}
+
+
+def _one_bounds(r: _Reader, col_type: str) -> Bounds:
+    allowed = _BOUND_KEYS.get(col_type, ())
+    for key in r.table:
+        if key != "severity" and key not in allowed:
+            hint = f"use {', '.join(allowed)}" if allowed else "bound only dates and numbers"
+            raise r.fail(key, f"is not a bound of a {col_type} column; {hint}")
+    integer = col_type == "date"
+    bounds = Bounds(
+        severity=r.get("severity", str, "error", choices=SEVERITIES),
+        min=r.get("min", float, None), max=r.get("max", float, None),
+        min_year=r.get("min_year", int, None), max_year=r.get("max_year", int, None),
+        max_days_ahead=r.get("max_days_ahead", int, None),
+    )
+    low, high = ("min_year", "max_year") if integer else ("min", "max")
+    if None not in (getattr(bounds, low), getattr(bounds, high)) and \
+            getattr(bounds, low) > getattr(bounds, high):
+        raise r.fail(high, f"must not be below {low} ({getattr(bounds, low)})")
+    if bounds.max_days_ahead is not None and bounds.max_days_ahead < 0:
+        raise r.fail("max_days_ahead", "must be 0 (no future date) or more")
+    return bounds
+
+
+def _bounds(r: _Reader, col_type: str) -> tuple[Bounds, ...]:
+    """``bounds = { ... }`` or ``bounds = [{ ... }, { ... }]``: one table per severity."""
+    value = r.table.get("bounds")
+    if value is None:
+        return ()
+    tables = value if isinstance(value, list) else [value]
+    if not all(isinstance(t, dict) for t in tables):
+        raise r.fail("bounds", "must be a table, e.g. { min_year = 1900 }, or a list of them")
+    where = f"{r.where}.bounds"
+    return tuple(_one_bounds(_Reader(r.path, where if len(tables) == 1 else f"{where}[{i}]", t),
+                             col_type) for i, t in enumerate(tables))
+
+
+def _encoding(r: _Reader) -> str:
+    """The declared encoding by its Python codec name, if Spark can read it too."""
+    declared = r.get("encoding", str, "utf-8")
+    try:
+        name = codecs.lookup(declared).name
+    except LookupError:
+        name = declared
+    if name not in ENCODINGS:
+        raise r.fail("encoding", f"{declared!r} is not supported; use one of "
+                                 f"{', '.join(ENCODINGS)} (or have producers send utf-8)")
+    return name
+
+
 def _column(r: _Reader) -> Column:
     col_type = r.get("type", str, choices=COLUMN_TYPES)
     into = r.strings("into") or None
@@ -108,7 +166,16 @@ def _column(r: _Reader) -> Column:
         normalise=normalise,
         generalise=generalise,
         output=r.get("output", str, None),
+        bounds=_bounds(r, col_type),
+        mojibake=_mojibake(r, col_type),
     )
+
+
+def _mojibake(r: _Reader, col_type: str) -> Severity:
+    severity: Severity = r.get("mojibake", str, "error", choices=SEVERITIES)
+    if "mojibake" in r.table and col_type != "string":
+        raise r.fail("mojibake", f"applies to string columns, not {col_type}")
+    return severity
 
 
 def parse_contract(text: str, path: str) -> Contract:
@@ -123,7 +190,7 @@ def parse_contract(text: str, path: str) -> Contract:
         prefix=raw.get("prefix", str),
         format=raw.get("format", str, choices=("csv",)),
         delimiter=raw.get("delimiter", str, ","),
-        encoding=raw.get("encoding", str, "utf-8"),
+        encoding=_encoding(raw),
         max_bytes=raw.get("max_bytes", int, 50 * 1024 * 1024),
         retention_days=raw.get("retention_days", int, 365),
         max_reject_ratio=raw.get("max_reject_ratio", float, 0.0),

@@ -13,11 +13,41 @@ from typing import Any, Literal
 
 ColumnType = Literal["string", "int", "float", "date", "score", "nir"]
 Policy = Literal["keep", "drop", "pseudonymise", "generalise", "redact"]
+Severity = Literal["error", "warning"]
 
 COLUMN_TYPES: tuple[str, ...] = ("string", "int", "float", "date", "score", "nir")
 POLICIES: tuple[str, ...] = ("keep", "drop", "pseudonymise", "generalise", "redact")
 GENERALISATIONS: tuple[str, ...] = ("departement", "age_band", "birth_year", "month", "bands",
                                     "top_code")
+SEVERITIES: tuple[str, ...] = ("error", "warning")
+
+#: Encodings a contract may declare (Python's codec name -> the Java charset Spark reads
+#: with). All are ASCII-compatible, so a line break is one byte and Spark can split lines.
+ENCODINGS: dict[str, str] = {"utf-8": "UTF-8", "cp1252": "windows-1252",
+                             "iso8859-1": "ISO-8859-1", "iso8859-15": "ISO-8859-15"}
+
+#: The first year of the Gregorian calendar everywhere. Spark and Arrow count days before
+#: 15 October 1582 differently (Julian vs proleptic Gregorian) and Spark refuses to read
+#: them back, so a date column accepts no earlier year, whatever its contract declares.
+FIRST_GREGORIAN_YEAR = 1583
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Plausible values of one column; outside them a row is rejected or warned about.
+
+    Dates take ``min_year``, ``max_year`` and ``max_days_ahead`` (how far after the day
+    of processing a date may lie); numbers take ``min`` and ``max``. ``severity`` says
+    whether a value outside rejects its row (``error``) or is kept and reported
+    (``warning``). A column may carry several, e.g. an error floor and a warning ceiling.
+    """
+
+    severity: Severity = "error"
+    min: float | None = None
+    max: float | None = None
+    min_year: int | None = None
+    max_year: int | None = None
+    max_days_ahead: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,9 @@ class Column:
     normalise: Literal["name"] | None = None
     generalise: dict[str, Any] = field(default_factory=dict)
     output: str | None = None
+    bounds: tuple[Bounds, ...] = ()
+    #: What a string value that looks twice-encoded (``Ã©`` for ``é``) does to its row.
+    mojibake: Severity = "error"
 
     @property
     def typed_names(self) -> tuple[str, ...]:
@@ -70,12 +103,18 @@ class RawFormat:
     prefix: str
     format: Literal["csv"]
     delimiter: str = ","
+    #: One of :data:`ENCODINGS`, by its Python codec name.
     encoding: str = "utf-8"
     max_bytes: int = 50 * 1024 * 1024
     retention_days: int = 365
     max_reject_ratio: float = 0.0
     #: What a column the contract does not declare does: fail the file, or be left in raw.
     unknown_columns: Literal["reject", "ignore"] = "reject"
+
+    @property
+    def java_encoding(self) -> str:
+        """The same encoding by the name Spark (Java) knows it."""
+        return ENCODINGS[self.encoding]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from lakeguard.privacy.anonymise import check_reject_ratio
 from lakeguard.privacy.leakguard import LeakDetected, RawValues, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.transforms.parse import Reject, check_header, type_batch
+from lakeguard.transforms.csvfile import check_header
+from lakeguard.transforms.parse import Reject, type_batch
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -32,16 +33,14 @@ def clean_schema(contract: Contract, key: PseudonymKey | None) -> pa.Schema:
     """Arrow schema of the clean rows, found by running the policies on an empty batch."""
     empty = pa.RecordBatch.from_pydict({c.source: pa.array([], pa.string())
                                         for c in contract.columns})
-    typed, _, _ = type_batch(empty, contract, 1)
-    clean, _ = apply_policies(typed, contract, key)
+    clean, _ = apply_policies(type_batch(empty, contract, 1).clean, contract, key)
     return clean.schema
 
 
 def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            typed, _, _ = type_batch(batch, contract, 1)
-            clean, _ = apply_policies(typed, contract, key)
+            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, key)
             yield clean
     return apply
 
@@ -49,9 +48,9 @@ def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[n
 def _rejects(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            typed, rejects, _ = type_batch(batch, contract, 1)
-            _, more = apply_policies(typed, contract, key)
-            found = rejects + more
+            typed = type_batch(batch, contract, 1)
+            _, more = apply_policies(typed.clean, contract, key)
+            found = typed.rejects + more
             yield pa.RecordBatch.from_pydict({
                 "column": pa.array([r.column for r in found], pa.string()),
                 "reason": pa.array([r.reason for r in found], pa.string()),
@@ -69,7 +68,7 @@ def _sensitive_values(raw: DataFrame, contract: Contract) -> pa.Array:
                                                   batch.schema.names else
                                                   pa.nulls(batch.num_rows, pa.string())
                                                   for f in schema})
-            _, _, values = type_batch(aligned, contract, 1)
+            values = type_batch(aligned, contract, 1).sensitive
             yield pa.RecordBatch.from_pydict({"value": values})
     rows = raw.mapInArrow(apply, "value string").distinct().collect()
     return pa.array([r["value"] for r in rows], pa.string())

@@ -8,20 +8,27 @@ yields clean batches. Rows that cannot be typed are collected as :class:`Reject`
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.parallel import ordered_map
 from lakeguard.privacy import nir
 from lakeguard.privacy.leakguard import RawValues
+from lakeguard.transforms.checks import (
+    Verdict,
+    date_verdicts,
+    number_verdicts,
+    processing_day,
+    text_verdicts,
+)
+from lakeguard.transforms.csvfile import CsvObject, check_header, open_csv
 from lakeguard.transforms.derive import derive
 from lakeguard.transforms.typing import nullify, type_column
 
@@ -31,20 +38,24 @@ T = TypeVar("T")
 #: a row by its place in the raw file. It never reaches clean.
 ROW = "_row"
 
-#: Raw bytes read per batch: bounds memory whatever the file size.
-BLOCK_SIZE = 4 * 1024 * 1024
-
 #: Sensitive raw values gathered before the first deduplication (see ParseReport).
 _COMPACT_AT = 1 << 16
 
 
 @dataclass(frozen=True)
 class Reject:
-    """Why one raw row was not let into clean."""
+    """Why one raw row was not let into clean (or, among warnings, why it is suspect).
+
+    ``row`` is the 1-based data row (the first row after the header is 1), ``column`` the
+    raw column's name, ``rule`` the machine-readable check (``type``, ``date.weekday``,
+    ``text.control``...; ``policy`` when a column policy could not be applied) and
+    ``reason`` what is wrong and how to fix it, never the value.
+    """
 
     row: int
     column: str
     reason: str
+    rule: str = "policy"
 
 
 @dataclass
@@ -58,6 +69,7 @@ class ParseReport:
     rows_in: int = 0
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
     sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
 
     def add_sensitive(self, raw: pa.Array) -> None:
@@ -86,50 +98,6 @@ class ParseReport:
         return len({r.row for r in self.rejects})
 
 
-def check_header(header: list[str], contract: Contract) -> None:
-    """Fail with the missing, unknown or duplicated columns named."""
-    expected = [c.source for c in contract.columns]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    missing = [c.source for c in contract.columns if c.required and c.source not in header]
-    unknown = [h for h in header if h not in expected]
-    problems = []
-    if duplicated:
-        problems.append(f"duplicated column(s) {duplicated}")
-    if missing:
-        problems.append(f"missing required column(s) {missing}")
-    if unknown and contract.raw.unknown_columns == "reject":
-        problems.append(f"unknown column(s) {unknown} (declare them in the contract, or set "
-                        "raw.unknown_columns = 'ignore')")
-    if problems:
-        raise ValidationFailed(
-            f"header does not match contract {contract.path}: {'; '.join(problems)}; "
-            f"expected {contract.raw.delimiter.join(expected)!r}"
-        )
-
-
-def _reader(source: bytes | BinaryIO, contract: Contract) -> pacsv.CSVStreamingReader:
-    """Open a streaming CSV reader (text columns) and check its header against the contract."""
-    if isinstance(source, bytes):
-        if not source.strip():
-            raise ValidationFailed("the object is empty: nothing to ingest")
-        source = io.BytesIO(source)
-    try:
-        reader = pacsv.open_csv(
-            source,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=contract.raw.encoding),
-            parse_options=pacsv.ParseOptions(delimiter=contract.raw.delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c.source: pa.string() for c in contract.columns},
-                strings_can_be_null=False),
-        )
-    except pa.ArrowInvalid as err:
-        if "Empty CSV file" in str(err):
-            raise ValidationFailed("the object is empty: nothing to ingest") from err
-        raise
-    check_header(reader.schema.names, contract)
-    return reader
-
-
 def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
     """Raw forms of a value the output must never contain (as typed by producers, canonical)."""
     forms = [pc.unique(text).drop_null()]
@@ -138,18 +106,101 @@ def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
     return pa.concat_arrays(forms)
 
 
-def type_batch(
-    batch: pa.RecordBatch, contract: Contract, first_row: int
-) -> tuple[pa.RecordBatch, list[Reject], pa.Array]:
-    """Type one raw text batch.
+def _verdicts(text: pa.Array, typed: dict[str, pa.Array], type_failed: pa.Array,
+              column: Column, contract: Contract, today: date) -> list[Verdict]:
+    """Every rule a column's cells are held to, in the order a row's reason is chosen."""
+    verdicts = []
+    if column.required:
+        verdicts.append(Verdict("missing", "missing value: the column is required in "
+                                f"{contract.path} (fill it, or declare required = false)",
+                                "error", pc.is_null(text)))
+    verdicts.append(Verdict("type", _type_reason(column), "error", type_failed))
+    if column.type == "date":
+        verdicts += date_verdicts(text, typed[column.name], column, contract, today)
+    elif column.type in ("int", "float", "score"):
+        parts = column.typed_names if column.type == "score" else (None,)
+        for name in parts:
+            verdicts += number_verdicts(typed[name or column.name], column, contract, name)
+    elif column.type == "string" and column.policy != "drop":
+        verdicts += text_verdicts(text, column, contract)
+    return verdicts
 
-    Returns the typed rows that passed (all columns, plus derived ones), the rejects
-    (1-based data rows, never the value), and the distinct raw values of the columns the
-    contract drops or pseudonymises, for the leak guard.
+
+def _type_reason(column: Column) -> str:
+    reason = f"not a valid {column.type}"
+    if column.type == "date":
+        reason += f" (expected format {column.date_format!r})"
+    if column.type == "score":
+        reason += " (expected goals-goals, e.g. '3-1')"
+    if column.type == "int":
+        reason += " (digits only, at most 18)"
+    return reason
+
+
+def _nir_verdicts(problems: list[tuple[int, str]], rows: int) -> list[Verdict]:
+    """NIR problems grouped by reason (a NIR's own check gives one reason per row)."""
+    if not problems:
+        return []
+    by_reason: dict[str, list[int]] = {}
+    for index, reason in problems:
+        by_reason.setdefault(reason, []).append(index)
+    everything = pa.array(range(rows), pa.int64())
+    return [Verdict("nir", f"invalid NIR: {reason}", "error",
+                    pc.is_in(everything, value_set=pa.array(indices, pa.int64())))
+            for reason, indices in by_reason.items()]
+
+
+def _judge(verdicts: list[Verdict], column: Column, first_row: int, rows: int,
+           rejects: list[Reject], warnings: list[Reject]) -> pa.Array:
+    """Record each row's first error (and its warnings); return the rejected-row mask.
+
+    Errors are weighed first, in order, and one is enough to reject a row; warnings then
+    apply to the rows of this column no error rejected.
     """
+    bad = pa.repeat(False, rows)
+    ordered = [v for v in verdicts if v.severity == "error"] + \
+        [v for v in verdicts if v.severity == "warning"]
+    for verdict in ordered:
+        if not pc.any(verdict.rows).as_py():  # the usual case: one kernel, nothing to record
+            continue
+        hit = pc.and_(pc.fill_null(verdict.rows, False), pc.invert(bad))
+        if not pc.any(hit).as_py():
+            continue
+        found = rejects if verdict.severity == "error" else warnings
+        found += [Reject(first_row + i, column.source, verdict.reason, verdict.rule)
+                  for i in pc.indices_nonzero(hit).to_pylist()]
+        if verdict.severity == "error":
+            bad = pc.or_(bad, hit)
+    return bad
+
+
+@dataclass(frozen=True)
+class TypedBatch:
+    """One raw batch after typing and the strict checks.
+
+    ``clean`` holds the rows that passed (typed and derived columns, plus :data:`ROW`);
+    ``rejects`` and ``warnings`` name rows by their 1-based data row, never by value;
+    ``sensitive`` holds the distinct raw values of dropped and pseudonymised columns.
+    """
+
+    clean: pa.RecordBatch
+    rejects: list[Reject]
+    warnings: list[Reject]
+    sensitive: pa.Array
+
+
+def type_batch(batch: pa.RecordBatch, contract: Contract, first_row: int,
+               today: date | None = None) -> TypedBatch:
+    """Type one raw text batch and hold every value to the contract's rules.
+
+    ``today`` is the processing day ``bounds.max_days_ahead`` counts from (default: today,
+    UTC).
+    """
+    today = processing_day() if today is None else today
     columns: dict[str, pa.Array] = {}
     bad_any = pa.repeat(False, batch.num_rows)
     rejects: list[Reject] = []
+    warnings: list[Reject] = []
     sensitive: list[pa.Array] = []
     for column in contract.columns:
         if column.source in batch.schema.names:
@@ -158,36 +209,28 @@ def type_batch(
             text = pa.nulls(batch.num_rows, pa.string())
         if column.policy in ("drop", "pseudonymise"):
             sensitive.append(_sensitive_raw(text, column))
-        reasons: dict[int, str] = {}
         if column.type == "nir":
             typed_nir, problems = nir.validate(text)
-            typed, reasons = {column.name: typed_nir}, dict(problems)
-            bad = pc.is_in(pa.array(range(batch.num_rows), pa.int64()),
-                           value_set=pa.array(list(reasons), pa.int64()))
+            typed = {column.name: typed_nir}
+            verdicts = _verdicts(text, typed, pa.repeat(False, batch.num_rows), column,
+                                 contract, today) + _nir_verdicts(problems, batch.num_rows)
         else:
-            typed, bad = type_column(text, column)
-        if column.required:
-            bad = pc.or_(bad, pc.is_null(text))
-        for index in pc.indices_nonzero(bad).to_pylist():
-            if not text[index].is_valid:
-                reason = "missing value"
-            elif index in reasons:
-                reason = f"invalid NIR: {reasons[index]}"
-            else:
-                reason = f"not a valid {column.type}"
-                if column.type == "date":
-                    reason += f" (expected format {column.date_format!r})"
-                if column.type == "score":
-                    reason += " (expected goals-goals, e.g. '3-1')"
-            rejects.append(Reject(first_row + index, column.source, reason))
-        bad_any = pc.or_(bad_any, bad)
+            typed, failed = type_column(text, column)
+            verdicts = _verdicts(text, typed, failed, column, contract, today)
+        bad_any = pc.or_(bad_any, _judge(verdicts, column, first_row, batch.num_rows,
+                                         rejects, warnings))
         columns.update(typed)
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
     columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
     table = pa.RecordBatch.from_pydict(columns)
+    if warnings:  # a rejected row is not published: its warnings would be noise
+        rejected = set(pc.indices_nonzero(bad_any).to_pylist())
+        warnings = [w for w in warnings if w.row - first_row not in rejected]
     raw = pa.concat_arrays(sensitive) if sensitive else pa.array([], pa.string())
-    return table.filter(pc.invert(bad_any)), rejects, raw
+    rejects.sort(key=lambda r: r.row)  # file order; columns in contract order within a row
+    warnings.sort(key=lambda r: r.row)
+    return TypedBatch(table.filter(pc.invert(bad_any)), rejects, warnings, raw)
 
 
 def parse_object(source: bytes | BinaryIO, contract: Contract,
@@ -211,32 +254,34 @@ def parse_then(source: bytes | BinaryIO, contract: Contract, report: ParseReport
     the raw object is read and ``report`` filled on the caller's thread, in order, so rows
     and rejects are numbered exactly as with one thread.
     """
+    today = processing_day()  # one day for the whole object, whenever its batches run
 
-    def work(numbered: tuple[int, pa.RecordBatch]) -> tuple[int, pa.RecordBatch, list[Reject],
-                                                            pa.Array, T]:
+    def work(numbered: tuple[int, pa.RecordBatch]) -> tuple[int, TypedBatch, T]:
         first_row, batch = numbered
-        clean, rejects, raw = type_batch(batch, contract, first_row)
-        return batch.num_rows, clean, rejects, raw, then(clean)
+        typed = type_batch(batch, contract, first_row, today)
+        return batch.num_rows, typed, then(typed.clean)
 
-    def numbered(reader: pacsv.CSVStreamingReader) -> Iterator[tuple[int, pa.RecordBatch]]:
+    def numbered(csv: CsvObject) -> Iterator[tuple[int, pa.RecordBatch]]:
         first_row = 1
-        for batch in reader:
+        for batch in csv:
             yield first_row, batch
             first_row += batch.num_rows
 
+    csv = open_csv(source, contract)
+    check_header(csv.header, contract)
     try:
-        batches = numbered(_reader(source, contract))
-        for rows, clean, rejects, raw, result in ordered_map(work, batches, workers):
+        for rows, typed, result in ordered_map(work, numbered(csv), workers):
             report.rows_in += rows
-            report.rows_out += clean.num_rows
-            report.rejects.extend(rejects)
-            if len(raw):
-                report.add_sensitive(raw)
+            report.rows_out += typed.clean.num_rows
+            report.rejects.extend(typed.rejects)
+            report.warnings.extend(typed.warnings)
+            if len(typed.sensitive):
+                report.add_sensitive(typed.sensitive)
             yield result
-    except pa.ArrowInvalid as err:
-        raise ValidationFailed(f"the object is not a well-formed {contract.raw.format}: {err}") from err
-    except UnicodeDecodeError as err:
-        raise ValidationFailed(f"the object is not {contract.raw.encoding} text: {err}") from err
+    except pa.ArrowException as err:  # from a kernel: its message may quote a cell
+        raise ValidationFailed(
+            f"typing rows after data row {report.rows_in} failed ({type(err).__name__}; its "
+            "message is withheld because it may quote the data)") from None
 
 
 def parse_table(data: bytes, contract: Contract) -> tuple[pa.Table, ParseReport]:

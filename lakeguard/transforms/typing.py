@@ -13,7 +13,9 @@ import pyarrow.compute as pc
 from lakeguard.contracts.model import Column
 
 _SCORE_PATTERN = r"^(?P<a>[0-9]{1,3})-(?P<b>[0-9]{1,3})$"
-_INT_PATTERN = r"^[+-]?[0-9]+$"
+#: At most 18 digits: every such number fits in 64 bits, so the cast cannot fail (its error
+#: would quote the cell).
+_INT_PATTERN = r"^[+-]?[0-9]{1,18}$"
 _FLOAT_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
