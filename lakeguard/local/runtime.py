@@ -26,6 +26,7 @@ from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
+from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
 from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
@@ -36,6 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "datasets", "lambdas",
                  "glue_jobs", "lakeguard")
 ZONES = ("raw", "clean", "refined", "quarantine", "artefacts")
+UNSAFE_KEYS_FILE = "unsafe_keys.json"
 
 
 @dataclass(frozen=True)
@@ -237,18 +239,27 @@ class LocalLake:
         """Copy every zone's committed objects to ``directory/<zone>/<key>``, and the ledger.
 
         ``ledger.json`` and ``raw_versions.json`` let ``lakeguard ledger check --local`` prove
-        the accounting offline.
+        the accounting offline. Nothing is written outside ``directory``: an object whose key
+        cannot be a path there goes to ``<zone>/_unsafe-keys/<digest>``, listed with its key in
+        ``unsafe_keys.json``.
         """
         s3 = client("s3")
+        unsafe = []
         for zone in ZONES:
             bucket = self.bucket(zone)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):
                     if obj["Key"].startswith("_staging/"):
                         continue
-                    target = directory / zone / obj["Key"]
+                    target = export_path(directory / zone, obj["Key"])
+                    if target.parent.name == UNSAFE_FOLDER:
+                        unsafe.append({"zone": zone, "key": obj["Key"],
+                                       "file": target.relative_to(directory).as_posix()})
                     target.parent.mkdir(parents=True, exist_ok=True)
                     download_path(s3, bucket, obj["Key"], target)
+        if unsafe:  # keys that cannot be paths (a '..' segment...): filed by digest, listed
+            (directory / UNSAFE_KEYS_FILE).write_text(json.dumps(unsafe, indent=2) + "\n",
+                                                      encoding="utf-8")
         entries = Ledger(self.outputs["LedgerTableName"]).entries()
         (directory / LEDGER_FILE).write_text(
             json.dumps([e.to_json() for e in entries], indent=2) + "\n", encoding="utf-8")

@@ -6,13 +6,13 @@ It also removes everything the run staged, so a failed run leaves no partial out
 from __future__ import annotations
 
 import json
-import posixpath
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.keys import safe_name
 from lakeguard.pipeline.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
@@ -57,7 +57,7 @@ def quarantine(state: dict[str, Any], settings: Settings,
     source: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.key}
     if ref.version_id:
         source["VersionId"] = ref.version_id
-    object_key = f"{prefix}{posixpath.basename(ref.key) or 'object'}"
+    object_key = f"{prefix}{safe_name(ref.key)}"  # a '..' key must not name it
     s3.copy_object(Bucket=settings.quarantine_bucket, Key=object_key, CopySource=source)
     reason = failure_reason(state.get("error") or {})
     failed_stage = _failed_stage(state)

@@ -9,8 +9,9 @@ from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.keys import key_problem
 from lakeguard.pipeline.ledger import PROCESSING, Ledger
-from lakeguard.transforms.parse import check_header
+from lakeguard.transforms.csvfile import check_header, read_header
 
 if TYPE_CHECKING:
     import boto3
@@ -21,12 +22,17 @@ _HEADER_PROBE_BYTES = 64 * 1024
 def validate(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
 ) -> dict[str, Any]:
-    """Check routing, size and header; say which engine cleans the object.
+    """Check the key, routing, size and header; say which engine cleans the object.
 
     Cheap checks come first so a wrong file fails in milliseconds, not after a Spark start.
+    The header is read from the object's first bytes by the same CSV reader, with the same
+    options, as the data will be.
     """
     ref = ObjectRef.from_state(state)
     Ledger(settings.ledger_table, session).advance(ref, PROCESSING)
+    problem = key_problem(ref.key)
+    if problem is not None:
+        raise ValidationFailed(f"s3://{ref.bucket}/{ref.key!r}: {problem}")
     contract = contract_for_key(ref.key)
     s3 = client("s3", session)
     extra = {"VersionId": ref.version_id} if ref.version_id else {}
@@ -42,13 +48,7 @@ def validate(
     probe = s3.get_object(
         Bucket=ref.bucket, Key=ref.key, Range=f"bytes=0-{_HEADER_PROBE_BYTES - 1}", **extra
     )["Body"].read()
-    try:
-        first_line = probe.split(b"\n", 1)[0].decode(contract.raw.encoding).strip("\r\n")
-    except UnicodeDecodeError as err:
-        raise ValidationFailed(
-            f"s3://{ref.bucket}/{ref.key}: header is not {contract.raw.encoding} text ({err})"
-        ) from err
-    check_header(first_line.split(contract.raw.delimiter), contract)
+    check_header(read_header(probe, contract, whole=size <= len(probe)), contract)
     return {
         "dataset": contract.name,
         "contract_version": contract.version,
