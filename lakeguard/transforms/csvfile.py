@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -38,31 +37,23 @@ class NotWellFormed(ValidationFailed):
     """The object cannot be read as the contract's CSV; the message names where and why."""
 
 
-@dataclass
-class _Chunk:
-    offset: int
-    line: int
-    data: bytes
-
-
 class RawStream:
-    """A read-only stream over the raw object that can say where its first bad byte is.
+    """A read-only stream over the raw object that decodes it strictly, chunk by chunk.
 
-    UTF-8 objects pass through untouched (Arrow validates them); the last few chunks are
-    kept so that, when Arrow reports invalid UTF-8, the first bad byte can be found with
-    its line. Other declared encodings are decoded here, chunk by chunk, and handed on as
-    UTF-8; a byte that does not decode fails at once with its place.
+    Every byte is checked against the declared encoding before Arrow sees it (Arrow would
+    otherwise hand a row of invalid UTF-8 to the invalid-row handler, where decoding it
+    fails outside any error path), so a bad byte fails at once with its line and offset.
+    UTF-8 passes through as it came (ASCII chunks are not even decoded); other encodings
+    are handed on as UTF-8.
     """
 
     def __init__(self, raw: BinaryIO, encoding: str, contract_path: str) -> None:
         self.raw, self.encoding, self.contract_path = raw, encoding, contract_path
         self.closed = False
         self.offset = 0  # raw bytes read so far
-        self.lines = 1  # the line the next raw byte is on
+        self.line = 1  # the line the next raw byte is on
         self.counts_cr = False
-        self.kept: deque[_Chunk] = deque()
-        self.decoder = None if encoding == "utf-8" else \
-            codecs.getincrementaldecoder(encoding)(errors="strict")
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
 
     def readable(self) -> bool:
         """Arrow reads it as a file."""
@@ -71,54 +62,33 @@ class RawStream:
     def read(self, size: int = -1) -> bytes:
         """The next bytes, as UTF-8."""
         data: bytes = self.raw.read(size)
-        chunk = _Chunk(self.offset, self.lines, data)
-        self._remember(chunk)
-        if self.decoder is not None:
+        if self.offset == 0 and b"\r" in data[:65536]:
+            self.counts_cr = True  # CR or CRLF line endings: count them too
+        out, pending = data, len(self.decoder.getstate()[0])
+        if self.encoding != "utf-8" or pending or not data.isascii():
             try:
                 text = self.decoder.decode(data, final=not data)
             except UnicodeDecodeError as err:
-                pending = len(self.decoder.getstate()[0])
-                raise self.undecodable(chunk, err.start - pending) from None
-            data = text.encode("utf-8")
-        return data
-
-    def _remember(self, chunk: _Chunk) -> None:
-        if chunk.offset == 0 and b"\r" in chunk.data[:65536]:
-            self.counts_cr = True  # CR or CRLF line endings: count them too
-        self.offset += len(chunk.data)
-        self.lines += _line_breaks(chunk.data, self.counts_cr)
-        self.kept.append(chunk)
-        while sum(len(c.data) for c in self.kept) > 3 * BLOCK_SIZE and len(self.kept) > 1:
-            self.kept.popleft()
+                raise self.undecodable(data, err.start - pending) from None
+            if self.encoding != "utf-8":
+                out = text.encode("utf-8")
+        self.offset += len(data)
+        self.line += _line_breaks(data, self.counts_cr)
+        return out
 
     def close(self) -> None:
         """Close the underlying stream."""
         self.closed = True
         self.raw.close()
 
-    def first_bad_byte(self) -> ValidationFailed:
-        """After Arrow found invalid UTF-8: the error naming the first bad byte kept."""
-        window = b"".join(c.data for c in self.kept)
-        start = 0
-        while start < min(3, len(window)) and 0x80 <= window[start] <= 0xBF:
-            start += 1  # the window may begin inside a character read in full earlier
-        try:
-            window[start:].decode("utf-8")
-        except UnicodeDecodeError as err:
-            first = self.kept[0]
-            return self.undecodable(_Chunk(first.offset, first.line, window), err.start + start)
-        return NotWellFormed(f"the object is not {self.encoding} text (from line "
-                             f"{self.kept[0].line}); {_declare(self.contract_path)}")
-
-    def undecodable(self, chunk: _Chunk, position: int) -> ValidationFailed:
-        """The error for a byte at ``position`` of ``chunk`` that the encoding refuses."""
+    def undecodable(self, data: bytes, position: int) -> ValidationFailed:
+        """The error for the byte at ``position`` of the chunk ``data`` just read."""
         position = max(position, 0)
-        line = chunk.line + _line_breaks(chunk.data[:position], self.counts_cr)
-        byte = chunk.data[position] if position < len(chunk.data) else None
-        shown = "" if byte is None else f" (0x{byte:02X})"
-        guess = likely_encoding(chunk.data, position, self.encoding, chunk.offset == 0)
+        line = self.line + _line_breaks(data[:position], self.counts_cr)
+        shown = f" (0x{data[position]:02X})" if position < len(data) else ""
+        guess = likely_encoding(data, position, self.encoding, self.offset == 0)
         return NotWellFormed(
-            f"the object is not {self.encoding} text: line {line}, byte {chunk.offset + position}"
+            f"the object is not {self.encoding} text: line {line}, byte {self.offset + position}"
             f"{shown} is not valid {self.encoding}. {guess} {_declare(self.contract_path)}")
 
 
@@ -182,10 +152,7 @@ class CsvObject:
     @property
     def header(self) -> list[str]:
         """Column names as the reader parsed them (BOM, quotes and line endings handled)."""
-        try:
-            return list(self.reader.schema.names)
-        except UnicodeDecodeError:  # Arrow does not validate the header's bytes itself
-            raise self.stream.first_bad_byte() from None
+        return list(self.reader.schema.names)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -213,8 +180,6 @@ class CsvObject:
 
     def _reader_error(self, err: pa.ArrowInvalid) -> ValidationFailed:
         message = str(err)
-        if "invalid UTF8" in message:
-            return self.stream.first_bad_byte()
         if "straddl" in message:
             return NotWellFormed(f"a row after data row {self.rows} is longer than "
                                  f"{BLOCK_SIZE // (1024 * 1024)} MB: a quote left open, or not "
@@ -253,13 +218,11 @@ def open_csv(source: bytes | BinaryIO, contract: Contract) -> CsvObject:
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c.source: pa.string() for c in contract.columns},
-                strings_can_be_null=False),
+                strings_can_be_null=False, check_utf8=False),  # RawStream checked every byte
         )
     except pa.ArrowInvalid as err:
         if "Empty CSV" in str(err):
             raise NotWellFormed("the object is empty: nothing to ingest") from None
-        if "invalid UTF8" in str(err):
-            raise stream.first_bad_byte() from None
         raise NotWellFormed(f"the object's first block is not CSV ({type(err).__name__}; its "
                             "message is withheld because it may quote the data)") from None
     return CsvObject(reader, stream, contract, invalid)
