@@ -29,12 +29,12 @@ def _results_table(results: Sequence[RunResult]) -> str:
     def num(value: int | None) -> str:
         return "" if value is None else str(value)
 
-    rows = [("file", "status", "outcome", "rows in", "rows out", "rejected", "suppressed", "k",
-             "seconds", "reason")]
+    rows = [("file", "status", "outcome", "rows in", "rows out", "rejected", "warned",
+             "suppressed", "k", "seconds", "reason")]
     for r in results:
         rows.append((r.file, r.status, r.outcome, num(r.rows_in), num(r.rows_out),
-                     num(r.rows_rejected), num(r.rows_suppressed), num(r.k_achieved),
-                     f"{r.seconds:.1f}", (r.reason or "")[:80]))
+                     num(r.rows_rejected), num(r.rows_warned), num(r.rows_suppressed),
+                     num(r.k_achieved), f"{r.seconds:.1f}", (r.reason or "")[:80]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
@@ -56,6 +56,8 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[R
             counts = "" if result.rows_in is None else f"{result.rows_in} -> {result.rows_out} rows"
             if result.k_achieved is not None:
                 counts += f" (k={result.k_achieved}, {result.rows_suppressed} suppressed)"
+            if result.rows_warned:
+                counts += f" ({result.rows_warned} warned)"
             _print(f"[{index:>3}/{len(files)}] {path.name:<28} {result.status:<9} "
                    f"{result.outcome:<11} {counts:<22} {result.seconds:5.1f} s"
                    + (f"  {result.reason}" if result.reason else ""))

@@ -56,6 +56,7 @@ class RunResult:
     rows_rejected: int | None = None
     rows_suppressed: int | None = None
     k_achieved: int | None = None
+    rows_warned: int | None = None
 
 
 def _newest_mtime(root: Path) -> float:
@@ -217,7 +218,7 @@ class LocalLake:
             return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
                              clean.get("rows_out"), round(seconds, 2), None,
                              clean.get("rows_rejected"), clean.get("rows_suppressed"),
-                             clean.get("k_achieved"))
+                             clean.get("k_achieved"), clean.get("rows_warned"))
         report = self.quarantine_report(run)
         reason = report["reason"] if report else {"error": execution["status"], "message": ""}
         return RunResult(name, key, run, execution["status"],

@@ -31,7 +31,7 @@ from lakeguard.s3io import PARQUET_COMPRESSION, upload_path
 if TYPE_CHECKING:
     import boto3
 
-#: Rejects listed in the stage result (and so in the quarantine report) at most.
+#: Rejects (and warnings) listed in the stage result, and so in the quarantine report, at most.
 _REJECTS_SHOWN = 20
 
 
@@ -142,10 +142,12 @@ def clean(
         "rows_out": report.rows_out,
         "rows_rejected": report.rows_rejected,
         "rows_suppressed": report.rows_suppressed,
+        "rows_warned": report.rows_warned,
         "k_required": report.k_required,
         "k_achieved": report.k_achieved,
         "key_version": report.key_version,
         "input_sha256": digest.hexdigest(),
         "partitions": [p for p in partitions if p],
         "rejects": [r.__dict__ for r in report.rejects[:_REJECTS_SHOWN]],
+        "warnings": [w.__dict__ for w in report.warnings[:_REJECTS_SHOWN]],
     }

@@ -26,7 +26,8 @@ SERVICE = "lakeguard"
 METRICS_NAMESPACE = "lakeguard"
 #: Stage result counts published as CloudWatch metrics (EMF), by metric name.
 COUNT_METRICS = {"rows_in": "RowsIn", "rows_out": "RowsOut", "rows_rejected": "RowsRejected",
-                 "rows_suppressed": "RowsSuppressed", "anomalies": "Anomalies"}
+                 "rows_suppressed": "RowsSuppressed", "rows_warned": "RowsWarned",
+                 "anomalies": "Anomalies"}
 #: AWS error codes that a later retry can succeed on (after boto3's own retries).
 TRANSIENT_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "SlowDown", "RequestTimeout",

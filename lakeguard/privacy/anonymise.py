@@ -48,17 +48,21 @@ class AnonymiseReport:
     rows_out: int = 0
     rows_rejected: int = 0
     rows_suppressed: int = 0
+    #: Rows kept although a value broke a bound of ``warning`` severity (see ``warnings``).
+    rows_warned: int = 0
     k_required: int | None = None
     k_achieved: int | None = None
     key_version: str | None = None
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
 
 
 def check_reject_ratio(rejected: int, rows_in: int, contract: Contract,
                        examples: list[Reject]) -> None:
     """Fail when rejected rows exceed the contract's tolerated ratio, showing a few reasons."""
     if rejected and rejected > contract.raw.max_reject_ratio * rows_in:
-        shown = "; ".join(f"row {r.row} column {r.column!r}: {r.reason}" for r in examples[:5])
+        shown = "; ".join(f"{f'row {r.row}' if r.row else 'a row'}, column {r.column!r}, rule "
+                          f"{r.rule}: {r.reason}" for r in examples[:5])
         raise ValidationFailed(
             f"{rejected} of {rows_in} rows break contract {contract.path} (tolerated ratio "
             f"raw.max_reject_ratio = {contract.raw.max_reject_ratio}): {shown}"
@@ -128,8 +132,10 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
         policy_rejects, sizes = _spill(source, contract, key, spill, parsed, workers)
         rejects = parsed.rejects + policy_rejects
         report = AnonymiseReport(rows_in=parsed.rows_in, rejects=rejects,
+                                 warnings=parsed.warnings,
                                  key_version=key.version_id if key else None)
         report.rows_rejected = len({r.row for r in rejects})
+        report.rows_warned = len({w.row for w in parsed.warnings})
         check_reject_ratio(report.rows_rejected, parsed.rows_in, contract, rejects)
         if parsed.rows_in - report.rows_rejected <= 0:
             raise ValidationFailed("the object has a header but no valid data rows")
