@@ -11,7 +11,8 @@ from pyspark.sql import SparkSession
 
 from lakeguard.glue.anonymise_job import run
 from lakeguard.glue.args import resolve_args
-from lakeguard.glue.io import sha256_of, write_json
+from lakeguard.glue.errors import spark_errors
+from lakeguard.glue.io import write_json
 from lakeguard.privacy.pseudonym import load_key
 
 
@@ -20,8 +21,8 @@ def main() -> None:
     args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"])
     spark = SparkSession.builder.getOrCreate()
     key = load_key(args["secret_id"])
-    report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], key)
-    report["input_sha256"] = sha256_of(args["input_uri"])
+    with spark_errors("anonymise"):
+        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], key)
     write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
 
 

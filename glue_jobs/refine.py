@@ -10,6 +10,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from lakeguard.glue.args import resolve_args
+from lakeguard.glue.errors import spark_errors
 from lakeguard.glue.refine_job import run
 
 
@@ -17,7 +18,8 @@ def main() -> None:
     """Parse the job arguments and run the refine step."""
     args = resolve_args(sys.argv, ["dataset", "inputs", "output_uri"])
     spark = SparkSession.builder.getOrCreate()
-    run(spark, args["dataset"], json.loads(args["inputs"]), args["output_uri"])
+    with spark_errors("refine"):
+        run(spark, args["dataset"], json.loads(args["inputs"]), args["output_uri"])
 
 
 if __name__ == "__main__":

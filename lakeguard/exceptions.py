@@ -50,6 +50,13 @@ class QueryError(LakeguardError):
     """An analyst query cannot be translated or answered."""
 
 
+class SparkJobFailed(LakeguardError):
+    """A Glue Spark job failed inside Spark; the message names the Java and Spark error class.
+
+    The stack trace stays in the job run's logs: it is long, and Spark may quote a row.
+    """
+
+
 class LocalRuntimeError(LakeguardError):
     """The embedded AWS could not be started, deployed or driven."""
 

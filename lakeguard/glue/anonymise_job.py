@@ -1,14 +1,18 @@
 """Anonymise on Spark: the Glue path for objects too large for the clean Lambda.
 
-The very functions of the Lambda path run inside ``mapInArrow`` (typing, NIR validation,
-policies, the leak guard's scan); only what needs every row at once is Spark's own:
-the k-anonymity class sizes (a window count) and the distinct raw values to look for.
-The job writes the clean partitions and a JSON report the ``clean_report`` stage returns.
+The very functions of the Lambda path run inside ``mapInArrow`` (typing and the strict
+checks, NIR validation, policies, the leak guard's scan); only what needs every row at
+once is Spark's own: the k-anonymity class sizes (a window count) and the distinct raw
+values to look for. Before Spark reads the object, the Lambda path's CSV reader streams it
+once on the driver (:mod:`lakeguard.glue.preflight`), so both paths refuse the same files
+with the same reasons and Spark is checked to read the same rows. The job writes the clean
+partitions and a JSON report the ``clean_report`` stage returns.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +20,13 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
+from lakeguard.exceptions import ValidationFailed
+from lakeguard.glue.preflight import Preflight, preflight
 from lakeguard.privacy.anonymise import check_reject_ratio
 from lakeguard.privacy.leakguard import LeakDetected, RawValues, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.transforms.csvfile import check_header
+from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 
 if TYPE_CHECKING:
@@ -45,15 +51,31 @@ def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[n
     return apply
 
 
-def _rejects(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+#: One row per reject or warning: what the Lambda path's report lists, without row numbers
+#: (Spark does not know a row's place in the file).
+_FINDINGS = "column string, rule string, reason string, severity string, first_of_row boolean"
+
+
+def _findings(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+    today = processing_day()
+
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            typed = type_batch(batch, contract, 1)
+            typed = type_batch(batch, contract, 1, today)
             _, more = apply_policies(typed.clean, contract, key)
-            found = typed.rejects + more
+            found = [(r, "error") for r in typed.rejects + more] + \
+                [(w, "warning") for w in typed.warnings]
+            seen: set[tuple[str, int]] = set()
+            first = []
+            for finding, severity in found:
+                first.append((severity, finding.row) not in seen)
+                seen.add((severity, finding.row))
             yield pa.RecordBatch.from_pydict({
-                "column": pa.array([r.column for r in found], pa.string()),
-                "reason": pa.array([r.reason for r in found], pa.string()),
+                "column": pa.array([f.column for f, _ in found], pa.string()),
+                "rule": pa.array([f.rule for f, _ in found], pa.string()),
+                "reason": pa.array([f.reason for f, _ in found], pa.string()),
+                "severity": pa.array([s for _, s in found], pa.string()),
+                "first_of_row": pa.array(first, pa.bool_()),
             })
     return apply
 
@@ -103,27 +125,59 @@ def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...]) -> dict[
     return found
 
 
-def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
+#: Characters Hadoop reads as a glob in a path: a key holding them must be read literally.
+_GLOB = re.compile(r"([\\*?\[\]{}])")
+
+
+def read_raw(spark: SparkSession, path: str, contract: Contract, facts: Preflight) -> DataFrame:
+    """Read the raw CSV as the Arrow reader did: same dialect, encoding, header and rows."""
+    raw = (spark.read.option("header", True).option("sep", contract.raw.delimiter)
+           .option("encoding", contract.raw.java_encoding).option("quote", '"')
+           .option("escape", '"').option("multiLine", not facts.one_row_per_line)
+           .option("inferSchema", False).option("mode", "PERMISSIVE")
+           .csv(_GLOB.sub(r"\\\1", path)))
+    if len(raw.columns) != len(facts.header):
+        raise ValidationFailed(f"Spark's CSV reader found {len(raw.columns)} columns where the "
+                               f"Arrow reader found {len(facts.header)}: the file is ambiguous CSV")
+    return raw.toDF(*facts.header)
+
+
+def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_uri: str,
         key: PseudonymKey | None) -> dict[str, Any]:
-    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report."""
+    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report.
+
+    ``dataset`` is a contract's name (the Glue job), or the contract itself (tests).
+    """
+    from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    contract = load_contract(dataset)
-    raw = (spark.read.option("header", True).option("sep", contract.raw.delimiter)
-           .option("encoding", contract.raw.encoding).option("inferSchema", False)
-           .csv(input_path))
-    check_header(raw.columns, contract)
+    contract = dataset if isinstance(dataset, Contract) else load_contract(dataset)
+    facts = preflight(input_path, contract)
+    raw = read_raw(spark, input_path, contract, facts)
     rows_in = raw.count()
+    if rows_in != facts.rows:
+        raise ValidationFailed(f"Spark's CSV reader found {rows_in} rows where the Arrow reader "
+                               f"found {facts.rows}: the file is ambiguous CSV (a quote left "
+                               "open?); nothing was written")
     schema = clean_schema(contract, key)
     clean = raw.mapInArrow(_anonymised(contract, key), from_arrow_schema(schema))
-    rejected = raw.mapInArrow(_rejects(contract, key), "column string, reason string")
-    reasons = [Reject(0, r["column"], r["reason"])
-               for r in rejected.limit(_REJECTS_SHOWN).collect()]
+    findings = raw.mapInArrow(_findings(contract, key), _FINDINGS).cache()
+    errors = findings.filter(F.col("severity") == "error")
+    reasons = [Reject(0, r["column"], r["reason"], r["rule"])
+               for r in errors.limit(_REJECTS_SHOWN).collect()]
+    warnings = findings.filter(F.col("severity") == "warning")
+    shown = [Reject(0, r["column"], r["reason"], r["rule"])
+             for r in warnings.limit(_REJECTS_SHOWN).collect()]
+    rows_warned = warnings.filter(F.col("first_of_row")).count()
     rows_typed = clean.count()
     check_reject_ratio(rows_in - rows_typed, rows_in, contract, reasons)
+    if rows_typed == 0:
+        raise ValidationFailed("the object has a header but no valid data rows")
     kept, achieved = _enforce_k(clean, contract)
     kept = kept.cache()
     rows_out = kept.count()
+    if rows_out == 0:
+        raise ValidationFailed("no row is left once classes smaller than k are suppressed")
     free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
     leaks = _leaks(kept, RawValues.of(_sensitive_values(raw, contract)), free_text)
     if leaks:
@@ -137,8 +191,12 @@ def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
     writer.parquet(target)
     return {
         "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
-        "rows_suppressed": rows_typed - rows_out,
+        "rows_suppressed": rows_typed - rows_out, "rows_warned": rows_warned,
         "k_required": contract.privacy.k if contract.privacy.quasi_identifiers else None,
         "k_achieved": achieved, "key_version": key.version_id if key else None,
-        "rejects": [{"row": None, "column": r.column, "reason": r.reason} for r in reasons],
+        "input_sha256": facts.sha256,
+        "rejects": [{"row": None, "column": r.column, "reason": r.reason, "rule": r.rule}
+                    for r in reasons],
+        "warnings": [{"row": None, "column": w.column, "reason": w.reason, "rule": w.rule}
+                     for w in shown],
     }

@@ -6,30 +6,12 @@ care which it was given.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from lakeguard.aws import client
 from lakeguard.s3io import split_uri
-
-_CHUNK = 8 * 1024 * 1024
-
-
-def sha256_of(uri: str) -> str:
-    """Digest of an object or file, streamed in 8 MB chunks."""
-    digest = hashlib.sha256()
-    if uri.startswith("s3://"):
-        bucket, key = split_uri(uri)
-        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-        for chunk in iter(lambda: body.read(_CHUNK), b""):
-            digest.update(chunk)
-    else:
-        with Path(uri).open("rb") as handle:
-            for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_json(document: dict[str, Any], uri: str) -> None:
