@@ -13,7 +13,9 @@ these checks say whether the value is real and plausible:
 
 Each check returns a :class:`Verdict`: a rule name, a reason that says how to fix it and
 never quotes the value (the column may be personal), a severity and a row mask. Every
-check is a vectorised Arrow kernel; the date round trip runs once per distinct value.
+check is a vectorised Arrow kernel; the costlier ones (the date round trip, the text
+patterns) run once per distinct value, and the round trip only on rows that may hide a
+rollover.
 """
 
 from __future__ import annotations

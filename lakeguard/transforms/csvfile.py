@@ -33,10 +33,6 @@ _ROWS_SHOWN = 5
 _CANDIDATES = ("utf-8", "cp1252", "iso8859-15")
 
 
-class NotWellFormed(ValidationFailed):
-    """The object cannot be read as the contract's CSV; the message names where and why."""
-
-
 class RawStream:
     """A read-only stream over the raw object that decodes it strictly, chunk by chunk.
 
@@ -87,7 +83,7 @@ class RawStream:
         line = self.line + _line_breaks(data[:position], self.counts_cr)
         shown = f" (0x{data[position]:02X})" if position < len(data) else ""
         guess = likely_encoding(data, position, self.encoding, self.offset == 0)
-        return NotWellFormed(
+        return ValidationFailed(
             f"the object is not {self.encoding} text: line {line}, byte {self.offset + position}"
             f"{shown} is not valid {self.encoding}. {guess} {_declare(self.contract_path)}")
 
@@ -140,7 +136,8 @@ class CsvObject:
     """An opened raw object: its header and its batches of text columns.
 
     Iterating yields record batches; a malformed row, a byte the encoding refuses or any
-    other reader error raises :class:`NotWellFormed` naming where, never what.
+    other reader error raises :class:`~lakeguard.exceptions.ValidationFailed` naming where,
+    never what.
     """
 
     reader: pacsv.CSVStreamingReader
@@ -166,27 +163,28 @@ class CsvObject:
         if self.invalid:
             raise self._invalid_rows()
 
-    def _invalid_rows(self) -> NotWellFormed:
+    def _invalid_rows(self) -> ValidationFailed:
         first = self.invalid[0]
         rows = ", ".join(str(r.row) for r in self.invalid[:_ROWS_SHOWN] if r.row is not None)
         more = f" (and {len(self.invalid) - _ROWS_SHOWN} more)" \
             if len(self.invalid) > _ROWS_SHOWN else ""
         delimiter = self.contract.raw.delimiter
-        return NotWellFormed(
+        return ValidationFailed(
             f"{len(self.invalid)} row(s) do not have the header's {first.expected} fields: data "
-            f"row(s) {rows}{more} (the first has {first.actual}). A {delimiter!r} inside a value "
+            f"row(s) {rows}{more} (data row {first.row} has {first.actual}). A {delimiter!r} "
+            "inside a value "
             f"must be quoted (\"...\"), and every row needs one field per column of the header "
             f"(rows count from 1 after the header)")
 
     def _reader_error(self, err: pa.ArrowInvalid) -> ValidationFailed:
         message = str(err)
         if "straddl" in message:
-            return NotWellFormed(f"a row after data row {self.rows} is longer than "
+            return ValidationFailed(f"a row after data row {self.rows} is longer than "
                                  f"{BLOCK_SIZE // (1024 * 1024)} MB: a quote left open, or not "
                                  "a CSV file at all")
         if "Empty CSV" in message:
-            return NotWellFormed("the object is empty: nothing to ingest")
-        return NotWellFormed(f"the CSV reader failed after data row {self.rows} ("
+            return ValidationFailed("the object is empty: nothing to ingest")
+        return ValidationFailed(f"the CSV reader failed after data row {self.rows} ("
                              f"{type(err).__name__}; its message is withheld because it may "
                              "quote the data)")
 
@@ -200,7 +198,7 @@ def open_csv(source: bytes | BinaryIO, contract: Contract) -> CsvObject:
     """
     if isinstance(source, bytes):
         if not source.strip():
-            raise NotWellFormed("the object is empty: nothing to ingest")
+            raise ValidationFailed("the object is empty: nothing to ingest")
         source = io.BytesIO(source)
     stream = RawStream(source, contract.raw.encoding, contract.path)
     invalid: list[InvalidRow] = []
@@ -222,8 +220,8 @@ def open_csv(source: bytes | BinaryIO, contract: Contract) -> CsvObject:
         )
     except pa.ArrowInvalid as err:
         if "Empty CSV" in str(err):
-            raise NotWellFormed("the object is empty: nothing to ingest") from None
-        raise NotWellFormed(f"the object's first block is not CSV ({type(err).__name__}; its "
+            raise ValidationFailed("the object is empty: nothing to ingest") from None
+        raise ValidationFailed(f"the object's first block is not CSV ({type(err).__name__}; its "
                             "message is withheld because it may quote the data)") from None
     return CsvObject(reader, stream, contract, invalid)
 
@@ -237,7 +235,7 @@ def read_header(probe: bytes, contract: Contract, whole: bool) -> list[str]:
     if not whole:
         end = max(probe.rfind(b"\n"), probe.rfind(b"\r"))
         if end < 0:
-            raise NotWellFormed(f"no line break in the first {len(probe)} bytes: the header "
+            raise ValidationFailed(f"no line break in the first {len(probe)} bytes: the header "
                                 "is too long, or this is not a CSV file")
         probe = probe[:end + 1]
     return open_csv(probe, contract).header

@@ -167,8 +167,8 @@ def _structure(base: Base) -> list[Hostile]:
     rows = [list(r) for r in base.rows]
     accented_column, accented = TEXT[dataset]
     rows[ROW][base.column(accented_column)] = accented
-    unquoted = [base.delimiter.join(base.header)] + [base.delimiter.join(r) for r in base.rows]
-    unquoted[ROW + 1] = unquoted[ROW + 1] + base.delimiter + "stray"
+    unquoted = text.split("\n")  # no value of a base file holds a line break
+    unquoted[ROW + 1] += f"{base.delimiter}an unquoted {base.delimiter} in a value"
     return [
         Hostile(dataset, "byte_order_mark", "byte_order_mark.csv",
                 codecs.BOM_UTF8 + text.encode("utf-8")),
@@ -184,7 +184,7 @@ def _structure(base: Base) -> list[Hostile]:
         Hostile(dataset, "utf16_file", "utf16_file.csv", text.encode("utf-16"), QUARANTINED,
                 "UTF-16"),
         Hostile(dataset, "unquoted_delimiter", "unquoted_delimiter.csv",
-                ("\n".join(unquoted) + "\n").encode("utf-8"), QUARANTINED,
+                "\n".join(unquoted).encode("utf-8"), QUARANTINED,
                 f"data row(s) {ROW + 1}"),
         Hostile(dataset, "missing_header", "missing_header.csv",
                 _text(base, header=False).encode("utf-8"), QUARANTINED, "header missing?"),
