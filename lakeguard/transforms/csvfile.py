@@ -102,10 +102,21 @@ def _declare(contract_path: str) -> str:
             f"{', '.join(ENCODINGS)}).")
 
 
+#: How files that are not text at all begin, and what to tell their producer.
+_MAGIC = {b"\x1f\x8b": "It is gzip-compressed: send the CSV itself, uncompressed.",
+          b"PAR1": "It is a Parquet file: send the data as CSV.",
+          b"PK\x03\x04": "It is a ZIP archive (an .xlsx workbook?): export the sheet as CSV.",
+          b"%PDF": "It is a PDF document, not CSV."}
+
+
 def likely_encoding(data: bytes, position: int, declared: str, at_start: bool) -> str:
-    """Say which encoding the bytes around ``position`` most likely are in."""
+    """Say what the bytes around ``position`` most likely are: which encoding, or no text."""
     if at_start and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "It starts with a UTF-16 byte-order mark: it is UTF-16, which is not supported."
+    if at_start:
+        for magic, what in _MAGIC.items():
+            if data.startswith(magic):
+                return what
     begin = data.rfind(b"\n", 0, max(position - 4096, 0)) + 1
     end = data.find(b"\n", position + 4096)
     window = data[begin:] if end < 0 else data[begin:end]
@@ -159,7 +170,7 @@ class CsvObject:
                 self.rows += batch.num_rows
                 yield batch
         except pa.ArrowInvalid as err:
-            raise self._reader_error(err) from None
+            raise _reader_error(err, self.rows) from None
         if self.invalid:
             raise self._invalid_rows()
 
@@ -172,21 +183,22 @@ class CsvObject:
         return ValidationFailed(
             f"{len(self.invalid)} row(s) do not have the header's {first.expected} fields: data "
             f"row(s) {rows}{more} (data row {first.row} has {first.actual}). A {delimiter!r} "
-            "inside a value "
-            f"must be quoted (\"...\"), and every row needs one field per column of the header "
-            f"(rows count from 1 after the header)")
+            "inside a value must be quoted (\"...\"), and every row needs one field per column "
+            "of the header (rows count from 1 after the header)")
 
-    def _reader_error(self, err: pa.ArrowInvalid) -> ValidationFailed:
-        message = str(err)
-        if "straddl" in message:
-            return ValidationFailed(f"a row after data row {self.rows} is longer than "
-                                 f"{BLOCK_SIZE // (1024 * 1024)} MB: a quote left open, or not "
-                                 "a CSV file at all")
-        if "Empty CSV" in message:
-            return ValidationFailed("the object is empty: nothing to ingest")
-        return ValidationFailed(f"the CSV reader failed after data row {self.rows} ("
-                             f"{type(err).__name__}; its message is withheld because it may "
-                             "quote the data)")
+
+def _reader_error(err: pa.ArrowInvalid, rows: int) -> ValidationFailed:
+    """Arrow's error said again without its text, which may quote a row."""
+    message = str(err)
+    if "straddl" in message:
+        return ValidationFailed(f"a row after data row {rows} is longer than "
+                                f"{BLOCK_SIZE // (1024 * 1024)} MB: a quote left open, or not "
+                                "a CSV file at all")
+    if "Empty CSV" in message:
+        return ValidationFailed("the object is empty: nothing to ingest")
+    return ValidationFailed(f"the CSV reader failed after data row {rows} ("
+                            f"{type(err).__name__}; its message is withheld because it may "
+                            "quote the data)")
 
 
 def open_csv(source: bytes | BinaryIO, contract: Contract) -> CsvObject:
@@ -219,10 +231,7 @@ def open_csv(source: bytes | BinaryIO, contract: Contract) -> CsvObject:
                 strings_can_be_null=False, check_utf8=False),  # RawStream checked every byte
         )
     except pa.ArrowInvalid as err:
-        if "Empty CSV" in str(err):
-            raise ValidationFailed("the object is empty: nothing to ingest") from None
-        raise ValidationFailed(f"the object's first block is not CSV ({type(err).__name__}; its "
-                            "message is withheld because it may quote the data)") from None
+        raise _reader_error(err, 0) from None
     return CsvObject(reader, stream, contract, invalid)
 
 

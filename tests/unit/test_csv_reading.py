@@ -126,3 +126,25 @@ def test_a_file_without_its_header_is_refused_without_quoting_its_first_row(matc
 def test_a_header_longer_than_the_probe_is_refused_clearly(matches):
     with pytest.raises(ValidationFailed, match="no line break"):
         read_header(b"x" * 65536, matches, whole=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        pytest.param(__import__("gzip").compress(SEASON), "gzip-compressed", id="gzip"),
+        pytest.param(b"PAR1\x15\x04\x15\xc8\x01\x15\xc8\x01" + bytes(range(256)), "Parquet",
+                     id="parquet"),
+        pytest.param(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xe9\x8f" + bytes(200), "ZIP archive",
+                     id="xlsx"),
+    ],
+)
+def test_a_file_that_is_not_text_is_named_for_what_it_is(matches, data, words):
+    with pytest.raises(ValidationFailed, match=words):
+        parse_table(data, matches)
+
+
+def test_a_row_longer_than_a_block_is_refused_without_its_text(matches):
+    data = HEADER + b"\nDupont" + b"x" * 10_000_000 + b"\n"
+    with pytest.raises(ValidationFailed, match="longer than 4 MB") as caught:
+        parse_table(data, matches)
+    assert "Dupont" not in str(caught.value)
