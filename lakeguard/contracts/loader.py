@@ -82,19 +82,19 @@ _BOUND_KEYS = {"date": ("min_year", "max_year", "max_days_ahead"), "int": ("min"
 
 
 def _one_bounds(r: _Reader, col_type: str) -> Bounds:
+    """One bounds table, checked against its column's type (no ``min`` on a date)."""
     allowed = _BOUND_KEYS.get(col_type, ())
     for key in r.table:
         if key != "severity" and key not in allowed:
             hint = f"use {', '.join(allowed)}" if allowed else "bound only dates and numbers"
             raise r.fail(key, f"is not a bound of a {col_type} column; {hint}")
-    integer = col_type == "date"
     bounds = Bounds(
         severity=r.get("severity", str, "error", choices=SEVERITIES),
         min=r.get("min", float, None), max=r.get("max", float, None),
         min_year=r.get("min_year", int, None), max_year=r.get("max_year", int, None),
         max_days_ahead=r.get("max_days_ahead", int, None),
     )
-    low, high = ("min_year", "max_year") if integer else ("min", "max")
+    low, high = ("min_year", "max_year") if col_type == "date" else ("min", "max")
     if None not in (getattr(bounds, low), getattr(bounds, high)) and \
             getattr(bounds, low) > getattr(bounds, high):
         raise r.fail(high, f"must not be below {low} ({getattr(bounds, low)})")
@@ -112,8 +112,8 @@ def _bounds(r: _Reader, col_type: str) -> tuple[Bounds, ...]:
     if not all(isinstance(t, dict) for t in tables):
         raise r.fail("bounds", "must be a table, e.g. { min_year = 1900 }, or a list of them")
     where = f"{r.where}.bounds"
-    return tuple(_one_bounds(_Reader(r.path, where if len(tables) == 1 else f"{where}[{i}]", t),
-                             col_type) for i, t in enumerate(tables))
+    return tuple(_one_bounds(_Reader(r.path, f"{where}[{i}]" if isinstance(value, list)
+                                     else where, t), col_type) for i, t in enumerate(tables))
 
 
 def _encoding(r: _Reader) -> str:

@@ -1,9 +1,11 @@
 """Raw bytes -> typed clean record batches, streamed, with every rejected row explained.
 
-The parser reads the raw CSV as text in bounded batches, checks the header against the
-contract, types each column (:mod:`lakeguard.transforms.typing`), derives columns and
-yields clean batches. Rows that cannot be typed are collected as :class:`Reject` records
-(row number, column, reason; never the raw value, which may be personal).
+The parser reads the raw CSV as text in bounded batches with the reader every path
+shares (:mod:`lakeguard.transforms.csvfile`), checks the header against the contract, types
+each column (:mod:`lakeguard.transforms.typing`), holds every value to the contract's rules
+(:mod:`lakeguard.transforms.checks`), derives columns and yields clean batches. Rows that
+fail are collected as :class:`Reject` records (row number, column, rule, reason; never the
+raw value, which may be personal); rows kept despite a warning are listed the same way.
 """
 
 from __future__ import annotations
