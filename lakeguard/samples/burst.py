@@ -17,15 +17,15 @@ HEADER = "Date,Team 1,FT,HT,Team 2"
 BAD = {
     "empty": b"",
     "header_only": (HEADER + "\n").encode(),
-    "semicolons": HEADER.replace(",", ";").encode() + b"\nSun Aug 1 2049;A;1-0;;B\n",
-    "missing_column": b"Date,Team 1,HT,Team 2\nSun Aug 1 2049,A,1-0,B\n",
-    "bad_scores": (HEADER + "\n" + "\n".join(["Sun Aug 1 2049,A,one-nil,,B"] * 5) + "\n").encode(),
-    "not_utf8": (HEADER + "\nSun Aug 1 2049,Sète,1-0,,Béziers\n").encode("latin-1"),
+    "semicolons": HEADER.replace(",", ";").encode() + b"\nThu Aug 1 2019;A;1-0;;B\n",
+    "missing_column": b"Date,Team 1,HT,Team 2\nThu Aug 1 2019,A,1-0,B\n",
+    "bad_scores": (HEADER + "\n" + "\n".join(["Thu Aug 1 2019,A,one-nil,,B"] * 5) + "\n").encode(),
+    "not_utf8": (HEADER + "\nThu Aug 1 2019,Sète,1-0,,Béziers\n").encode("latin-1"),
 }
 
 
 def _good(index: int, rng: random.Random, matches: int) -> bytes:
-    start = date(2049, 8, 1)
+    start = date(2019, 8, 1)
     lines = [HEADER]
     for day in range(matches):
         when = start + timedelta(days=day)

@@ -15,13 +15,13 @@ from lakeguard.cli import main
 from lakeguard.local.faults import hold
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-KEY = "matches/duplicates/2043-44_fr.1.csv"
+KEY = "matches/duplicates/2013-14_fr.1.csv"
 
 
 def _season(home_goals):
     lines = ["Date,Team 1,FT,HT,Team 2"]
     for i, goals in enumerate(home_goals):
-        day = dt.date(2043, 8, 1) + dt.timedelta(days=i)
+        day = dt.date(2013, 8, 1) + dt.timedelta(days=i)
         lines.append(f"{day.strftime('%a %b %d %Y').replace(' 0', ' ')},Gamma,{goals}-0,,Delta")
     return ("\n".join(lines) + "\n").encode()
 
@@ -29,7 +29,7 @@ def _season(home_goals):
 def _gamma_goals(lake):
     s3, bucket = client("s3"), lake.bucket("refined")
     keys = [o["Key"] for o in s3.list_objects_v2(
-        Bucket=bucket, Prefix="team_matches/season=2043-44/").get("Contents", [])]
+        Bucket=bucket, Prefix="team_matches/season=2013-14/").get("Contents", [])]
     rows = [r for k in keys for r in pq.read_table(io.BytesIO(
         s3.get_object(Bucket=bucket, Key=k)["Body"].read())).to_pylist() if r["team"] == "Gamma"]
     return sorted(r["goals_for"] for r in rows)
@@ -43,7 +43,7 @@ def _entries(capsys):
 @pytest.fixture(scope="module")
 def versions(lake, tmp_path_factory):
     folder = tmp_path_factory.mktemp("dups")
-    first = folder / "2043-44_fr.1.csv"
+    first = folder / "2013-14_fr.1.csv"
     first.write_bytes(_season([1] * 30))
     runs = [lake.drop(first, "matches/duplicates/"),
             lake.drop(first, "matches/duplicates/")]  # the same file uploaded twice
@@ -61,7 +61,7 @@ def test_the_same_file_uploaded_twice_publishes_its_rows_once(lake, versions, ca
 
 def test_an_older_version_finishing_last_does_not_replace_the_newer_one(lake, versions, tmp_path,
                                                                         capsys):
-    path = tmp_path / "2043-44_fr.1.csv"
+    path = tmp_path / "2013-14_fr.1.csv"
     path.write_bytes(_season([3] * 30))
     release = threading.Event()
     # GIVEN a version whose run is held at Publish while a newer version is written and published

@@ -21,7 +21,7 @@ STAGES = {"validate": "validation", "clean": "clean", "quality": "quality",
 def _season(path, team):
     lines = ["Date,Team 1,FT,HT,Team 2"]
     for i in range(30):
-        day = dt.date(2044, 8, 1) + dt.timedelta(days=i)
+        day = dt.date(2014, 8, 1) + dt.timedelta(days=i)
         lines.append(f"{day.strftime('%a %b %d %Y').replace(' 0', ' ')},{team}A,{i % 3}-1,,{team}B")
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -31,9 +31,14 @@ CORPUS = [h for h in everything() if _ingest_keeps_keys_as_written()
           or not (h.case.startswith("key_") and ("+" in h.name or "%" in h.name))]
 #: Every execution finishes within this, however many run at once.
 DEADLINE_SECONDS = 2400
-#: Cases also run through the Glue anonymise job (one of each kind of verdict).
-ON_GLUE = {("absences", c) for c in ("impossible_date", "number_warning", "cp1252_file",
-                                     "unquoted_delimiter", "byte_order_mark", "nul_byte")}
+#: Cases also run through the Glue anonymise job: files it must refuse as the Lambda path
+#: does, by the same reason. (A file the Glue path publishes would leave Spark-written clean
+#: Parquet without its partition column: refine then fails on matches and absenteeism, and
+#: other tests read the absences clean objects as one table. Published verdicts of both
+#: engines are compared in tests/spark/test_strict_parity.py.)
+ON_GLUE = {("matches", "impossible_date"), ("matches", "mojibake"),
+           ("absences", "cp1252_file"), ("absences", "unquoted_delimiter"),
+           ("absenteeism", "number_out_of_bounds"), ("customers", "float_overflow")}
 
 
 def _drop_all(lake, folder: Path, files: list[Hostile], prefix_extra: str = ""):

@@ -39,13 +39,13 @@ def lifecycle(lake, tmp_path_factory):
     steps = {}
     files = [
         # 60 calm matches: Alpha gets its first champion
-        ("first", _season(folder / "2040-41_fr.1.csv", 2040, [CALM[i % 8] for i in range(60)])),
+        ("first", _season(folder / "2010-11_fr.1.csv", 2010, [CALM[i % 8] for i in range(60)])),
         # 30 blow-outs then 30 calm matches: the data drifts, but the last, held-out fifth is
         # calm again, where a band widened by the blow-outs loses to the champion
-        ("drift", _season(folder / "2041-42_fr.1.csv", 2041,
+        ("drift", _season(folder / "2011-12_fr.1.csv", 2011,
                           [BLOW_OUTS[i % 2] for i in range(30)] + [CALM[i % 8] for i in range(30)])),
         # a lasting change: Alpha now wins every match by 3 or 4, and the challenger wins
-        ("shift", _season(folder / "2042-43_fr.1.csv", 2042, [AHEAD[i % 4] for i in range(60)])),
+        ("shift", _season(folder / "2012-13_fr.1.csv", 2012, [AHEAD[i % 4] for i in range(60)])),
     ]
     for step, path in files:
         result = lake.drop(path, "matches/")
@@ -62,7 +62,7 @@ def test_first_file_trains_a_champion_with_full_lineage(lifecycle):
     assert info["training"]["rows"] == 60 and len(info["training"]["digest"]) == 64
     objects = info["training"]["objects"]
     assert objects and all(o["version_id"] for o in objects)
-    assert any("team_matches/season=2040-41/" in o["key"] for o in objects)
+    assert any("team_matches/season=2010-11/" in o["key"] for o in objects)
     assert info["training"]["schema_hash"] and info["contract"]["name"] == "matches"
     assert "pseudonym_key_version" in info and info["code_version"].startswith("0.")
     assert info["execution"]["run_id"] == steps["first"]["result"].run_id
@@ -90,7 +90,7 @@ def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
 
     _, steps = lifecycle
     s3 = client("s3")
-    prefix = "anomalies/dataset=matches/season=2041-42/"
+    prefix = "anomalies/dataset=matches/season=2011-12/"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.bucket("refined"),
                                                   Prefix=prefix)["Contents"]]
     rows = [r for k in keys for r in pq.read_table(io.BytesIO(s3.get_object(
