@@ -8,6 +8,7 @@ so the names below are the contract between infrastructure and code.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 
 from lakeguard.exceptions import LakeguardError
@@ -25,11 +26,22 @@ ENV_ATHENA_WORKGROUP = "LAKEGUARD_ATHENA_WORKGROUP"
 ENV_PSEUDONYM_SECRET = "LAKEGUARD_PSEUDONYM_SECRET_ARN"
 ENV_AWS_ENDPOINT = "AWS_ENDPOINT_URL"
 
+#: CDK context keys the embedded lake synthesizes with (``lakeguard.local``), read by the
+#: stacks: the functions' CPU architecture, and building the layer for the machine itself
+#: where Linux wheels cannot load (macOS).
+CONTEXT_ARCHITECTURE = "lakeguard:lambda_architecture"
+CONTEXT_NATIVE_LAYER = "lakeguard:native_layer"
+
 #: Objects up to this size are anonymised by the Lambda path; larger ones by Glue Spark.
 DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
 
 #: Prefix under the refined bucket where a run writes before Publish commits it.
 STAGING_PREFIX = "_staging"
+
+
+def host_architecture() -> str:
+    """This machine's CPU in Lambda's terms (``x86_64`` or ``arm64``)."""
+    return "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"
 
 
 class SettingsError(LakeguardError):

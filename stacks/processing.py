@@ -31,9 +31,6 @@ from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 
-#: Context flag of the embedded lake on a machine that cannot load Linux wheels (macOS):
-#: the layer is built from the same lock for that machine instead.
-NATIVE_LAYER_CONTEXT = "lakeguard:native_layer"
 #: What the Glue jobs import beyond Glue 5's preinstalled libraries, pinned to the lock's
 #: versions so the jobs run with what the Spark tests ran with.
 GLUE_PINNED = ("pyarrow", "numpy")
@@ -145,7 +142,7 @@ class LakeguardProcessingStack(cdk.Stack):
         code = lambda_code()
         self.dependency_layer = DependencyLayer(
             self, "Dependencies", architecture=settings.lambda_architecture,
-            native=bool(self.node.try_get_context(NATIVE_LAYER_CONTEXT))).layer
+            native=bool(self.node.try_get_context(config.CONTEXT_NATIVE_LAYER))).layer
         grants = stage_grants(self.layout)
         self.roles: dict[str, ServiceRole] = {}
         self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])

@@ -15,12 +15,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from lakeguard import config
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = PROJECT_ROOT / "cdk.json"
 CONTEXT_KEY = "lakeguard:environments"
 #: Context key that overrides the environment's ``lambda_architecture``: the embedded lake
 #: synthesizes for the machine it runs on, whose CPU must load the layer's binary wheels.
-ARCHITECTURE_OVERRIDE = "lakeguard:lambda_architecture"
+ARCHITECTURE_OVERRIDE = config.CONTEXT_ARCHITECTURE
 
 #: Graviton (arm64) is the default: about 20% cheaper per GB-second than x86_64 and, for
 #: this dependency set, a smaller layer (more room under Lambda's 250 MB unzipped limit).

@@ -1,16 +1,21 @@
-"""The embedded lake: moto + the synthesized stacks + in-process handlers + local Spark.
+"""The embedded lake: moto + the synthesized stacks + the shipped functions and jobs.
 
 ``LocalLake`` is what ``lakeguard demo``, ``lakeguard local run`` and the end-to-end tests
 drive: files are put in the raw bucket and travel the real path (S3 -> EventBridge -> SQS
--> ingest Lambda -> the deployed state machine), nothing is called directly.
+-> ingest Lambda -> the deployed state machine), nothing is called directly. Functions
+run from their synthesized asset and layer in their own processes, Glue jobs from their
+synthesized script in their own Spark process, each with its own role's credentials,
+and IAM is enforced on every call.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,12 +23,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lakeguard import config
 from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
-from lakeguard.local import gaps
+from lakeguard.local import gaps, iam
 from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
+from lakeguard.local.glue_service import GlueService
+from lakeguard.local.lambda_service import LambdaService
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.layout import run_id
@@ -34,7 +42,7 @@ from lakeguard.s3io import download_path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
 _SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "datasets", "lambdas",
-                 "glue_jobs", "lakeguard")
+                 "glue_jobs", "lakeguard", "requirements")
 ZONES = ("raw", "clean", "refined", "quarantine", "artefacts")
 
 
@@ -65,13 +73,24 @@ def _newest_mtime(root: Path) -> float:
     return newest
 
 
+def local_context(env: str) -> dict[str, Any]:
+    """The context the embedded lake synthesizes with: the environment, for this machine.
+
+    The functions' CPU is this machine's (its processes must load the layer's wheels), and
+    where Linux wheels cannot load at all (macOS) the layer is built from the same lock
+    for this machine: the only differences from what ``cdk deploy`` ships.
+    """
+    return {"env": env, config.CONTEXT_ARCHITECTURE: config.host_architecture(),
+            config.CONTEXT_NATIVE_LAYER: not sys.platform.startswith("linux")}
+
+
 def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False) -> Path:
     """Run ``python app.py`` (what ``cdk synth`` runs) unless the assembly is up to date."""
     assembly = root / "cdk.out" / f"local-{env}"
     manifest = assembly / "manifest.json"
     if not force and manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(root):
         return assembly
-    context = json.dumps({"env": env})
+    context = json.dumps(local_context(env))
     done = subprocess.run(
         [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
         env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": context},
@@ -96,45 +115,74 @@ class LocalLake:
     """A deployed lakeguard on the embedded AWS."""
 
     def __init__(self, env: str = "dev", port: int | None = None,
-                 on_invoke: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 on_invoke: Callable[[str, dict[str, Any]], None] | None = None,
+                 assembly: Path | None = None, workers_per_function: int = 2) -> None:
         self.env, self.port, self.on_invoke = env, port, on_invoke
+        self.assembly, self.workers_per_function = assembly, workers_per_function
         self.aws: EmbeddedAws | None = None
         self.outputs: dict[str, str] = {}
         self.stacks: list[DeployedStack] = []
+        self.workdir: Path | None = None
+        self.functions: LambdaService | None = None
+        self.jobs: GlueService | None = None
 
     def start(self, progress: Callable[[str], None] = lambda _: None) -> LocalLake:
         """Start moto, bridge its gaps, synthesize and deploy the stacks."""
         progress("starting the embedded AWS (moto server)")
-        # Handlers log JSON per stage; locally, show only warnings unless asked otherwise.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        # No X-Ray daemon and no CloudWatch Logs here: traces and EMF metrics stay off.
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.aws = start_embedded_aws(self.port)
-        gaps.route_lambda_to_in_process_handlers(self.on_invoke)
-        gaps.run_glue_jobs_on_local_spark()
+        self.workdir = Path(tempfile.mkdtemp(prefix="lakeguard-lake-"))
+        # This process acts as the lake's operator; every request is checked against IAM.
+        for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(iam.operator_credentials())
+        iam.enforce()
+        gaps.evaluate_identity_policies_on_what_moto_knows()
+        base = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION",
+                                                    "AWS_EC2_METADATA_DISABLED")}
+        # Handlers log JSON per stage; locally, only warnings. No X-Ray daemon and no
+        # CloudWatch Logs here: traces and EMF metrics stay off.
+        base |= {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true",
+                 "POWERTOOLS_METRICS_DISABLED": "true"}
+        progress("synthesizing the CDK app (python app.py)")
+        assembly = self.assembly or synthesize(env=self.env)
+        self.functions = LambdaService(
+            workdir=self.workdir, assembly=assembly, credentials=iam.role_credentials,
+            base_environment=base, max_workers=self.workers_per_function)
+        self.jobs = GlueService(workdir=self.workdir, store=self.functions.store,
+                                credentials=iam.role_credentials, base_environment=base)
+        gaps.route_lambda_to_worker_processes(self.functions, self.on_invoke)
+        gaps.run_glue_jobs_in_worker_processes(self.jobs)
         gaps.let_step_functions_wait_on_glue()
         gaps.execute_state_machines_created_by_cloudformation()
-        gaps.accept_aws_managed_layers()
+        gaps.create_functions_with_their_layers()
         gaps.accept_cloudformation_tags_on_kms_keys()
         register_missing_cloudformation_models()
         gaps.quiet_unsupported_policy_resources()
         gaps.order_s3_events_with_a_sequencer()
         gaps.quiet_step_functions_evaluation_logs()
-        progress("synthesizing the CDK app (python app.py)")
-        assembly = synthesize(env=self.env)
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)
         for stack in self.stacks:
             self.outputs.update(stack.outputs)
+        machine_role = client("stepfunctions").describe_state_machine(
+            stateMachineArn=self.outputs["StateMachineArn"])["roleArn"]
+        gaps.sign_step_functions_calls_as_its_role(lambda: iam.role_credentials(machine_role))
         return self
 
     def stop(self) -> None:
-        """Stop the embedded AWS."""
+        """Stop the functions, the jobs and the embedded AWS."""
+        for service in (self.functions, self.jobs):
+            if service is not None:
+                service.close()
+        self.functions = self.jobs = None
         if self.aws is not None:
             self.aws.stop()
             self.aws = None
+            iam.enforce(False)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def __enter__(self) -> LocalLake:
         return self.start() if self.aws is None else self
@@ -192,12 +240,23 @@ class LocalLake:
         return self._result(submitted.file, submitted.key, submitted.run_id, execution,
                             time.monotonic() - submitted.started)
 
+    def check_functions(self) -> None:
+        """Fail, naming the function and what is missing, if one of them cannot start."""
+        broken = self.functions.broken if self.functions is not None else {}
+        if broken:
+            name, error = next(iter(broken.items()))
+            raise LocalRuntimeError(
+                f"the function {name} ({error['handler']}) cannot start: {error['errorType']}: "
+                f"{error['errorMessage']}; its code asset or layer lacks it (see "
+                "requirements/lambda-layer.txt and stacks/processing.py)")
+
     def _wait(self, run: str, timeout: float) -> dict[str, Any]:
         sfn = client("stepfunctions")
         machine = self.outputs["StateMachineArn"]
         arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self.check_functions()
             try:
                 execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
             except sfn.exceptions.ExecutionDoesNotExist:

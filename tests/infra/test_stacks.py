@@ -195,7 +195,7 @@ def test_lambda_functions_use_the_handlers_and_the_lakes_own_layer(dev):
 
 
 def test_the_layer_holds_the_lock_files_packages_for_lambdas_cpu(dev):
-    from stacks.layer import RUNTIME_PROVIDED, read_lock
+    from stacks.layer import read_lock
 
     (layer,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion").values()
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -203,9 +203,9 @@ def test_the_layer_holds_the_lock_files_packages_for_lambdas_cpu(dev):
     installed = {p.name.removesuffix(".dist-info").split("-")[0].lower().replace("_", "-"):
                  p.name.removesuffix(".dist-info").split("-")[1]
                  for p in (folder / "python").glob("*.dist-info")}
-    wanted = {k: v for k, v in read_lock().items() if k not in RUNTIME_PROVIDED}
-    assert installed == wanted
-    assert not RUNTIME_PROVIDED & set(installed), "the runtime's own SDK must not be shadowed"
+    assert installed == read_lock()
+    # The code calls botocore APIs newer than the runtime's own SDK: the layer carries it.
+    assert "botocore" in installed
     assert list((folder / "python" / "pyarrow").glob("lib.cpython-311-aarch64-linux-gnu.so"))
 
 
