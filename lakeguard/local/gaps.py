@@ -237,14 +237,14 @@ def create_functions_with_their_layers() -> None:
     (AWS gives it the layer). Bridge: pass both on to ``CreateFunction``, as CloudFormation
     does; everything else moto already takes from the template.
     """
-    from moto.awslambda.models import LambdaFunction, get_backend
+    from moto.awslambda.models import LambdaFunction, lambda_backends
 
     original = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
+    def create(cls: Any, /, resource_name: str, cloudformation_json: dict[str, Any],
                account_id: str, region_name: str, **kwargs: Any) -> Any:
         properties = cloudformation_json["Properties"]
-        backend = get_backend(account_id, region_name)
+        backend = lambda_backends[account_id][region_name]
         create_function = backend.create_function
 
         def with_layers(spec: dict[str, Any]) -> Any:
@@ -254,7 +254,7 @@ def create_functions_with_their_layers() -> None:
                 spec["Architectures"] = properties["Architectures"]
             return create_function(spec)
 
-        backend.create_function = with_layers
+        backend.create_function = with_layers  # type: ignore[method-assign]
         try:
             return original(cls, resource_name, cloudformation_json, account_id, region_name,
                             **kwargs)
