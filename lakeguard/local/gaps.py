@@ -92,8 +92,16 @@ def run_glue_jobs_in_worker_processes(service: GlueService) -> None:
     FakeJob.start_job_run = start_job_run  # type: ignore[method-assign,assignment]
 
 
-#: moto's action name -> IAM's, where they differ for the calls the lake makes.
+#: moto's service prefix (the endpoint's) and action name -> IAM's, where they differ for
+#: the calls the lake makes.
+_IAM_SERVICES = {"monitoring": "cloudwatch"}
 _IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
+def _iam_action(action: str) -> str:
+    service, _, name = action.partition(":")
+    named = f"{_IAM_SERVICES.get(service, service)}:{name}"
+    return _IAM_ACTION_NAMES.get(named, named)
 
 
 def evaluate_identity_policies_on_what_moto_knows() -> None:
@@ -103,8 +111,9 @@ def evaluate_identity_policies_on_what_moto_knows() -> None:
     STS; for every other service it checks the action against ``*``, which a statement
     naming its table or secret never matches, so every scoped grant would be denied. And
     a condition it has no value for turns an Allow into an explicit Deny. AWS evaluates
-    both. moto also names some actions after the API call rather than IAM (``lambda:Invoke``
-    for ``lambda:InvokeFunction``). Bridge: IAM's action names; and for identity policies,
+    both. moto also names some actions after the API call or endpoint rather than IAM
+    (``lambda:Invoke``, ``monitoring:PutMetricData``). Bridge: IAM's action names; and for
+    identity policies,
     a statement applies when its action matches and
     either its resources match the request's or moto does not know the resource; its
     conditions are taken as met. So actions are enforced for every service and resources
@@ -120,7 +129,7 @@ def evaluate_identity_policies_on_what_moto_knows() -> None:
                             incoming_condition_values: dict[str, str] | None = None) -> Any:
         if principal is not None:  # a trust policy: AssumeRole by a principal
             return original(self, action, resource, principal, incoming_condition_values)
-        action = _IAM_ACTION_NAMES.get(action, action)
+        action = _iam_action(action)
         statement = self._statement
         if "NotAction" in statement:
             concerned = not self._check_element_matches("NotAction", action)
