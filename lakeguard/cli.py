@@ -16,9 +16,13 @@ from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import LakeguardError
 
 if TYPE_CHECKING:
+    import boto3
+
     from lakeguard.local.runtime import RunResult
 
-DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "football" / "ligue1"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
+CDK_JSON = PROJECT_ROOT / "cdk.json"
 
 
 def _print(message: str) -> None:
@@ -157,6 +161,62 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _environment(env: str) -> dict[str, object]:
+    """An environment's settings from cdk.json (read as data: no CDK needed)."""
+    import json
+
+    settings: dict[str, dict[str, object]] = json.loads(CDK_JSON.read_text(encoding="utf-8"))[
+        "context"]["lakeguard:environments"]
+    if env not in settings:
+        raise LakeguardError(f"cdk.json has no environment {env!r} (known: "
+                             f"{', '.join(sorted(settings))})")
+    return settings[env]
+
+
+def _session(args: argparse.Namespace) -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session(profile_name=args.profile, region_name=args.region)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check what a deployment of the environment needs; one line per check."""
+    from lakeguard.doctor import concurrency_needed, run_checks
+    from stacks.layer import build_layer
+    from stacks.processing import STAGES
+
+    settings = _environment(args.env)
+    session = _session(args)
+    reserved = settings.get("stage_reserved_concurrency")
+    findings = run_checks(
+        session, session.region_name,
+        concurrency=concurrency_needed(reserved if isinstance(reserved, int) else None,
+                                       len(STAGES)),
+        build_layer=lambda: build_layer(str(settings["lambda_architecture"])))
+    for finding in findings:
+        _print(finding.line())
+    problems = sum(not f.ok for f in findings)
+    _print(f"{problems} problem(s)" if problems else f"ready to deploy {args.env}")
+    return 1 if problems else 0
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    """Empty the environment's buckets (every version and delete marker) before cdk destroy."""
+    from lakeguard.teardown import empty_lake
+
+    settings = _environment(args.env)
+    if settings.get("removal_policy") != "destroy":
+        raise LakeguardError(f"environment {args.env} retains its data on destroy "
+                             "(removal_policy 'retain' in cdk.json): teardown refuses to empty it")
+    if not args.yes:
+        raise LakeguardError(f"teardown deletes every object of the {settings['name_prefix']}-* "
+                             "buckets, personal data included; pass --yes to proceed")
+    removed = empty_lake(str(settings["name_prefix"]), _session(args),
+                         progress=lambda line: _print(f"-- {line}"))
+    _print(f"emptied {len(removed)} bucket(s), {sum(removed.values())} versions and markers")
+    return 0
+
+
 def cmd_nab_score(args: argparse.Namespace) -> int:
     """Score one detector's results folder the NAB way: raw score per file, normalised per profile."""
     import json
@@ -232,6 +292,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_models_parser(sub)
     add_ledger_parser(sub)
+
+    doctor = sub.add_parser("doctor", help="check an AWS account and region before deploying",
+                            description="Credentials, region and partition, CDK bootstrap, "
+                            "Lambda concurrency quota, dependency layer: one line each, with "
+                            "the fix when it fails. Exit 1 when something would fail.")
+    teardown = sub.add_parser("teardown", help="empty a dev environment's buckets for cdk destroy",
+                              description="Deletes every object version and delete marker "
+                              "(all pages) of the environment's buckets, after switching off "
+                              "access logging, so that `cdk destroy` can delete them.")
+    teardown.add_argument("--yes", action="store_true", help="confirm the deletion")
+    for command, func in ((doctor, cmd_doctor), (teardown, cmd_teardown)):
+        command.add_argument("--env", default="dev", help="environment in cdk.json (default dev)")
+        command.add_argument("--region", help="AWS region (default: the profile's)")
+        command.add_argument("--profile", help="AWS named profile (default: the environment's)")
+        command.set_defaults(func=func)
 
     local = sub.add_parser("local", help="the embedded AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True)

@@ -39,6 +39,16 @@ DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
 STAGING_PREFIX = "_staging"
 
 
+#: Region prefixes of the partitions other than the commercial one (``aws``).
+_PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso",
+               "us-isob-": "aws-iso-b", "eu-isoe-": "aws-iso-e", "us-isof-": "aws-iso-f"}
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (``aws`` for every commercial region)."""
+    return next((p for prefix, p in _PARTITIONS.items() if region.startswith(prefix)), "aws")
+
+
 def host_architecture() -> str:
     """This machine's CPU in Lambda's terms (``x86_64`` or ``arm64``)."""
     return "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"

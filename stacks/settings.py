@@ -130,22 +130,18 @@ def _from_dict(env: str, values: dict[str, Any]) -> EnvironmentSettings:
     return EnvironmentSettings(env=env, **values)
 
 
-#: Region prefixes of the partitions lakeguard does not support: the service principals,
-#: Glue 5 and the ASL's service integrations it relies on are those of the commercial one.
-_OTHER_PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso",
-                     "us-isob-": "aws-iso-b", "eu-isoe-": "aws-iso-e", "us-isof-": "aws-iso-f"}
-
-
 def check_partition(region: str | None) -> None:
-    """Refuse a region outside the commercial partition ``aws`` (opt-in regions are fine)."""
-    if not region:
+    """Refuse a region outside the commercial partition ``aws`` (opt-in regions are fine).
+
+    The service principals, Glue 5 and the ASL's service integrations the lake relies on
+    are those of the commercial partition.
+    """
+    if not region or config.partition_of(region) == "aws":
         return
-    for prefix, partition in _OTHER_PARTITIONS.items():
-        if region.startswith(prefix):
-            raise SettingsError(
-                f"region {region} is in the {partition} partition; lakeguard deploys to the "
-                "commercial partition 'aws' only (any of its regions, opt-in ones included): "
-                "choose such a region with AWS_REGION or your profile")
+    raise SettingsError(
+        f"region {region} is in the {config.partition_of(region)} partition; lakeguard deploys "
+        "to the commercial partition 'aws' only (any of its regions, opt-in ones included): "
+        "choose such a region with AWS_REGION or your profile")
 
 
 def file_context() -> dict[str, Any]:

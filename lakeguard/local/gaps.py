@@ -273,6 +273,36 @@ def create_functions_with_their_layers() -> None:
     LambdaFunction.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
 
+#: The Lambda concurrency quota the embedded account reports (AWS's default for an
+#: established account; tests lower it to see a new account's 10).
+LAMBDA_CONCURRENCY_QUOTA = {"ConcurrentExecutions": 1000}
+
+
+def answer_lambda_account_settings() -> None:
+    """Gap: moto has no ``GetAccountSettings`` (it answers 404 "Not yet implemented").
+
+    ``lakeguard doctor`` reads the account's concurrency quota there before a deploy.
+    Bridge: route the call and answer with ``LAMBDA_CONCURRENCY_QUOTA`` minus what the
+    deployed functions reserve, the figures AWS reports.
+    """
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    def get_account_settings(self: Any) -> tuple[int, dict[str, str], str]:
+        functions = self.backend.list_functions()
+        limit = LAMBDA_CONCURRENCY_QUOTA["ConcurrentExecutions"]
+        reserved = sum(int(f.reserved_concurrency or 0) for f in functions)
+        return 200, {}, json.dumps({
+            "AccountLimit": {"ConcurrentExecutions": limit,
+                             "UnreservedConcurrentExecutions": limit - reserved,
+                             "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
+                             "TotalCodeSize": 80530636800},
+            "AccountUsage": {"FunctionCount": len(functions), "TotalCodeSize": 0}})
+
+    LambdaResponse.get_account_settings = get_account_settings  # type: ignore[attr-defined]
+    urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
+
+
 def accept_cloudformation_tags_on_kms_keys() -> None:
     """Gap: moto's ``AWS::KMS::Key`` mishandles CloudFormation tags, and no key exists.
 

@@ -52,6 +52,13 @@ class FunctionSpec:
     layers: tuple[Path, ...]
 
     @property
+    def fingerprint(self) -> str:
+        """What an execution environment was built from: a new one after any change."""
+        return hashlib.sha256(repr((self.handler, self.runtime, self.timeout, self.role_arn,
+                                    sorted(self.environment.items()), self.code,
+                                    self.layers)).encode()).hexdigest()
+
+    @property
     def python_version(self) -> str:
         """``python3.11`` -> ``3.11``."""
         return self.runtime.removeprefix("python")
@@ -173,6 +180,7 @@ class Worker:
 
 @dataclass
 class _Pool:
+    fingerprint: str = ""
     idle: list[Worker] = field(default_factory=list)
     running: int = 0
 
@@ -221,7 +229,11 @@ class LambdaService:
 
     def _acquire(self, spec: FunctionSpec) -> Worker:
         with self._cond:
-            pool = self._pools.setdefault(spec.name, _Pool())
+            pool = self._pools.setdefault(spec.name, _Pool(spec.fingerprint))
+            if pool.fingerprint != spec.fingerprint:  # code or configuration changed
+                stale, pool.idle, pool.fingerprint = pool.idle, [], spec.fingerprint
+                for worker in stale:
+                    worker.stop()
             while True:
                 while pool.idle:
                     worker = pool.idle.pop()
@@ -245,10 +257,12 @@ class LambdaService:
 
     def _release(self, spec: FunctionSpec, worker: Worker | None) -> None:
         with self._cond:
-            pool = self._pools.setdefault(spec.name, _Pool())
+            pool = self._pools.setdefault(spec.name, _Pool(spec.fingerprint))
             pool.running = max(0, pool.running - 1)
-            if worker is not None and worker.alive:
+            if worker is not None and worker.alive and pool.fingerprint == spec.fingerprint:
                 pool.idle.append(worker)
+            elif worker is not None:
+                worker.stop()
             self._cond.notify_all()
 
     def invoke(self, function: Any, event: Any) -> dict[str, Any]:
@@ -261,6 +275,8 @@ class LambdaService:
             self._release(spec, worker)
         if reply.get("errorType") in INIT_ERRORS:
             self.broken[spec.name] = {**reply, "handler": spec.handler}
+        else:
+            self.broken.pop(spec.name, None)
         return reply
 
     def close(self) -> None:

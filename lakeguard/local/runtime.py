@@ -155,6 +155,7 @@ class LocalLake:
         gaps.let_step_functions_wait_on_glue()
         gaps.execute_state_machines_created_by_cloudformation()
         gaps.create_functions_with_their_layers()
+        gaps.answer_lambda_account_settings()
         gaps.accept_cloudformation_tags_on_kms_keys()
         register_missing_cloudformation_models()
         gaps.quiet_unsupported_policy_resources()
@@ -241,7 +242,11 @@ class LocalLake:
                             time.monotonic() - submitted.started)
 
     def check_functions(self) -> None:
-        """Fail, naming the function and what is missing, if one of them cannot start."""
+        """Fail, naming the function and what is missing, if one of them cannot start.
+
+        In AWS the same deployment fails every object: an ingest that cannot import
+        starts no execution, a stage that cannot quarantines them all.
+        """
         broken = self.functions.broken if self.functions is not None else {}
         if broken:
             name, error = next(iter(broken.items()))
@@ -256,12 +261,15 @@ class LocalLake:
         arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.check_functions()
             try:
                 execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
             except sfn.exceptions.ExecutionDoesNotExist:
                 execution = {"status": "NOT_STARTED"}
-            if execution["status"] not in ("RUNNING", "NOT_STARTED"):
+            if execution["status"] == "NOT_STARTED":
+                self.check_functions()  # no execution will ever start
+            elif execution["status"] != "RUNNING":
+                if execution["status"] != "SUCCEEDED":
+                    self.check_functions()
                 return execution
             time.sleep(0.2)
         raise LocalRuntimeError(f"execution {run} did not finish within {timeout:.0f} s")
