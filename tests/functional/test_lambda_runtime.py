@@ -141,3 +141,19 @@ def test_the_worker_runs_the_runtimes_python():
     from lakeguard.local.runtimes import interpreter
 
     assert interpreter(f"{sys.version_info.major}.{sys.version_info.minor}").is_file()
+
+
+@pytest.mark.parametrize("bootstrap", ["lambda_bootstrap.py", "glue_bootstrap.py"])
+def test_the_runtimes_themselves_import_nothing_of_the_project(bootstrap):
+    """They run with -I -S beside the shipped code: importing lakeguard would fail there."""
+    import ast
+    from pathlib import Path
+
+    import lakeguard.local
+
+    tree = ast.parse((Path(lakeguard.local.__file__).parent / bootstrap).read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__", "pyspark"}, imported
