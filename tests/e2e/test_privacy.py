@@ -138,22 +138,20 @@ def test_objects_above_the_lambda_limit_go_through_the_glue_anonymise_job(lake, 
     assert "CleanLarge" in entered and "Clean" not in entered
 
 
-def test_a_leaking_policy_is_quarantined_by_the_leak_guard(lake, tmp_path, monkeypatch):
-    # GIVEN the absences contract edited to keep the NIR in clear (a mistake in review)
+def test_a_leaking_policy_is_quarantined_by_the_leak_guard(lake, tmp_path):
+    # GIVEN the absences contract deployed edited to keep the NIR in clear (a review miss)
     from pathlib import Path
 
-    import lakeguard.pipeline.clean as clean_stage
-    from lakeguard.contracts import parse_contract
+    from tests.e2e.deployed import code_changed
 
     source = Path(__file__).resolve().parents[2] / "datasets" / "absences.toml"
-    leaky = parse_contract(source.read_text().replace('policy = "pseudonymise"',
-                                                      'policy = "keep"', 1).replace(
-        'subject = "person_id"\n', ""), "datasets/absences.toml (edited)")
-    monkeypatch.setattr(clean_stage, "load_contract", lambda name: leaky)
+    leaky = source.read_text().replace('policy = "pseudonymise"', 'policy = "keep"', 1).replace(
+        'subject = "person_id"\n', "")
     path = tmp_path / "absences_2025-02.csv"
     path.write_text(generate(500, seed=31))
     # WHEN a file arrives
-    result = lake.drop(path, "absences/")
+    with code_changed(lake, "clean", {"datasets/absences.toml": leaky.encode()}):
+        result = lake.drop(path, "absences/")
     # THEN it is quarantined by the leak guard and nothing of it reached clean
     assert result.outcome == "quarantined"
     assert result.reason.startswith("LeakDetected") and "NIR" in result.reason

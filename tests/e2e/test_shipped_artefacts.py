@@ -5,39 +5,17 @@ deployed function, drops a file, and expects the run to fail naming the missing 
 then it restores the deployment. One test per kind of mistake, not per resource.
 """
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from lakeguard.aws import client
 from lakeguard.exceptions import LocalRuntimeError
+from tests.e2e.deployed import code_changed, function_name, zipped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SEASON = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1" / "2001-02_fr.1.csv"
-
-
-def _function(lake, stage):
-    """The deployed function of a stage (``validate`` -> its physical name)."""
-    for stack in lake.stacks:
-        for logical, physical in stack.physical_ids.items():
-            if logical.startswith(stage.title().replace("_", "") + "Function") and \
-                    stack.template["Resources"][logical]["Type"] == "AWS::Lambda::Function":
-                return physical
-    raise AssertionError(f"no {stage} function deployed")
-
-
-def _zip_without(folder, left_out):
-    """The folder's files as a zip, leaving out those under ``left_out`` (relative paths)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder).as_posix()
-            if path.is_file() and not any(relative.startswith(p) for p in left_out):
-                archive.write(path, relative)
-    return buffer.getvalue()
 
 
 def _drop(lake, tmp_path, name):
@@ -48,11 +26,12 @@ def _drop(lake, tmp_path, name):
 
 def test_the_functions_run_from_the_asset_and_layer_not_from_the_virtualenv(lake):
     configuration = client("lambda").get_function_configuration(
-        FunctionName=_function(lake, "clean"))
+        FunctionName=function_name(lake, "clean"))
     spec_layers = [layer["Arn"] for layer in configuration["Layers"]]
     assert len(spec_layers) == 1
-    from lakeguard.local.lambda_service import spec_of
     from moto.awslambda.models import lambda_backends
+
+    from lakeguard.local.lambda_service import spec_of
 
     function = lambda_backends["123456789012"]["us-east-1"].get_function(
         configuration["FunctionName"])
@@ -65,11 +44,11 @@ def test_the_functions_run_from_the_asset_and_layer_not_from_the_virtualenv(lake
 
 def test_a_package_missing_from_the_layer_fails_naming_the_function_and_module(lake, tmp_path):
     lam = client("lambda")
-    name = _function(lake, "validate")
+    name = function_name(lake, "validate")
     original = lam.get_function_configuration(FunctionName=name)["Layers"][0]["Arn"]
     layer = lake.functions.store.folder(*_layer_location(original))
     client("s3").put_object(Bucket=lake.bucket("artefacts"), Key="tests/layer-without-pyarrow.zip",
-                            Body=_zip_without(layer, ["python/pyarrow"]))
+                            Body=zipped(layer, {"python/pyarrow": None}))
     broken = lam.publish_layer_version(
         LayerName="lakeguard-test-without-pyarrow",
         Content={"S3Bucket": lake.bucket("artefacts"), "S3Key": "tests/layer-without-pyarrow.zip"},
@@ -93,23 +72,9 @@ def _layer_location(arn):
 
 
 def test_a_file_missing_from_the_asset_fails_naming_the_function_and_module(lake, tmp_path):
-    lam = client("lambda")
-    name = _function(lake, "quality")
-    code = lam.get_function(FunctionName=name)["Code"]
-    from moto.awslambda.models import lambda_backends
-
-    function = lambda_backends["123456789012"]["us-east-1"].get_function(name)
-    original = dict(function.code)
-    asset = lake.functions.store.folder(original["S3Bucket"], original["S3Key"])
-    assert code  # the function has code in the embedded S3
-    lam.update_function_code(FunctionName=name,
-                             ZipFile=_zip_without(asset, ["lakeguard/pipeline/quality.py"]))
-    try:
-        with pytest.raises(LocalRuntimeError) as failure:
-            _drop(lake, tmp_path, "asset-check.csv")
-    finally:
-        lam.update_function_code(FunctionName=name, S3Bucket=original["S3Bucket"],
-                                 S3Key=original["S3Key"])
+    with code_changed(lake, "quality", {"lakeguard/pipeline/quality.py": None}) as name, \
+            pytest.raises(LocalRuntimeError) as failure:
+        _drop(lake, tmp_path, "asset-check.csv")
     message = str(failure.value)
     assert name in message and "Runtime.ImportModuleError" in message
     assert "lakeguard.pipeline.quality" in message
@@ -117,7 +82,7 @@ def test_a_file_missing_from_the_asset_fails_naming_the_function_and_module(lake
 
 def test_an_action_missing_from_a_role_fails_the_run_as_access_denied(lake, tmp_path):
     iam = client("iam")
-    name = _function(lake, "validate")
+    name = function_name(lake, "validate")
     role = client("lambda").get_function_configuration(FunctionName=name)["Role"].rsplit("/", 1)[1]
     (attached,) = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
