@@ -17,8 +17,10 @@ import io
 import itertools
 import json
 import queue
+import shutil
 import subprocess
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,31 +74,33 @@ class FunctionSpec:
 
 
 class CodeStore:
-    """Where a function's code and layers are unpacked, as Lambda unpacks them.
+    """Where function code and layers are unpacked, as Lambda unpacks them.
 
-    An S3 key that names an asset of the deployed cloud assembly is that asset's folder
-    (the very files that were zipped and uploaded); any other zip is fetched from the
-    embedded S3 and extracted once per content digest.
+    Each zip is extracted once per content digest (a cache shared by every local run), from
+    the bytes the embedded Lambda holds for the function or layer version: what was
+    deployed last, whether from the template or from an ``UpdateFunctionCode``.
     """
 
-    def __init__(self, assembly: Path | None, cache: Path) -> None:
-        self.assembly, self.cache = assembly, cache
+    def __init__(self, cache: Path) -> None:
+        self.cache = cache
         self._lock = threading.Lock()
+
+    def unpack(self, content: bytes) -> Path:
+        """The folder holding the zip's files."""
+        target = self.cache / hashlib.sha256(content).hexdigest()[:24]
+        with self._lock:
+            if not (target / ".complete").exists():
+                scratch = target.with_name(target.name + ".tmp")
+                shutil.rmtree(scratch, ignore_errors=True)
+                zipfile.ZipFile(io.BytesIO(content)).extractall(scratch)
+                (scratch / ".complete").touch()
+                shutil.rmtree(target, ignore_errors=True)
+                scratch.rename(target)
+        return target
 
     def folder(self, bucket: str, key: str) -> Path:
         """The unpacked content of the zip at ``s3://bucket/key``."""
-        if self.assembly is not None:
-            asset = self.assembly / f"asset.{Path(key).name.removesuffix('.zip')}"
-            if asset.is_dir():
-                return asset
-        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        target = self.cache / hashlib.sha256(body).hexdigest()[:24]
-        with self._lock:
-            if not target.exists():
-                scratch = target.with_name(target.name + ".tmp")
-                zipfile.ZipFile(io.BytesIO(body)).extractall(scratch)
-                scratch.rename(target)
-        return target
+        return self.unpack(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def spec_of(function: Any, store: CodeStore) -> FunctionSpec:
@@ -108,14 +112,13 @@ def spec_of(function: Any, store: CodeStore) -> FunctionSpec:
     for layer in function.layers:
         version = backend.layers_versions_by_arn(layer["Arn"])
         assert version is not None, f"layer {layer['Arn']} of {function.function_name}"
-        layers.append(store.folder(version.content["S3Bucket"], version.content["S3Key"]))
+        layers.append(store.unpack(version.code_bytes))
     return FunctionSpec(
         name=function.function_name, arn=function.function_arn, handler=function.handler,
         runtime=function.run_time, timeout=float(function.timeout),
         memory_mb=int(function.memory_size), role_arn=function.role,
         environment=dict(function.environment_vars or {}),
-        code=store.folder(function.code["S3Bucket"], function.code["S3Key"]),
-        layers=tuple(layers))
+        code=store.unpack(function.code_bytes), layers=tuple(layers))
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
@@ -188,12 +191,11 @@ class _Pool:
 class LambdaService:
     """Invokes deployed functions in warm worker processes, several per function at most."""
 
-    def __init__(self, *, workdir: Path, assembly: Path | None, credentials: Credentials,
+    def __init__(self, *, workdir: Path, store: CodeStore, credentials: Credentials,
                  base_environment: Mapping[str, str], max_workers: int = 2) -> None:
-        self.workdir, self.credentials = workdir, credentials
+        self.workdir, self.store, self.credentials = workdir, store, credentials
         self.base_environment = dict(base_environment)
         self.max_workers = max_workers
-        self.store = CodeStore(assembly, workdir / "code")
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self._pools: dict[str, _Pool] = {}
@@ -274,7 +276,7 @@ class LambdaService:
         finally:
             self._release(spec, worker)
         if reply.get("errorType") in INIT_ERRORS:
-            self.broken[spec.name] = {**reply, "handler": spec.handler}
+            self.broken[spec.name] = {**reply, "handler": spec.handler, "at": time.monotonic()}
         else:
             self.broken.pop(spec.name, None)
         return reply

@@ -31,7 +31,7 @@ from lakeguard.local import gaps, iam
 from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.glue_service import GlueService
-from lakeguard.local.lambda_service import LambdaService
+from lakeguard.local.lambda_service import CodeStore, LambdaService
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.layout import run_id
@@ -145,10 +145,11 @@ class LocalLake:
                  "POWERTOOLS_METRICS_DISABLED": "true"}
         progress("synthesizing the CDK app (python app.py)")
         assembly = self.assembly or synthesize(env=self.env)
+        store = CodeStore(PROJECT_ROOT / ".cache" / "unpacked")
         self.functions = LambdaService(
-            workdir=self.workdir, assembly=assembly, credentials=iam.role_credentials,
+            workdir=self.workdir, store=store, credentials=iam.role_credentials,
             base_environment=base, max_workers=self.workers_per_function)
-        self.jobs = GlueService(workdir=self.workdir, store=self.functions.store,
+        self.jobs = GlueService(workdir=self.workdir, store=store,
                                 credentials=iam.role_credentials, base_environment=base)
         gaps.route_lambda_to_worker_processes(self.functions, self.on_invoke)
         gaps.run_glue_jobs_in_worker_processes(self.jobs)
@@ -237,17 +238,19 @@ class LocalLake:
 
     def wait(self, submitted: Submitted, timeout: float = 600.0) -> RunResult:
         """Wait for a submitted file's execution and say what became of it."""
-        execution = self._wait(submitted.run_id, timeout)
+        execution = self._wait(submitted.run_id, timeout, submitted.started)
         return self._result(submitted.file, submitted.key, submitted.run_id, execution,
                             time.monotonic() - submitted.started)
 
-    def check_functions(self) -> None:
-        """Fail, naming the function and what is missing, if one of them cannot start.
+    def check_functions(self, since: float = 0.0) -> None:
+        """Fail, naming the function and what is missing, if one could not start since then.
 
         In AWS the same deployment fails every object: an ingest that cannot import
         starts no execution, a stage that cannot quarantines them all.
         """
-        broken = self.functions.broken if self.functions is not None else {}
+        broken = {name: error for name, error in
+                  (self.functions.broken if self.functions is not None else {}).items()
+                  if error["at"] >= since}
         if broken:
             name, error = next(iter(broken.items()))
             raise LocalRuntimeError(
@@ -255,7 +258,7 @@ class LocalLake:
                 f"{error['errorMessage']}; its code asset or layer lacks it (see "
                 "requirements/lambda-layer.txt and stacks/processing.py)")
 
-    def _wait(self, run: str, timeout: float) -> dict[str, Any]:
+    def _wait(self, run: str, timeout: float, since: float) -> dict[str, Any]:
         sfn = client("stepfunctions")
         machine = self.outputs["StateMachineArn"]
         arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
@@ -266,10 +269,10 @@ class LocalLake:
             except sfn.exceptions.ExecutionDoesNotExist:
                 execution = {"status": "NOT_STARTED"}
             if execution["status"] == "NOT_STARTED":
-                self.check_functions()  # no execution will ever start
+                self.check_functions(since)  # no execution will ever start
             elif execution["status"] != "RUNNING":
                 if execution["status"] != "SUCCEEDED":
-                    self.check_functions()
+                    self.check_functions(since)
                 return execution
             time.sleep(0.2)
         raise LocalRuntimeError(f"execution {run} did not finish within {timeout:.0f} s")

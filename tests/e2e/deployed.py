@@ -44,22 +44,15 @@ def zipped(folder, replace=None):
     return buffer.getvalue()
 
 
-def deployed_code(lake, name):
-    """The folder the function's code is unpacked in, and its S3 location."""
-    function = lambda_backends[ACCOUNT][REGION].get_function(name)
-    location = dict(function.code)
-    return lake.functions.store.folder(location["S3Bucket"], location["S3Key"]), location
-
-
 @contextmanager
 def code_changed(lake, stage, replace):
     """Deploy the stage's code with files replaced or left out, and restore it afterwards."""
     lam = client("lambda")
     name = function_name(lake, stage)
-    folder, location = deployed_code(lake, name)
+    deployed = lambda_backends[ACCOUNT][REGION].get_function(name).code_bytes
+    folder = lake.functions.store.unpack(deployed)
     lam.update_function_code(FunctionName=name, ZipFile=zipped(folder, replace))
     try:
         yield name
     finally:
-        lam.update_function_code(FunctionName=name, S3Bucket=location["S3Bucket"],
-                                 S3Key=location["S3Key"])
+        lam.update_function_code(FunctionName=name, ZipFile=deployed)

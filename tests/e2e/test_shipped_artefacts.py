@@ -46,7 +46,7 @@ def test_a_package_missing_from_the_layer_fails_naming_the_function_and_module(l
     lam = client("lambda")
     name = function_name(lake, "validate")
     original = lam.get_function_configuration(FunctionName=name)["Layers"][0]["Arn"]
-    layer = lake.functions.store.folder(*_layer_location(original))
+    layer = lake.functions.store.unpack(_layer_version(original).code_bytes)
     client("s3").put_object(Bucket=lake.bucket("artefacts"), Key="tests/layer-without-pyarrow.zip",
                             Body=zipped(layer, {"python/pyarrow": None}))
     broken = lam.publish_layer_version(
@@ -64,11 +64,10 @@ def test_a_package_missing_from_the_layer_fails_naming_the_function_and_module(l
     assert "Runtime.ImportModuleError" in message and "No module named 'pyarrow'" in message
 
 
-def _layer_location(arn):
+def _layer_version(arn):
     from moto.awslambda.models import lambda_backends
 
-    version = lambda_backends["123456789012"]["us-east-1"].layers_versions_by_arn(arn)
-    return version.content["S3Bucket"], version.content["S3Key"]
+    return lambda_backends["123456789012"]["us-east-1"].layers_versions_by_arn(arn)
 
 
 def test_a_file_missing_from_the_asset_fails_naming_the_function_and_module(lake, tmp_path):
