@@ -18,6 +18,7 @@ TEST_PARAMS = {
     "quantile_band": {"lower_quantile": 0.0, "upper_quantile": 1.0, "cooldown": 10},
     "robust_zscore": {"cooldown": 10},
     "forecast_likelihood": {"cooldown": 10},
+    "range_likelihood": {"cooldown": 10, "miss_gap": 10},
 }
 SPIKES = (100, 250)
 BURST = slice(400, 405)
