@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,8 @@ from results_table import check, record
 from lakeguard.ml.benchmark import NAB_PARAMS, BenchmarkResult, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-NAB = ROOT.parent / "shared" / "data" / "nab"
+#: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
+NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR") or ROOT.parent / "shared" / "data" / "nab")
 #: The detector the figure is about, and the published one it is held against (Numenta's HTM).
 OURS, THEIRS, PROFILE = "forecast_likelihood", "numenta", "standard"
 

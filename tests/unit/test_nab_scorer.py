@@ -6,6 +6,7 @@ synthetic tests always run.
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ from lakeguard.ml.nab import (
 from lakeguard.ml.nab.scorer import score_swept
 from lakeguard.ml.nab.sweep import first_scored_row, scaled_sigmoid, sweep_series
 
-NAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab"
+#: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
+NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
+           or Path(__file__).resolve().parents[3] / "shared" / "data" / "nab")
 LABELS = NAB / "labels" / "combined_windows.json"
 DETECTORS = ("numenta", "randomCutForest", "windowedGaussian")
 REAL_KNOWN_CAUSE = (
