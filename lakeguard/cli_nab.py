@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from lakeguard.exceptions import LakeguardError
 
@@ -97,7 +96,7 @@ def _published(args: argparse.Namespace) -> Path | None:
     return sibling if sibling.is_dir() else None
 
 
-def add_nab_parser(sub: Any) -> None:
+def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``nab`` and its sub-commands to the CLI's sub-parsers."""
     nab = sub.add_parser(
         "nab", help="the Numenta Anomaly Benchmark (NAB): run our detectors, score results, "
