@@ -203,8 +203,7 @@ def train(state: dict[str, Any], settings: Settings,
                  "source_version": ref.version_id}
     return _fit_entities(contract, run.store, rows, state["model_check"]["train"],
                          _sources(settings.refined_bucket, keys, contract, session),
-                         execution, state.get("clean", {}).get("key_version"),
-                         pc.min(run.current[run.spec.time]).as_py())
+                         execution, state.get("clean", {}).get("key_version"))
 
 
 def retrain_all(state: dict[str, Any], settings: Settings,
@@ -235,24 +234,9 @@ def _sources(bucket: str, keys: list[str], contract: Contract,
             "schema_hash": schema_hash(_schema(contract))}
 
 
-def _first_cuts(series: pa.Table, spec: ModelSpec, scored_from: Any) -> list[int]:
-    """Where a new entity's first model may end its training, best first.
-
-    Its history before this run (``scored_from``), so the model judges this run's points as
-    it will judge later ones: a detector that learns online cannot call a point new once
-    trained on it. When that is too short for the detector, the first half of the history
-    (the training backtest's split); as a last resort all of it.
-    """
-    n = series.num_rows
-    before = n if scored_from is None else int(
-        pc.sum(pc.less(series[spec.time], scored_from)).as_py() or 0)
-    return [cut for cut in dict.fromkeys((before, n // 2, n)) if cut > 0]
-
-
 def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
                   requests: list[dict[str, Any]], sources: dict[str, Any],
-                  execution: dict[str, Any], key_version: str | None,
-                  scored_from: Any = None) -> dict[str, Any]:
+                  execution: dict[str, Any], key_version: str | None) -> dict[str, Any]:
     """Fit one version per requested entity; the first is champion, later ones challengers."""
     spec = _spec(contract)
     seed = int(spec.params.get("seed", 0))
@@ -261,19 +245,13 @@ def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
         entity = request["entity"]
         series = entity_series(rows, spec, entity)
         champion = registry.resolve(store, contract.name, entity, registry.CHAMPION)
-        cuts = (_first_cuts(series, spec, scored_from) if champion is None
-                else [round(series.num_rows * (1 - spec.holdout))])
-        model = None
-        for cut in cuts:
-            try:
-                model = detectors.fit(spec.detector, _values(series.slice(0, cut), spec), spec.params)
-                break
-            except InsufficientHistory:
-                continue
-        if model is None:
+        cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
+        fitted_on, holdout = series.slice(0, cut), _values(series.slice(cut), spec)
+        try:
+            model = detectors.fit(spec.detector, _values(fitted_on, spec), spec.params)
+        except InsufficientHistory:
             skipped.append(entity)
             continue
-        fitted_on, holdout = series.slice(0, cut), _values(series.slice(cut), spec)
         training = training_digest(fitted_on, spec)
         metrics: dict[str, Any] = {
             "training": _training_metrics(spec, model, _values(fitted_on, spec))}
