@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lakeguard.cli_ledger import add_ledger_parser
 from lakeguard.cli_models import add_models_parser
+from lakeguard.cli_nab import add_nab_parser
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import LakeguardError
 
@@ -217,45 +218,6 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_nab_score(args: argparse.Namespace) -> int:
-    """Score one detector's results folder the NAB way: raw score per file, normalised per profile."""
-    import json
-
-    from lakeguard.ml.nab import format_evaluation, score_results
-
-    evaluation = score_results(args.results, args.labels, threshold=args.threshold,
-                               profiles=args.profiles)
-    if args.json:
-        _print(json.dumps(evaluation.to_json(), indent=2))
-        return 0
-    how = "the given threshold" if args.threshold is not None else "each profile's optimised threshold"
-    _print(f"NAB scores of {Path(args.results).resolve().name} at {how} (raw per file):\n")
-    _print(format_evaluation(evaluation))
-    return 0
-
-
-def cmd_nab_run(args: argparse.Namespace) -> int:
-    """Run the project's detectors on a NAB data folder, beside published detectors."""
-    import json
-
-    from lakeguard.ml.benchmark import run_benchmark
-
-    if not args.data or not args.labels:
-        raise LakeguardError("lakeguard nab needs --data DIR and --labels FILE (e.g. "
-                             "--data NAB/data --labels NAB/labels/combined_windows.json), "
-                             "or the sub-command `score`")
-    result = run_benchmark(
-        Path(args.data), Path(args.labels), args.detector,
-        Path(args.published) if args.published else None,
-        Path(args.profiles) if args.profiles else None,
-        progress=None if args.json else (lambda line: _print(f"-- {line}")))
-    if args.json:
-        _print(json.dumps(result.to_json(), indent=2))
-        return 0
-    _print("\n" + result.table())
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="lakeguard", description=__doc__)
@@ -317,39 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="raw files (or folders of them) to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)
 
-    nab = sub.add_parser(
-        "nab", help="the Numenta Anomaly Benchmark (NAB): run our detectors, or score results",
-        description="Without a sub-command: run the project's detectors causally on every "
-                    "series of a NAB data folder and print each detector's normalised score "
-                    "per profile. `lakeguard nab score` scores existing results instead.")
-    nab.add_argument("--data", metavar="DIR", help="NAB data folder: <category>/<file>.csv")
-    nab.add_argument("--labels", metavar="FILE",
-                     help="anomaly windows, e.g. NAB/labels/combined_windows.json")
-    nab.add_argument("--detector", action="append", metavar="NAME",
-                     help="a detector to run (repeatable; default: all of them)")
-    nab.add_argument("--published", metavar="DIR",
-                     help="a NAB results folder (e.g. NAB/results): score the published "
-                          "detectors found there on the same files, side by side")
-    nab.add_argument("--profiles", metavar="FILE",
-                     help="cost profiles in NAB's config/profiles.json format (default: bundled)")
-    nab.add_argument("--json", action="store_true",
-                     help="print one JSON object: normalised score per detector and profile")
-    nab.set_defaults(func=cmd_nab_run)
-    nab_sub = nab.add_subparsers(dest="nab_command", required=False)
-    nab_score = nab_sub.add_parser("score", help="score a detector's results in NAB layout")
-    nab_score.add_argument("--results", required=True, metavar="DIR",
-                           help="one detector's results folder, e.g. NAB/results/numenta")
-    nab_score.add_argument("--labels", required=True, metavar="FILE",
-                           help="anomaly windows, e.g. NAB/labels/combined_windows.json")
-    nab_score.add_argument("--threshold", type=float,
-                           help="score every profile at this threshold (e.g. NAB's published one) "
-                                "instead of optimising one per profile")
-    nab_score.add_argument("--profiles", metavar="FILE",
-                           help="cost profiles in NAB's config/profiles.json format "
-                                "(default: NAB's three, bundled)")
-    nab_score.add_argument("--json", action="store_true",
-                           help="print one JSON object: per-file and normalised scores")
-    nab_score.set_defaults(func=cmd_nab_score)
+    add_nab_parser(sub)
     return parser
 
 

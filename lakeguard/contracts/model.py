@@ -112,7 +112,7 @@ class RefinedTable:
 #: Detectors a contract may name (``lakeguard.ml.detectors.DETECTORS`` implements exactly
 #: these; a test holds the two together). Named here so that loading a contract, which
 #: every stage does, does not import the detectors' numerical code.
-DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "robust_zscore")
+DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "range_likelihood", "robust_zscore")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CALM = ["1-0", "0-0", "2-1", "1-2", "0-1", "2-0", "1-1", "0-2"]  # net goals within [-2, 2]
 BLOW_OUTS = ["7-0", "0-7"]
-AHEAD = ["4-0", "5-1", "4-1", "3-0"]  # Alpha now wins by 3 to 4
+SWINGS = ["4-0", "0-4", "5-1", "1-5"]  # Alpha now wins or loses every match by 4
 
 
 def _season(path, start_year, scores):
@@ -44,8 +44,9 @@ def lifecycle(lake, tmp_path_factory):
         # calm again, where a band widened by the blow-outs loses to the champion
         ("drift", _season(folder / "2041-42_fr.1.csv", 2041,
                           [BLOW_OUTS[i % 2] for i in range(30)] + [CALM[i % 8] for i in range(30)])),
-        # a lasting change: Alpha now wins every match by 3 or 4, and the challenger wins
-        ("shift", _season(folder / "2042-43_fr.1.csv", 2042, [AHEAD[i % 4] for i in range(60)])),
+        # a lasting change: Alpha's matches now swing between big wins and big defeats, which
+        # a champion that only knows calm seasons keeps missing, and the challenger wins
+        ("shift", _season(folder / "2042-43_fr.1.csv", 2042, [SWINGS[i % 4] for i in range(60)])),
     ]
     for step, path in files:
         result = lake.drop(path, "matches/")

@@ -25,7 +25,9 @@ def lake(tmp_path):
         _write(tmp_path / f"refined/team_matches/season={season}/k-0.parquet", rows)
         scored = [{"entity": r["team"], "ts": r["date"], "value": float(r["num_goals_net"]),
                    "lower": -2.0, "upper": 3.0, "score": abs(r["num_goals_net"] - 0.5) / 2.5,
-                   "is_anomaly": r["num_goals_net"] < -2, "model_version": "v1"} for r in rows]
+                   "is_anomaly": r["num_goals_net"] < -2, "alert": r["num_goals_net"] < -2,
+                   "reason": "below the lowest value seen before" if r["num_goals_net"] < -2 else "",
+                   "model_version": "v1"} for r in rows]
         _write(tmp_path / f"refined/anomalies/dataset=matches/season={season}/k-0.parquet", scored)
     _write(tmp_path / "refined/_staging/run/team_matches/x.parquet", [{"junk": 1}])
     return tmp_path
