@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from lakeguard.contracts.model import Column, Contract
+from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.parallel import ordered_map
 from lakeguard.privacy import nir
-from lakeguard.privacy.leakguard import RawValues
+from lakeguard.privacy.rawvalues import RawValues, identifier_values
 from lakeguard.transforms.derive import derive
 from lakeguard.transforms.typing import nullify, type_column
 
@@ -51,8 +51,8 @@ class Reject:
 class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
-    ``sensitive_raw`` holds the distinct raw values of dropped and pseudonymised columns,
-    only in memory and only for the leak guard.
+    ``sensitive_raw`` holds the distinct raw identifiers (tagged with their kind, see
+    :mod:`lakeguard.privacy.rawvalues`), only in memory, for the redactor and the leak guard.
     """
 
     rows_in: int = 0
@@ -77,7 +77,7 @@ class ParseReport:
     def raw_values(self) -> RawValues:
         """The distinct raw values the output must not contain, ready for the leak guard."""
         if not self.sensitive_raw:
-            return RawValues.of(pa.array([], pa.string()))
+            return RawValues.empty()
         return RawValues.of(pa.concat_arrays(self.sensitive_raw))
 
     @property
@@ -130,22 +130,14 @@ def _reader(source: bytes | BinaryIO, contract: Contract) -> pacsv.CSVStreamingR
     return reader
 
 
-def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
-    """Raw forms of a value the output must never contain (as typed by producers, canonical)."""
-    forms = [pc.unique(text).drop_null()]
-    if column.type == "nir":
-        forms.append(pc.unique(nir.canonical(forms[0])))
-    return pa.concat_arrays(forms)
-
-
 def type_batch(
     batch: pa.RecordBatch, contract: Contract, first_row: int
 ) -> tuple[pa.RecordBatch, list[Reject], pa.Array]:
     """Type one raw text batch.
 
     Returns the typed rows that passed (all columns, plus derived ones), the rejects
-    (1-based data rows, never the value), and the distinct raw values of the columns the
-    contract drops or pseudonymises, for the leak guard.
+    (1-based data rows, never the value), and the distinct raw identifiers (tagged with
+    their kind), for the redactor and the leak guard.
     """
     columns: dict[str, pa.Array] = {}
     bad_any = pa.repeat(False, batch.num_rows)
@@ -156,8 +148,6 @@ def type_batch(
             text = nullify(batch.column(column.source), column)
         else:  # an optional column absent from this file
             text = pa.nulls(batch.num_rows, pa.string())
-        if column.policy in ("drop", "pseudonymise"):
-            sensitive.append(_sensitive_raw(text, column))
         reasons: dict[int, str] = {}
         if column.type == "nir":
             typed_nir, problems = nir.validate(text)
@@ -182,6 +172,7 @@ def type_batch(
             rejects.append(Reject(first_row + index, column.source, reason))
         bad_any = pc.or_(bad_any, bad)
         columns.update(typed)
+        sensitive.append(identifier_values(text, typed.get(column.name, text), column))
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
     columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
