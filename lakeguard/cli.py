@@ -6,7 +6,7 @@ import argparse
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,8 @@ from lakeguard.exceptions import LakeguardError
 if TYPE_CHECKING:
     import boto3
 
-    from lakeguard.local.runtime import RunResult
+    from lakeguard.local.runtime import LocalLake, RunResult
+    from lakeguard.privacy.erasure import ErasureReport
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
@@ -47,12 +48,14 @@ def _results_table(results: Sequence[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[RunResult]:
+def run_files(files: Sequence[Path], prefix: str, export: Path | None,
+              pseudonym_key: str | None = None,
+              then: Callable[[LocalLake], None] | None = None) -> list[RunResult]:
     """Push files one by one through the embedded pipeline, printing progress."""
     from lakeguard.local.runtime import LocalLake
 
     results = []
-    lake = LocalLake().start(progress=lambda m: _print(f"-- {m}"))
+    lake = LocalLake(pseudonym_key=pseudonym_key).start(progress=lambda m: _print(f"-- {m}"))
     try:
         _print(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
         for index, path in enumerate(files, 1):
@@ -64,6 +67,8 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[R
             _print(f"[{index:>3}/{len(files)}] {path.name:<28} {result.status:<9} "
                    f"{result.outcome:<11} {counts:<22} {result.seconds:5.1f} s"
                    + (f"  {result.reason}" if result.reason else ""))
+        if then is not None:
+            then(lake)
         if export is not None:
             for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
                 shutil.rmtree(export / zone, ignore_errors=True)
@@ -113,6 +118,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eraser(args: argparse.Namespace) -> Callable[[LocalLake], None]:
+    """Erase ``args.erase`` from the embedded lake once its files have run."""
+
+    def erase_from(lake: LocalLake) -> None:
+        from lakeguard.config import Settings
+        from lakeguard.privacy.erasure import erase
+
+        print_erasure(erase(args.dataset, args.erase, Settings.from_outputs(lake.outputs),
+                            lake.outputs["PseudonymSecretArn"], dry_run=args.dry_run))
+    return erase_from
+
+
 def cmd_local_run(args: argparse.Namespace) -> int:
     """Push files through the embedded pipeline; exit 0 only if every file was published."""
     from lakeguard.contracts import load_contract
@@ -126,7 +143,10 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         raise LakeguardError(f"no such file(s): {', '.join(missing)}")
     if not files:
         raise LakeguardError(f"no files in {', '.join(args.files)}")
-    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None)
+    key = args.pseudonym_key_file.read_text(encoding="utf-8").strip() \
+        if args.pseudonym_key_file else None
+    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None,
+                        key, _eraser(args) if args.erase else None)
     _print("\n" + _results_table(results))
     published = sum(r.outcome == "published" for r in results)
     _print(f"\n{published} published, {len(results) - published} quarantined")
@@ -150,16 +170,28 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
     outputs = stack_outputs(args.stack_prefix)
     report = erase(args.dataset, args.subject, Settings.from_outputs(outputs),
-                   outputs["PseudonymSecretArn"])
-    _print(f"erased subject {report.pseudonym} (key version {report.key_version}) "
-           f"from {args.dataset}:")
+                   outputs["PseudonymSecretArn"], dry_run=args.dry_run)
+    print_erasure(report)
+    return 0
+
+
+def print_erasure(report: ErasureReport) -> None:
+    """What an erasure removed, or would remove: keys and counts, never the identifier."""
+    verb = "would erase" if report.dry_run else "erased"
+    _print(f"{verb} subject {report.pseudonym} (key version {report.key_version}, "
+           f"{len(report.pseudonyms)} key version(s) searched) from {report.dataset}:")
     _print(f"  clean rows removed:          {report.clean_rows_removed} "
            f"in {len(report.clean_objects)} object(s)")
+    _print(f"  names redacted in comments:  {report.free_text_cells_redacted} cell(s)")
     _print(f"  refined objects recomputed:  {len(report.refined_objects)}")
+    _print(f"  anomaly objects re-scored:   {len(report.anomaly_objects)}")
     _print(f"  raw object versions deleted: {len(report.raw_versions_deleted)}")
     _print(f"  quarantined objects deleted: {len(report.quarantine_objects_deleted)}")
-    _print(f"  audit entry:                 {report.audit}")
-    return 0
+    _print(f"  ledger reasons purged:       {len(report.ledger_reasons_purged)}")
+    for key in (*report.clean_objects, *report.refined_objects, *report.anomaly_objects,
+                *report.raw_versions_deleted, *report.quarantine_objects_deleted):
+        _print(f"    {key}")
+    _print(f"  audit entry:                 {'(none: dry run)' if report.dry_run else report.audit}")
 
 
 def _environment(env: str) -> dict[str, object]:
@@ -250,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the subject's identifier as producers send it (e.g. their NIR)")
     erase.add_argument("--stack-prefix", default="lakeguard-dev-",
                        help="name prefix of the deployed stacks (default lakeguard-dev-)")
+    erase.add_argument("--dry-run", action="store_true",
+                       help="list what would be removed, recomputed and purged; change nothing")
     erase.set_defaults(func=cmd_erase)
 
     add_models_parser(sub)
@@ -275,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = local_sub.add_parser("run", help="push files through the embedded pipeline")
     run.add_argument("--dataset", required=True, help="dataset contract name, e.g. matches")
     run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
+    run.add_argument("--pseudonym-key-file", metavar="FILE", type=Path,
+                     help="fix the pseudonymisation key to FILE's content, so pseudonyms are "
+                          "the same from run to run (default: LAKEGUARD_LOCAL_PSEUDONYM_KEY, "
+                          "else a random key per start, as in AWS)")
+    run.add_argument("--erase", metavar="NIR",
+                     help="after the files, erase this data subject from the embedded lake")
+    run.add_argument("--dry-run", action="store_true",
+                     help="with --erase: list what would change, change nothing")
     run.add_argument("files", nargs="+",
                      help="raw files (or folders of them) to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)

@@ -24,6 +24,8 @@ ENV_STATE_MACHINE_ARN = "LAKEGUARD_STATE_MACHINE_ARN"
 ENV_LAMBDA_MAX_BYTES = "LAKEGUARD_LAMBDA_MAX_BYTES"
 ENV_ATHENA_WORKGROUP = "LAKEGUARD_ATHENA_WORKGROUP"
 ENV_PSEUDONYM_SECRET = "LAKEGUARD_PSEUDONYM_SECRET_ARN"
+#: A fixed pseudonymisation key for the embedded lake (reproducible, linkable local runs).
+ENV_LOCAL_PSEUDONYM_KEY = "LAKEGUARD_LOCAL_PSEUDONYM_KEY"
 ENV_AWS_ENDPOINT = "AWS_ENDPOINT_URL"
 
 #: CDK context keys the embedded lake synthesizes with (``lakeguard.local``), read by the

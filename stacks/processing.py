@@ -33,7 +33,7 @@ from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 
 #: What the Glue jobs import beyond Glue 5's preinstalled libraries, pinned to the lock's
 #: versions so the jobs run with what the Spark tests ran with.
-GLUE_PINNED = ("pyarrow", "numpy")
+GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins).
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",

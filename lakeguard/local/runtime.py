@@ -111,13 +111,46 @@ class Submitted:
     started: float
 
 
+#: Shortest fixed key accepted: an HMAC key shorter than 128 bits is guessable.
+MIN_KEY_LENGTH = 16
+
+
+def check_key_length(key: str) -> None:
+    """Refuse a fixed key too short to keep pseudonyms from being reversed by guessing."""
+    if len(key) < MIN_KEY_LENGTH:
+        raise LocalRuntimeError(
+            f"a fixed pseudonymisation key needs at least {MIN_KEY_LENGTH} characters (set "
+            f"{config.ENV_LOCAL_PSEUDONYM_KEY} to a long random value, e.g. openssl rand -hex 32)")
+
+
+def fix_pseudonym_key(secret_id: str, key: str) -> str:
+    """Make ``key`` the current version of the deployed pseudonymisation secret.
+
+    The deploy generated a random key, as in AWS; a fixed one makes local runs give the
+    same pseudonyms from one start to the next, so their outputs can be compared and
+    joined. Returns the new version id (the key itself is never printed).
+    """
+    check_key_length(key)
+    version: str = client("secretsmanager").put_secret_value(
+        SecretId=secret_id, SecretString=key)["VersionId"]
+    return version
+
+
 class LocalLake:
-    """A deployed lakeguard on the embedded AWS."""
+    """A deployed lakeguard on the embedded AWS.
+
+    ``pseudonym_key`` (or the ``LAKEGUARD_LOCAL_PSEUDONYM_KEY`` environment variable)
+    fixes the pseudonymisation key after deploy, so pseudonyms are the same across runs.
+    """
 
     def __init__(self, env: str = "dev", port: int | None = None,
                  on_invoke: Callable[[str, dict[str, Any]], None] | None = None,
-                 assembly: Path | None = None, workers_per_function: int = 2) -> None:
+                 assembly: Path | None = None, workers_per_function: int = 2,
+                 pseudonym_key: str | None = None) -> None:
         self.env, self.port, self.on_invoke = env, port, on_invoke
+        #: Explicit key, else the environment's, else the one generated at deploy.
+        self.pseudonym_key = pseudonym_key if pseudonym_key is not None \
+            else os.environ.get(config.ENV_LOCAL_PSEUDONYM_KEY) or None
         self.assembly, self.workers_per_function = assembly, workers_per_function
         self.aws: EmbeddedAws | None = None
         self.outputs: dict[str, str] = {}
@@ -128,6 +161,8 @@ class LocalLake:
 
     def start(self, progress: Callable[[str], None] = lambda _: None) -> LocalLake:
         """Start moto, bridge its gaps, synthesize and deploy the stacks."""
+        if self.pseudonym_key is not None:
+            check_key_length(self.pseudonym_key)
         progress("starting the embedded AWS (moto server)")
         self.aws = start_embedded_aws(self.port)
         self.workdir = Path(tempfile.mkdtemp(prefix="lakeguard-lake-"))
@@ -170,6 +205,9 @@ class LocalLake:
         machine_role = client("stepfunctions").describe_state_machine(
             stateMachineArn=self.outputs["StateMachineArn"])["roleArn"]
         gaps.sign_step_functions_calls_as_its_role(lambda: iam.role_credentials(machine_role))
+        if self.pseudonym_key is not None:
+            progress("putting the given pseudonymisation key (pseudonyms reproducible)")
+            fix_pseudonym_key(self.outputs["PseudonymSecretArn"], self.pseudonym_key)
         return self
 
     def stop(self) -> None:

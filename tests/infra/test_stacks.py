@@ -346,7 +346,8 @@ def test_glue_jobs_pin_what_they_import_to_the_lock_files_versions(dev):
     for job in _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job").values():
         modules = job["Properties"]["DefaultArguments"]["--additional-python-modules"]
         assert dict(m.split("==") for m in modules.split(",")) == {
-            "pyarrow": pins["pyarrow"], "numpy": pins["numpy"]}
+            "pyarrow": pins["pyarrow"], "numpy": pins["numpy"],
+            "phonenumberslite": pins["phonenumberslite"]}
 
 
 def test_alarms_can_publish_to_the_alarm_topic_from_this_account_only(dev):
