@@ -34,7 +34,7 @@ from lakeguard.privacy.rawvalues import RawValues
 #: Hits named in a :class:`LeakDetected` message at most.
 SHOWN = 10
 
-_JOIN = r"([0-9ab])[^\p{L}\p{N}]{1,3}([0-9ab])"
+_JOIN = r"([0-9ab])[^a-zA-Z0-9]{1,3}([0-9ab])"
 _NIR_RUN = (r"(^|[^0-9])[1-478][0-9]{2}(0[1-9]|1[0-2]|20|3[0-9]|4[0-2]|[5-9][0-9])"
             r"([0-9]{2}|2[ab])[0-9]{6}([0-9]{2})?([^0-9]|$)")
 _PHONE_RUN = r"(^|[^0-9+])((\+|00)330?|0)[1-9][0-9]{8}([^0-9]|$)"
@@ -115,7 +115,7 @@ def _dated(folded: pa.Array) -> pa.Array:
         for name, number in sorted(_MONTH_NUMBERS.items(), key=lambda kv: -len(kv[0])):
             subset = pc.replace_substring_regex(subset, rf"\b{name}\b\.?", number)
         folded = pc.replace_with_mask(folded, named, subset)
-    return _until_stable(folded, r"([0-9])[^\p{L}\p{N}]{1,3}(?:de )?([0-9])")
+    return _until_stable(folded, r"([0-9])[^a-zA-Z0-9]{1,3}(?:de )?([0-9])")
 
 
 def _runs_in(view: pa.Array, values: pa.Array) -> pa.Array:
@@ -155,23 +155,37 @@ def _international(joined: pa.Array) -> pa.Array:
     return pc.replace_with_mask(candidates, candidates, pa.array(found, pa.bool_()))
 
 
-def _kinds(folded: pa.Array, raw: RawValues, free_text: bool) -> dict[str, pa.Array]:
-    """For distinct folded cells: one mask per kind of identifier they hold."""
+def _digit_kinds(folded: pa.Array, raw: RawValues) -> dict[str, pa.Array]:
+    """The kinds only a cell holding digits can hold."""
     joined = _joined(folded)
-    found = {
+    return {
         "NIR": _matches(joined, _NIR_RUN),
         "PHONE": pc.or_(_matches(joined, _PHONE_RUN), _international(joined)),
-        "EMAIL": _matches(folded, EMAIL),
         "IBAN": _matches(folded, IBAN),
         "BIRTH_DATE": _runs_in(_dated(folded), raw.birth_forms),
         "POSTCODE": _runs_in(folded, raw.postcodes),
     }
+
+
+def _kinds(folded: pa.Array, raw: RawValues, free_text: pa.Array) -> dict[str, pa.Array]:
+    """For distinct folded cells: one mask per kind of identifier they hold.
+
+    ``free_text`` marks the cells of free-text columns, the only ones read word by word.
+    Digit-borne kinds are looked for only in cells with a digit.
+    """
+    none = pa.repeat(False, len(folded))
+    digits = pc.fill_null(pc.match_substring_regex(folded, "[0-9]"), False)
+    found: dict[str, pa.Array] = {"EMAIL": _matches(folded, EMAIL)}
+    if pc.any(digits).as_py():
+        for kind, mask in _digit_kinds(pc.filter(folded, digits), raw).items():
+            found[kind] = pc.replace_with_mask(none, digits, mask)
     for kind, values in raw.exact.items():
-        found[kind.upper()] = pc.or_(found.get(kind.upper(), pa.repeat(False, len(folded))),
+        found[kind.upper()] = pc.or_(found.get(kind.upper(), none),
                                      pc.is_in(folded, value_set=values))
-    if free_text:
-        found["NAME"] = pc.or_(found.get("NAME", pa.repeat(False, len(folded))),
-                               _words_in(folded, raw.words))
+    if pc.any(free_text).as_py():
+        words = _words_in(pc.filter(folded, free_text), raw.words)
+        found["NAME"] = pc.or_(found.get("NAME", none),
+                               pc.replace_with_mask(none, free_text, words))
     return found
 
 
@@ -179,24 +193,36 @@ def scan(output: pa.Table, raw: RawValues, free_text: tuple[str, ...] = (),
          skip: tuple[str, ...] = (), row_column: str | None = None) -> Findings:
     """Every identifier left in the text columns of ``output`` (``skip``: pseudonyms).
 
-    Each column is folded and scanned once per distinct cell; the rows are taken from
-    ``row_column`` (the raw data row) when the output carries it.
+    The distinct cells of every text column are folded and scanned together, once; the
+    rows are taken from ``row_column`` (the raw data row) when the output carries it.
     """
     findings = Findings()
+    names, encoded = [], []
     for name in output.column_names:
         if name in skip or name == row_column:
             continue
         column = output[name].combine_chunks()
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            names.append(name)
+            encoded.append(pc.dictionary_encode(column.cast(pa.string())))
+    if not names:
+        return findings
+    distinct = pa.concat_arrays([e.dictionary for e in encoded])
+    sizes = [len(e.dictionary) for e in encoded]
+    free = pa.array([name in free_text for name, n in zip(names, sizes, strict=True)
+                     for _ in range(n)], pa.bool_())
+    kinds = _kinds(fold(distinct), raw, free)
+    for kind, mask in kinds.items():
+        if not pc.any(mask).as_py():
             continue
-        encoded = pc.dictionary_encode(column)
-        distinct = encoded.dictionary
-        for kind, mask in _kinds(fold(distinct), raw, name in free_text).items():
-            if not pc.any(mask).as_py():
+        offset = 0
+        for name, codes, size in zip(names, encoded, sizes, strict=True):
+            hit = pc.indices_nonzero(mask.slice(offset, size))
+            offset += size
+            if not len(hit):
                 continue
-            hit_rows = pc.is_in(encoded.indices, value_set=pc.indices_nonzero(mask).cast(
-                encoded.indices.type))
-            hit_rows = pc.fill_null(hit_rows, False)
+            hit_rows = pc.fill_null(pc.is_in(codes.indices, value_set=hit.cast(
+                codes.indices.type)), False)
             if row_column is not None:
                 rows: list[int | None] = pc.filter(output[row_column].combine_chunks(),
                                                    hit_rows).to_pylist()

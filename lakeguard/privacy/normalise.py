@@ -11,12 +11,13 @@ all. :func:`fold` maps every such spelling to one form, in this order:
 2. Unicode NFKC (full-width and mathematical letters and digits become ASCII, ligatures
    are split, non-breaking spaces become spaces);
 3. every space becomes ``" "``, every dash ``"-"``, every apostrophe ``"'"``;
-4. look-alike letters and digits of other scripts become the ASCII ones they imitate
-   (:mod:`lakeguard.privacy.confusables`, from Unicode's confusables data; the decimal
-   digits of every script become ASCII digits);
-5. lower case;
-6. accents removed (NFKD, then combining marks dropped), and the Latin letters that
-   carry no decomposable accent spelled in ASCII (``œ`` -> ``oe``, ``ø`` -> ``o``).
+4. lower case;
+5. accents removed (NFKD, then combining marks dropped), and the Latin letters that
+   carry no decomposable accent spelled in ASCII (``œ`` -> ``oe``, ``ø`` -> ``o``);
+6. look-alike letters and digits of other scripts become the ASCII ones they imitate
+   (:mod:`lakeguard.privacy.confusables`, from Unicode's confusables data, lower-case
+   forms included; the decimal digits of every script become ASCII digits). Last, so
+   only the rare cells still holding a non-ASCII character pay for it.
 
 The raw identifiers the guard looks for and the text it scans go through the same
 function, so both sides meet in one form. A free-text column published by ``redact`` is
@@ -86,14 +87,14 @@ def _unicode(values: pa.Array) -> pa.Array:
     values = pc.replace_substring_regex(values, INVISIBLE, "")
     values = pc.replace_substring_regex(values, _DASHES, "-")
     values = pc.replace_substring_regex(values, _APOSTROPHES, "'")
-    still = pc.fill_null(pc.invert(pc.string_is_ascii(values)), False)
-    if pc.any(still).as_py():
-        values = pc.replace_with_mask(values, still, _look_alikes(pc.filter(values, still)))
     values = pc.utf8_lower(values)
     values = pc.utf8_normalize(values, form="NFKD")
     values = pc.replace_substring_regex(values, r"\p{Mn}", "")
     for letter, spelled in _SPELLED.items():
         values = pc.replace_substring(values, letter, spelled)
+    still = pc.fill_null(pc.invert(pc.string_is_ascii(values)), False)
+    if pc.any(still).as_py():
+        values = pc.replace_with_mask(values, still, _look_alikes(pc.filter(values, still)))
     return values  # left decomposed: accents are gone, other scripts' letters need no NFC
 
 

@@ -74,7 +74,9 @@ def redact_free_text(values: pa.Array, batch: pa.RecordBatch, contract: Contract
 def _shape_rejects(batch: pa.RecordBatch, column: Column) -> tuple[pa.Array, list[Reject]]:
     """Rows whose kept value lies outside the column's declared shape."""
     assert column.shape is not None
-    failed = outside(batch.column(column.name), column.shape)
+    shape = column.shape
+    failed = pc.fill_null(per_distinct(lambda v: outside(v, shape), batch.column(column.name)),
+                          False)
     rows = pc.filter(batch.column(ROW), failed).to_pylist()
     reason = f"value outside the declared shape ({column.shape.describe()})"
     return failed, [Reject(row, column.source, reason) for row in rows]

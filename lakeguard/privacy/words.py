@@ -106,33 +106,55 @@ def redact_row_words(folded: pa.Array, row_values: list[pa.Array], kind: str) ->
     """Replace, in each cell, the words of that same row's values (``row_values``) by ``[kind]``.
 
     A job title is not an identifier in another person's comment ("rdv avocat"), but it
-    is one next to the row it describes. Only cells holding a word of some row's value
-    are keyed by row and compared; the rest pass untouched.
+    is one next to the row it describes. Values are folded and split once per distinct
+    value; only cells holding a word of some row's value are then keyed by row and
+    compared, the others pass untouched.
     """
     if len(folded) == 0 or not row_values:
         return folded
-    rows = len(folded)
-    value_words = [pc.split_pattern_regex(fold(v), pattern=r"[^\p{L}]+") for v in row_values]
-    any_word = pc.unique(pa.concat_arrays([pc.list_flatten(w) for w in value_words]))
+    encoded = [pc.dictionary_encode(v) for v in row_values]
+    split = [pc.split_pattern_regex(fold(e.dictionary), pattern=r"[^\p{L}]+") for e in encoded]
+    any_word = pc.unique(pa.concat_arrays([pc.list_flatten(w) for w in split]))
     any_word = any_word.filter(pc.and_(pc.greater_equal(pc.utf8_length(any_word), MIN_WORD),
                                        pc.invert(pc.is_in(any_word, value_set=pa.array(
                                            sorted(PARTICLES))))))
     if not len(any_word):
         return folded
+    texts = pc.dictionary_encode(folded)
+    words_of_texts = pc.split_pattern_regex(texts.dictionary, pattern=r"[^\p{L}]+")
+    holds = pc.is_in(pc.list_flatten(words_of_texts), value_set=any_word)
+    holding = pc.unique(pc.filter(pc.list_parent_indices(words_of_texts), holds))
+    rows_to_check = pc.fill_null(pc.is_in(texts.indices, value_set=holding.cast(
+        texts.indices.type)), False)
+    if not pc.any(rows_to_check).as_py():
+        return folded
+    checked = _own_words(pc.filter(folded, rows_to_check),
+                         [pc.filter(e, rows_to_check) for e in encoded], any_word, kind)
+    return pc.replace_with_mask(folded, rows_to_check, checked)
+
+
+def _own_words(folded: pa.Array, encoded: list[pa.DictionaryArray], any_word: pa.Array,
+               kind: str) -> pa.Array:
+    """:func:`redact_row_words` on the rows that hold a candidate word."""
+    split = [pc.split_pattern_regex(fold(e.dictionary), pattern=r"[^\p{L}]+") for e in encoded]
     lists = pieces(folded)
     flat = pc.list_flatten(lists)
     is_word = pc.equal(pc.bit_wise_and(_positions(lists), 1), 1)
     candidate = pc.and_(is_word, pc.is_in(flat, value_set=any_word))
     if not pc.any(candidate).as_py():
         return folded
-    owners = pc.cast(pc.list_parent_indices(lists), pa.string())
-    keys = pc.binary_join_element_wise(owners, flat, _MARK)
+    owners = pc.list_parent_indices(lists)
+    rows = pc.filter(owners, candidate)
+    keys = pc.binary_join_element_wise(pc.cast(rows, pa.string()), pc.filter(flat, candidate),
+                                       _MARK)
     own = []
-    for words in value_words:
-        parents = pc.cast(pc.list_parent_indices(words), pa.string())
-        own.append(pc.binary_join_element_wise(parents, pc.list_flatten(words), _MARK))
-    hit = pc.and_(candidate, pc.is_in(keys, value_set=pa.concat_arrays(own)))
-    assert len(lists) == rows
+    for codes, words in zip(encoded, split, strict=True):
+        mine = pc.take(words, pc.take(codes.indices, pc.unique(rows)))  # candidate rows only
+        parents = pc.take(pc.unique(rows), pc.list_parent_indices(mine))
+        own.append(pc.binary_join_element_wise(pc.cast(parents, pa.string()),
+                                               pc.list_flatten(mine), _MARK))
+    matched = pc.is_in(keys, value_set=pa.concat_arrays(own))
+    hit = pc.replace_with_mask(candidate, candidate, matched)
     replaced = pc.if_else(hit, f"[{kind}]", flat)
     joined = pa.ListArray.from_arrays(lists.offsets, replaced, mask=lists.is_null())
     return pc.binary_join(joined, "")

@@ -74,7 +74,9 @@ def _fold(word: str) -> str:
 
 def _name_needles(*names: str) -> tuple[str, ...]:
     words = [w for n in names for w in _fold(n).replace("-", " ").replace("'", " ").split()]
-    return tuple(w for w in words if len(w) >= 2 and w not in {"de", "la", "le", "du", "des"})
+    particles = {"de", "la", "le", "du", "des", "da", "di", "del", "van", "von", "der", "den",
+                 "dos", "das", "do", "el", "al", "ben", "bin", "y", "d", "l"}
+    return tuple(w for w in words if len(w) >= 2 and w not in particles)
 
 
 def _spaced_nir(nir: str, sep: str) -> str:

@@ -56,12 +56,12 @@ def _plain_fold(text):
     text = "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in text)
     text = "".join("'" if c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u02b9\u00b4" else c
                    for c in text)
-    text = "".join(look.get(c, c) for c in text).lower()
+    text = text.lower()
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
     for letter, spelled in {"œ": "oe", "æ": "ae", "ø": "o", "ß": "ss", "đ": "d", "ð": "d",
                             "ł": "l", "ı": "i", "ħ": "h", "þ": "th", "ŀ": "l", "ĸ": "k"}.items():
         text = text.replace(letter, spelled)
-    return text
+    return "".join(look.get(c, c) for c in text)
 
 
 def _invisible(c):
