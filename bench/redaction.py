@@ -32,9 +32,8 @@ from typing import Any
 
 import pyarrow as pa
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.privacy_scan
 from results_table import BenchResult, record, table
 
 from lakeguard.privacy.detectors import redact_patterns
@@ -95,7 +94,7 @@ def presidio_engine() -> Any:
     )
 
     offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    tldextract.extract = offline  # the e-mail check would fetch the suffix list otherwise
+    tldextract.extract = offline  # type: ignore[assignment]  # else it fetches the suffix list
     nlp = NlpEngineProvider(nlp_configuration={
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": "fr", "model_name": "fr_core_news_sm"}]}).create_engine()

@@ -8,27 +8,29 @@ local parts as substrings. It reports where and which class, never the value.
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 _LOOK = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
                        "і": "i", "н": "h", "м": "m", "т": "t", "к": "k", "в": "b"})
 _HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 
 
-def normalise(text):
+def normalise(text: str) -> str:
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = unicodedata.normalize("NFKC", text).lower().translate(_LOOK)
     text = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def _digit_runs(text):
+def _digit_runs(text: str) -> list[str]:
     previous, joined = None, text
     while joined != previous:
         previous, joined = joined, re.sub(r"([0-9ab])[^a-z0-9]{1,3}([0-9ab])", r"\1\2", joined)
     return re.findall(r"[0-9ab]+", joined)
 
 
-def findings(texts, cases):
+def findings(texts: dict[str, str], cases: Iterable[Any]) -> list[tuple[str, str]]:
     """(where, class) for every needle of ``cases`` found in ``texts`` ({where: text})."""
     needles = [(c.cls, n) for c in cases for n in c.needles]
     found = []
