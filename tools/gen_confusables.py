@@ -24,8 +24,12 @@ TARGET = Path(__file__).resolve().parents[1] / "lakeguard" / "privacy" / "confus
 
 
 def table(data: dict[str, list[dict[str, str]]]) -> dict[str, str]:
-    """ASCII target -> the look-alike characters mapped to it."""
-    found: dict[str, set[str]] = {}
+    """ASCII target -> the look-alike characters mapped to it.
+
+    Both case forms of a look-alike map to one target, the lower-case form's: folding
+    lower-cases first, and a runtime whose case tables lack a script must still agree.
+    """
+    target_of: dict[str, str] = {}
     for target in string.ascii_letters + string.digits:
         for entry in data.get(target, []):
             char = entry["c"]
@@ -34,14 +38,20 @@ def table(data: dict[str, list[dict[str, str]]]) -> dict[str, str]:
             decomposed = unicodedata.normalize("NFD", char)
             if len(decomposed) > 1 and decomposed[0].isascii():
                 continue
-            found.setdefault(target.lower(), set()).add(char)
-            lower = char.lower()
-            if len(lower) == 1 and not lower.isascii() and lower != char:
-                found[target.lower()].add(lower)  # folding lower-cases before it looks
-    for code in range(0x80, sys.maxunicode + 1):
+            target_of.setdefault(char, target.lower())
+    for char in list(target_of):
+        lower, upper = char.lower(), char.upper()
+        forms = [f for f in (lower, upper) if len(f) == 1 and not f.isascii()]
+        chosen = target_of.get(lower, target_of[char]) if len(lower) == 1 else target_of[char]
+        for form in (char, *forms):
+            target_of[form] = chosen
+    for code in range(0x80, sys.maxunicode + 1):  # a digit reads as its value, first
         char = chr(code)
         if unicodedata.category(char) == "Nd" and unicodedata.normalize("NFKC", char) == char:
-            found.setdefault(str(unicodedata.digit(char)), set()).add(char)
+            target_of[char] = str(unicodedata.digit(char))
+    found: dict[str, set[str]] = {}
+    for char, target in target_of.items():
+        found.setdefault(target, set()).add(char)
     return {t: "".join(sorted(chars)) for t, chars in sorted(found.items())}
 
 
