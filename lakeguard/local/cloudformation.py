@@ -49,6 +49,23 @@ def _zip_dir(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+#: Zipped directory assets, by asset hash: the dependency layer takes ~10 s to zip.
+ZIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "asset-zips"
+
+
+def _zipped(source: Path) -> bytes:
+    """A directory asset as the zip ``cdk deploy`` uploads; CDK names it by content hash."""
+    cached = ZIP_CACHE / f"{source.name}.zip"
+    if cached.exists():
+        return cached.read_bytes()
+    body = _zip_dir(source)
+    ZIP_CACHE.mkdir(parents=True, exist_ok=True)
+    scratch = cached.with_suffix(".tmp")
+    scratch.write_bytes(body)
+    scratch.rename(cached)
+    return body
+
+
 def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
     """Upload every file asset of the assembly to its bootstrap bucket and key."""
     s3 = client("s3")
@@ -59,7 +76,7 @@ def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
         assets = json.loads((assembly / artifact["properties"]["file"]).read_text())
         for asset in assets.get("files", {}).values():
             source = assembly / asset["source"]["path"]
-            body = _zip_dir(source) if asset["source"].get("packaging") == "zip" else \
+            body = _zipped(source) if asset["source"].get("packaging") == "zip" else \
                 source.read_bytes()
             for destination in asset["destinations"].values():
                 bucket = _placeholders(destination["bucketName"])
