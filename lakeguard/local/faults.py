@@ -14,7 +14,8 @@ embedded AWS; it matches a stage by its handler (``lambdas.<stage>.handler``)::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lakeguard.exceptions import TransientError
@@ -79,3 +80,35 @@ class LambdaTimedOut(Exception):
 def time_out(stage: str, times: int = 1) -> Fault:
     """Make the stage's next ``times`` invocations end as a Lambda timeout would."""
     return fail(stage, error=LambdaTimedOut, times=times)
+
+
+@contextmanager
+def crash_at(seam: str, error: type[Exception] = TransientError, times: int = 1,
+             run_id: str | None = None) -> Iterator[None]:
+    """Raise ``error`` the next ``times`` a stage passes ``seam`` (of ``run_id``, if given).
+
+    Seams are named points inside a stage, between two of its writes (see
+    :mod:`lakeguard.pipeline.seams`): ``commit:<table>:written`` (data files written, the
+    table not committed), ``commit:<table>:done`` (the table committed),
+    ``publish:committed`` (every table committed, the ledger not written) and
+    ``publish:recorded`` (the ledger written).
+    """
+    from lakeguard.pipeline import seams
+
+    left = [times]
+    lock = threading.Lock()
+
+    def hook(name: str, run: str) -> None:
+        if name != seam or (run_id is not None and run != run_id):
+            return
+        with lock:
+            if left[0] <= 0:
+                return
+            left[0] -= 1
+        raise error(f"injected crash at {seam}")
+
+    seams.HOOKS.append(hook)
+    try:
+        yield
+    finally:
+        seams.HOOKS.remove(hook)

@@ -15,13 +15,15 @@ from lakeguard.config import Settings
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import audit_key, final_key, is_from_source, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
+from lakeguard.pipeline.seams import seam
 from lakeguard.s3io import delete_keys, list_keys, put_json
 
 if TYPE_CHECKING:
     import boto3
 
 
-def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | None = None) -> list[str]:
+def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | None = None,
+                  name: str = "") -> list[str]:
     """Move a run's staged Parquet objects to their final keys; return the final keys."""
     s3 = client("s3", session)
     staged = [k for k in list_keys(bucket, staging_prefix(ref.run_id), session)
@@ -30,6 +32,7 @@ def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | 
     for table in tables:  # drop what an earlier version of the same raw key published
         old = [k for k in list_keys(bucket, f"{table}/", session) if is_from_source(k, ref.key_id)]
         delete_keys(bucket, old, session)
+    seam(f"commit:{name}:written", ref.run_id)
     committed = []
     counters: dict[str, int] = {}
     for key in staged:
@@ -39,6 +42,7 @@ def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | 
         s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
         committed.append(target)
     delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    seam(f"commit:{name}:done", ref.run_id)
     return committed
 
 
@@ -90,8 +94,9 @@ def publish(state: dict[str, Any], settings: Settings,
     newer = ledger.newer_version(ref)
     if newer is not None:
         return supersede(ref, newer, state, settings, ledger, session)
-    clean_keys = commit_staged(settings.clean_bucket, ref, session)
-    refined_keys = commit_staged(settings.refined_bucket, ref, session)
+    clean_keys = commit_staged(settings.clean_bucket, ref, session, f"clean/{ref.dataset}")
+    refined_keys = commit_staged(settings.refined_bucket, ref, session, "refined/team_matches")
+    seam("publish:committed", ref.run_id)
     partitions = register_partitions(settings.glue_database, refined_keys, session)
     clean = state["clean"]
     record = {
@@ -117,5 +122,6 @@ def publish(state: dict[str, Any], settings: Settings,
     ledger.advance(
         ref, PUBLISHED, dataset=record["dataset"], digest=clean.get("input_sha256"),
         outputs=[f"clean/{k}" for k in clean_keys] + [f"refined/{k}" for k in refined_keys])
+    seam("publish:recorded", ref.run_id)
     return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),
             "partitions_added": partitions}
