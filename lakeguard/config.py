@@ -18,6 +18,7 @@ ENV_REFINED_BUCKET = "LAKEGUARD_REFINED_BUCKET"
 ENV_QUARANTINE_BUCKET = "LAKEGUARD_QUARANTINE_BUCKET"
 ENV_ARTEFACTS_BUCKET = "LAKEGUARD_ARTEFACTS_BUCKET"
 ENV_GLUE_DATABASE = "LAKEGUARD_GLUE_DATABASE"
+ENV_CLEAN_DATABASE = "LAKEGUARD_CLEAN_DATABASE"
 ENV_LEDGER_TABLE = "LAKEGUARD_LEDGER_TABLE"
 ENV_STATE_MACHINE_ARN = "LAKEGUARD_STATE_MACHINE_ARN"
 ENV_LAMBDA_MAX_BYTES = "LAKEGUARD_LAMBDA_MAX_BYTES"
@@ -28,7 +29,8 @@ ENV_AWS_ENDPOINT = "AWS_ENDPOINT_URL"
 #: Objects up to this size are anonymised by the Lambda path; larger ones by Glue Spark.
 DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
 
-#: Prefix under the refined bucket where a run writes before Publish commits it.
+#: Prefix under the clean and refined buckets where a stage hands its rows to the next one;
+#: only Publish turns them into table commits, and then deletes them.
 STAGING_PREFIX = "_staging"
 
 
@@ -57,6 +59,7 @@ class Settings:
     artefacts_bucket: str
     glue_database: str
     ledger_table: str
+    clean_database: str
     lambda_max_bytes: int = DEFAULT_LAMBDA_MAX_BYTES
 
     @classmethod
@@ -71,6 +74,7 @@ class Settings:
             artefacts_bucket=_require(ENV_ARTEFACTS_BUCKET),
             glue_database=_require(ENV_GLUE_DATABASE),
             ledger_table=_require(ENV_LEDGER_TABLE),
+            clean_database=_require(ENV_CLEAN_DATABASE),
             lambda_max_bytes=DEFAULT_LAMBDA_MAX_BYTES if max_bytes is None else int(max_bytes),
         )
 
@@ -85,6 +89,7 @@ class Settings:
                 artefacts_bucket=outputs["ArtefactsBucketName"],
                 glue_database=outputs["GlueDatabaseName"],
                 ledger_table=outputs["LedgerTableName"],
+                clean_database=outputs["CleanDatabaseName"],
             )
         except KeyError as err:
             raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "

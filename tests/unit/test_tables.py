@@ -1,0 +1,184 @@
+"""Iceberg tables on moto (server mode, in process): create and evolve from specs, the one
+commit per run that replaces a source's rows, its retry, the revert, and the moto gap
+that let two concurrent commits both succeed."""
+
+import logging
+import socket
+import threading
+import warnings
+
+import boto3
+import pyarrow as pa
+import pytest
+
+from lakeguard.exceptions import ContractError
+from lakeguard.tables import Names, Source, TableSpec, ensure_tables, replace_rows, revert_run
+from lakeguard.tables.commit import Superseded, visible_runs, with_lineage
+from lakeguard.tables.ensure import SchemaChangeRefused, check_compatible
+from lakeguard.tables.spec import LINEAGE
+
+warnings.filterwarnings("ignore", category=UserWarning)
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+NAMES = Names("c_db", "r_db", "clean-b", "refined-b")
+SPEC = TableSpec("refined", "scores", pa.schema([("team", pa.string()), ("goals", pa.int64()),
+                                                 ("season", pa.string()), *LINEAGE]),
+                 ("season",), "test table")
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def aws():
+    from moto.server import ThreadedMotoServer
+
+    from lakeguard.local import gaps
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    gaps.refuse_stale_glue_table_versions()
+    patch = pytest.MonkeyPatch()
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        patch.setenv(name, value)
+    patch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for bucket in ("clean-b", "refined-b"):
+        boto3.client("s3").create_bucket(Bucket=bucket)
+    for database in ("c_db", "r_db"):
+        boto3.client("glue").create_database(DatabaseInput={"Name": database})
+    yield
+    patch.undo()
+    server.stop()
+
+
+def _table(name):
+    from lakeguard.tables.catalog import glue_catalog
+
+    spec = TableSpec(SPEC.zone, name, SPEC.schema, SPEC.partition_by, SPEC.description)
+    ensure_tables((spec,), NAMES)
+    return spec, glue_catalog().load_table(spec.identifier(NAMES))
+
+
+def _source(key, run):
+    return Source(run, key, f"matches/{key}.csv", "v", "digest")
+
+
+def _rows(table, source, goals, n=5):
+    rows = pa.table({"team": ["A"] * n, "goals": [goals] * n, "season": ["2000-01"] * n})
+    return with_lineage(rows, table.schema().as_arrow(), source)
+
+
+def _visible(table):
+    table.refresh()
+    return visible_runs(table)
+
+
+def test_a_later_version_replaces_its_key_in_one_snapshot_and_a_retry_does_nothing(aws):
+    _, table = _table("replace")
+    first, second, other = _source("k1", "r1"), _source("k1", "r2"), _source("k2", "r3")
+    replace_rows(table, _rows(table, first, 1), first)
+    replace_rows(table.refresh(), _rows(table, other, 7), other)
+    snapshots = len(table.refresh().snapshots())
+    committed = replace_rows(table, _rows(table, second, 2), second)
+    assert len(table.refresh().snapshots()) == snapshots + 1  # one commit, one snapshot
+    assert _visible(table) == {"k1": {"r2": 5}, "k2": {"r3": 5}}
+    summary = table.snapshot_by_id(committed).summary.additional_properties
+    assert summary["lakeguard.run-id"] == "r2" and summary["lakeguard.source-key-id"] == "k1"
+    assert replace_rows(table, _rows(table, second, 2), second) == committed  # a retry
+    assert len(table.refresh().snapshots()) == snapshots + 1
+
+
+def test_an_older_run_never_replaces_a_newer_version(aws):
+    _, table = _table("newer")
+    newer, older = _source("k1", "r2"), _source("k1", "r1")
+    replace_rows(table, _rows(table, newer, 2), newer)
+    with pytest.raises(Superseded, match="newer version"):
+        replace_rows(table.refresh(), _rows(table, older, 1), older, newer_runs=frozenset({"r2"}))
+    assert _visible(table) == {"k1": {"r2": 5}}
+
+
+def test_a_crash_before_the_catalog_commit_changes_nothing_visible(aws):
+    _, table = _table("crash")
+    first, second = _source("k1", "r1"), _source("k1", "r2")
+    replace_rows(table, _rows(table, first, 1), first)
+
+    def crash():
+        raise RuntimeError("crashed")
+
+    with pytest.raises(RuntimeError):
+        replace_rows(table.refresh(), _rows(table, second, 2), second, on_written=crash)
+    assert _visible(table) == {"k1": {"r1": 5}}
+
+
+def test_revert_gives_the_key_back_its_rows_before_the_run(aws):
+    _, table = _table("revert")
+    first, second = _source("k1", "r1"), _source("k1", "r2")
+    replace_rows(table, _rows(table, first, 1), first)
+    replace_rows(table.refresh(), _rows(table, second, 2), second)
+    assert revert_run(table.refresh(), second) is not None
+    assert _visible(table) == {"k1": {"r1": 5}}
+    assert revert_run(table.refresh(), second) is None  # nothing left to revert
+
+
+def test_two_concurrent_commits_both_land_with_the_version_check(aws):
+    # GIVEN two writers that loaded the same table version (the race moto used to lose)
+    from lakeguard.tables.catalog import glue_catalog
+
+    spec, _ = _table("race")
+    loaded = [glue_catalog().load_table(spec.identifier(NAMES)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def write(i, table):
+        source = _source(f"k{i}", f"r{i}")
+        rows = _rows(table, source, i)
+        barrier.wait()
+        try:
+            replace_rows(table, rows, source)
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(i, t)) for i, t in enumerate(loaded)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN both commits are there: the loser was refused, reloaded and retried
+    assert not errors
+    assert _visible(loaded[0]) == {"k0": {"r0": 5}, "k1": {"r1": 5}}
+
+
+def test_a_new_column_evolves_the_table_and_old_rows_read_null(aws):
+    spec, table = _table("evolve")
+    source = _source("k1", "r1")
+    replace_rows(table, _rows(table, source, 1), source)
+    wider = TableSpec(spec.zone, spec.name, pa.schema([*SPEC.schema, ("coach", pa.string())]),
+                      spec.partition_by, spec.description)
+    assert ensure_tables((wider,), NAMES) == {"refined/evolve": ["added coach"]}
+    rows = table.refresh().scan().to_arrow()
+    assert "coach" in rows.column_names and rows["coach"].null_count == rows.num_rows
+
+
+def test_a_dropped_or_retyped_column_is_refused(aws):
+    spec, _ = _table("refuse")
+    narrower = TableSpec(spec.zone, spec.name, pa.schema([("team", pa.string()), *LINEAGE]),
+                         spec.partition_by, spec.description)
+    with pytest.raises(SchemaChangeRefused, match="column 'goals' would be dropped"):
+        ensure_tables((narrower,), NAMES)
+
+
+def test_check_compatible_refuses_at_synth_with_one_line():
+    recorded = [{"zone": "refined", "name": "t", "partition_by": ["season"],
+                 "columns": [["a", "string"], ["b", "int64"]]}]
+    check_compatible(recorded, [{**recorded[0], "columns": [["a", "string"], ["b", "int64"],
+                                                             ["c", "string"]]}])
+    with pytest.raises(ContractError) as refused:
+        check_compatible(recorded, [{**recorded[0], "columns": [["a", "string"],
+                                                                 ["b", "double"]]}])
+    assert "column 'b' would change type from int64 to double" in str(refused.value)
+    assert "\n" not in str(refused.value)
