@@ -23,10 +23,12 @@ from constructs import Construct
 
 from lakeguard import config
 from lakeguard.ml.metrics import METRICS_NAMESPACE
+from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
+from stacks.tables import allow_table_commits
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins).
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
@@ -57,10 +59,14 @@ STAGES: dict[str, StageSpec] = {
     "check_model": StageSpec(1024, 300, "reads the model table's history"),
     "train": StageSpec(1024, 300, "fits one small model per stale entity"),
     "score": StageSpec(1024, 300, "scores this object's points"),
-    "publish": StageSpec(512, 300, "copies staged objects, adds partitions"),
+    "publish": StageSpec(1024, 300, "one Iceberg commit per table: reads the run's rows"),
     "quarantine": StageSpec(512, 300, "copies the raw object, writes its report"),
 }
 
+
+#: Stages that commit to the Iceberg tables, and stages that only read them.
+TABLE_WRITERS = ("publish", "quarantine")
+TABLE_READERS = ("check_model", "train", "score")
 
 #: Stages that move an object's ledger record (to processing, published, quarantined) and
 #: the item actions each needs; publish also reads the key's other versions (newest wins).
@@ -90,9 +96,10 @@ class LakeguardProcessingStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
-                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
+                 clean_database_name: str, ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings, self.key, self.database_name = settings, key, database_name
+        self.databases = {CLEAN: clean_database_name, REFINED: database_name}
         self.layout = LakeLayout.from_contracts()
         # The pseudonymisation key: generated at deploy time (never in code or template),
         # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
@@ -122,6 +129,7 @@ class LakeguardProcessingStack(cdk.Stack):
             config.ENV_QUARANTINE_BUCKET: buckets["quarantine"].bucket_name,
             config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"].bucket_name,
             config.ENV_GLUE_DATABASE: database_name,
+            config.ENV_CLEAN_DATABASE: clean_database_name,
             config.ENV_LEDGER_TABLE: ledger.table_name,
             config.ENV_LAMBDA_MAX_BYTES: str(settings.lambda_max_bytes),
             "POWERTOOLS_SERVICE_NAME": "lakeguard",
@@ -140,7 +148,10 @@ class LakeguardProcessingStack(cdk.Stack):
         self.allow_secret(self.roles["clean"])
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
-        self.allow_partitions(self.roles["publish"])
+        for stage in TABLE_WRITERS:  # Publish commits; Quarantine reverts a half-done Publish
+            allow_table_commits(self.roles[stage], self.databases)
+        for stage in TABLE_READERS:  # the model's history and its training snapshot
+            allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
             allow_ledger(self.roles[stage], ledger, key, actions)
@@ -189,16 +200,6 @@ class LakeguardProcessingStack(cdk.Stack):
             "(IAM service authorization reference); the cloudwatch:namespace condition keeps "
             f"it to {METRICS_NAMESPACE}",
             conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
-
-    def allow_partitions(self, role: ServiceRole) -> None:
-        """Add partitions to the refined tables (Publish), named one by one."""
-        tables = [arn("glue", f"table/{self.database_name}/{t}")
-                  for t in self.layout.refined_tables]
-        role.access.allow(
-            "AddRefinedPartitions",
-            ["glue:GetTable", "glue:CreatePartition", "glue:BatchCreatePartition",
-             "glue:GetPartition"],
-            [arn("glue", "catalog"), arn("glue", f"database/{self.database_name}"), *tables])
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str], grants: tuple[ObjectGrant, ...]
