@@ -17,8 +17,8 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.local.faults import LambdaTimedOut, crash_at, hold
 from lakeguard.exceptions import TransientError
+from lakeguard.local.faults import LambdaTimedOut, crash_at, hold
 
 from .tables import team_goals
 
@@ -41,6 +41,7 @@ def _drop(lake, tmp_path, year, team, goals, broken=False):
 
 
 def _check(capsys):
+    capsys.readouterr()  # the stages' own log lines
     code = main(["ledger", "check", "--json"])
     report = json.loads(capsys.readouterr().out)
     return code, report
@@ -85,6 +86,7 @@ def test_a_crash_inside_the_clean_commit_loses_no_row(lake, tmp_path, capsys):
 
 
 def _ledger_entry(capsys, run_id):
+    capsys.readouterr()
     assert main(["ledger", "--json"]) == 0
     return next(e for e in json.loads(capsys.readouterr().out) if e["run_id"] == run_id)
 

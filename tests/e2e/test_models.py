@@ -84,17 +84,12 @@ def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
 
 
 def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
-    import io
-
-    import pyarrow.parquet as pq
+    from .tables import visible_rows
 
     _, steps = lifecycle
-    s3 = client("s3")
-    prefix = "anomalies/dataset=matches/season=2041-42/"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.bucket("refined"),
-                                                  Prefix=prefix)["Contents"]]
-    rows = [r for k in keys for r in pq.read_table(io.BytesIO(s3.get_object(
-        Bucket=lake.bucket("refined"), Key=k)["Body"].read())).to_pylist() if r["entity"] == "Alpha"]
+    rows = sorted((r for r in visible_rows(lake, "refined", "anomalies").to_pylist()
+                   if r["entity"] == "Alpha" and r["season"] == "2041-42"),
+                  key=lambda r: r["ts"])
     assert len(rows) == 60
     assert {r["model_version"] for r in rows} == {steps["drift"]["aliases"]["champion"]}
     blow_out = rows[0]
