@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
+from lakeguard.tables.expressions import equal
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
 if TYPE_CHECKING:
@@ -78,11 +79,9 @@ def run_snapshot(table: Table, run_id: str, property_name: str = RUN_PROPERTY) -
 
 def _source_files(table: Table, key_id: str) -> list[DataFile]:
     """Data files of the current snapshot that may hold rows of ``key_id`` (metrics-pruned)."""
-    from pyiceberg.expressions import EqualTo
-
     if table.current_snapshot() is None:
         return []
-    return [task.file for task in table.scan(row_filter=EqualTo(SOURCE_COLUMN, key_id)).plan_files()]
+    return [task.file for task in table.scan(row_filter=equal(SOURCE_COLUMN, key_id)).plan_files()]
 
 
 def _read_file(table: Table, data_file: DataFile) -> pa.Table:
@@ -111,10 +110,9 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     retry; ``rewrite`` commits anyway, as erasure must). ``on_written`` runs once every new
     file is written and before the catalog commit (a seam for crash tests).
     """
-    from pyiceberg.expressions import EqualTo
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    predicate = EqualTo(SOURCE_COLUMN, source.key_id)
+    predicate = equal(SOURCE_COLUMN, source.key_id)
     existing = [(f, _read_file(table, f)) for f in _source_files(table, source.key_id)]
     mine = [content.filter(pc.equal(content[SOURCE_COLUMN], source.key_id))
             for _, content in existing]
@@ -187,17 +185,15 @@ def revert_run(table: Table, source: Source) -> int | None:
     the run published the key's first version). Nothing to do when the run committed
     nothing here, or when a later run already replaced the key's rows.
     """
-    from pyiceberg.expressions import EqualTo
-
     committed = run_snapshot(table, source.run_id)
     if committed is None or _replaced_since(table, committed, source.key_id):
         return None
-    runs = visible_runs(table, row_filter=EqualTo(SOURCE_COLUMN, source.key_id))
+    runs = visible_runs(table, row_filter=equal(SOURCE_COLUMN, source.key_id))
     if not set(runs.get(source.key_id, {})) <= {source.run_id}:
         return None
     snapshot = table.metadata.snapshot_by_id(committed)
     parent = snapshot.parent_snapshot_id if snapshot is not None else None
-    before = (table.scan(row_filter=EqualTo(SOURCE_COLUMN, source.key_id),
+    before = (table.scan(row_filter=equal(SOURCE_COLUMN, source.key_id),
                          snapshot_id=parent).to_arrow()
               if parent is not None else table.schema().as_arrow().empty_table())
     revert = Source(f"revert-{source.run_id}", source.key_id, source.key, source.version_id,

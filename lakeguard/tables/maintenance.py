@@ -33,14 +33,14 @@ def expire_snapshots(table: Table, older_than: datetime, keep: frozenset[int] = 
 
 
 def referenced_files(table: Table) -> set[str]:
-    """Every file the table's metadata references: data, manifests, lists, metadata files."""
+    """Every file a retained snapshot reads (live entries), and the metadata files."""
     metadata = table.metadata
     found = {table.metadata_location, *(log.metadata_file for log in metadata.metadata_log)}
     for snapshot in metadata.snapshots:
         found.add(snapshot.manifest_list)
         for manifest in snapshot.manifests(table.io):
             found.add(manifest.manifest_path)
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
                 found.add(entry.data_file.file_path)
     return found
 
