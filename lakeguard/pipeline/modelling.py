@@ -42,6 +42,7 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
+from lakeguard.tables.expressions import not_equal
 from lakeguard.transforms.refine import output_schema
 
 if TYPE_CHECKING:
@@ -85,12 +86,12 @@ def committed(contract: Contract, settings: Settings, without_key: str | None = 
 
     ``without_key`` leaves out the rows of one raw key (this run's earlier version).
     """
-    from pyiceberg.expressions import AlwaysTrue, NotEqualTo
+    from pyiceberg.expressions import AlwaysTrue
 
     schema, table = _schema(contract), _model_table(contract, settings)
     snapshot = table.current_snapshot()
     database, name = table.name()
-    where = NotEqualTo(SOURCE_COLUMN, without_key) if without_key else AlwaysTrue()
+    where = not_equal(SOURCE_COLUMN, without_key) if without_key else AlwaysTrue()
     rows = (table.scan(row_filter=where, selected_fields=tuple(schema.names)).to_arrow()
             if snapshot is not None else schema.empty_table())
     inputs = {"table": f"{database}.{name}",

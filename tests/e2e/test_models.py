@@ -60,13 +60,26 @@ def test_first_file_trains_a_champion_with_full_lineage(lifecycle):
     info = registry.lineage(store, "matches", "Alpha", champion)
     assert info["trigger"] == "no_champion" and info["parent"] is None
     assert info["training"]["rows"] == 60 and len(info["training"]["digest"]) == 64
-    objects = info["training"]["objects"]
-    assert objects and all(o["version_id"] for o in objects)
-    assert any("team_matches/season=2040-41/" in o["key"] for o in objects)
-    assert info["training"]["schema_hash"] and info["contract"]["name"] == "matches"
+    inputs = info["training"]["inputs"]
+    assert inputs["table"].endswith(".team_matches") and inputs["run_id"] == steps[
+        "first"]["result"].run_id
+    assert inputs["schema_hash"] and info["contract"]["name"] == "matches"
     assert "pseudonym_key_version" in info and info["code_version"].startswith("0.")
     assert info["execution"]["run_id"] == steps["first"]["result"].run_id
     assert info["metrics"]["training"]["distribution"]["edges"]
+
+
+def test_models_show_reads_the_exact_training_rows_back_after_later_publishes(lifecycle, capsys):
+    # GIVEN the first champion, trained before two more seasons were published
+    _, steps = lifecycle
+    champion = steps["first"]["aliases"]["champion"]
+    capsys.readouterr()
+    # WHEN its input is read back from the snapshots its lineage names
+    assert main(["models", "show", "matches", "Alpha", champion, "--input"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    # THEN the same 60 rows come back, with the digest the model was fitted on
+    assert shown["input"]["rows"] == 60 and shown["input"]["digest_matches"]
+    assert shown["input"]["snapshots"]
 
 
 def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
