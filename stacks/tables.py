@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lakeguard.tables import CLEAN, REFINED, all_tables
+from lakeguard.tables.lock import check_against_lock
 from lakeguard.tables.spec import digest
 from stacks.access import bucket_arn, bucket_name
 from stacks.nag import acknowledge_function
@@ -51,6 +52,7 @@ class LakeTables(Construct):
                  databases: dict[str, str], key: kms.IKey) -> None:
         from stacks.processing import lambda_code
 
+        check_against_lock()  # a dropped or retyped column stops the synth, in one line
         super().__init__(scope, construct_id)
         layers = [lambda_.LayerVersion.from_layer_version_arn(self, "PandasLayer",
                                                               settings.pandas_layer_arn),

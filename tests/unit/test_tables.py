@@ -2,12 +2,9 @@
 commit per run that replaces a source's rows, its retry, the revert, and the moto gap
 that let two concurrent commits both succeed."""
 
-import logging
-import socket
 import threading
 import warnings
 
-import boto3
 import pyarrow as pa
 import pytest
 
@@ -18,42 +15,15 @@ from lakeguard.tables.ensure import SchemaChangeRefused, check_compatible
 from lakeguard.tables.spec import LINEAGE
 
 warnings.filterwarnings("ignore", category=UserWarning)
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-NAMES = Names("c_db", "r_db", "clean-b", "refined-b")
+NAMES = Names("c_db", "r_db", "clean-b", "refined-b")  # the iceberg_aws fixture's
 SPEC = TableSpec("refined", "scores", pa.schema([("team", pa.string()), ("goals", pa.int64()),
                                                  ("season", pa.string()), *LINEAGE]),
                  ("season",), "test table")
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def aws():
-    from moto.server import ThreadedMotoServer
-
-    from lakeguard.local import gaps
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    gaps.refuse_stale_glue_table_versions()
-    patch = pytest.MonkeyPatch()
-    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        patch.setenv(name, value)
-    patch.delenv("AWS_SESSION_TOKEN", raising=False)
-    for bucket in ("clean-b", "refined-b"):
-        boto3.client("s3").create_bucket(Bucket=bucket)
-    for database in ("c_db", "r_db"):
-        boto3.client("glue").create_database(DatabaseInput={"Name": database})
-    yield
-    patch.undo()
-    server.stop()
+@pytest.fixture
+def aws(iceberg_aws):
+    return iceberg_aws
 
 
 def _table(name):
@@ -182,3 +152,44 @@ def test_check_compatible_refuses_at_synth_with_one_line():
                                                                  ["b", "double"]]}])
     assert "column 'b' would change type from int64 to double" in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_the_lock_records_the_contracts_tables():
+    from lakeguard.tables.lock import LOCK, recorded
+    from lakeguard.tables.spec import all_tables, describe
+
+    assert recorded() == describe(all_tables()), (
+        f"{LOCK} is behind the contracts: run `python -m lakeguard.tables.lock` and commit it")
+
+
+def test_synth_refuses_a_retyped_column_against_the_lock(tmp_path):
+    from lakeguard.tables.lock import check_against_lock, recorded
+
+    lock = tmp_path / "tables.lock.json"
+    tables = recorded()
+    team = next(t for t in tables if t["name"] == "team_matches")
+    team["columns"] = [["goals_for", "string"] if c[0] == "goals_for" else c
+                       for c in team["columns"]]
+    lock.write_text(__import__("json").dumps(tables))
+    with pytest.raises(SchemaChangeRefused, match="column 'goals_for' would change type"):
+        check_against_lock(lock)
+
+
+def test_a_row_level_delete_then_purge_leaves_no_file_with_the_rows(aws):
+    from lakeguard.tables.expressions import equal
+    from lakeguard.tables.maintenance import current_files, purge
+
+    _, table = _table("purge")
+    source = _source("k1", "r1")
+    rows = _rows(table, source, 1).set_column(0, "team", pa.array(["A", "B", "A", "B", "C"]))
+    replace_rows(table, rows, source)
+    table.refresh()
+    before = current_files(table)
+    table.delete(equal("team", "B"))
+    table.refresh()
+    dropped = before - current_files(table)
+    assert dropped
+    purged = purge(table, dropped)
+    assert {f"s3://refined-b/{k}" for k in purged} >= dropped
+    assert len(table.refresh().snapshots()) == 1
+    assert "B" not in table.scan().to_arrow()["team"].to_pylist()
