@@ -349,4 +349,4 @@ def answer_custom_resources_on_this_host() -> None:
     """
     from moto import settings
 
-    settings.moto_server_host = lambda: "http://localhost"
+    settings.moto_server_host = lambda: "http://localhost"  # type: ignore[assignment]

@@ -153,11 +153,11 @@ def check_tables(entries: list[LedgerEntry], tables: dict[str, TableState]) -> d
         for source, runs in sorted(state.visible.items()):
             owner = expected.get((table, source))
             for run, rows in sorted(runs.items()):
-                entry = by_run.get(run)
+                writer = by_run.get(run)
                 if owner is not None and run == owner.run_id:
                     continue
-                if entry is not None and entry.state == QUARANTINED:
-                    refused.append(f"{table}: {rows} rows of {_describe(entry)}")
+                if writer is not None and writer.state == QUARANTINED:
+                    refused.append(f"{table}: {rows} rows of {_describe(writer)}")
                 elif owner is None:
                     wrong.append(f"{table}: {rows} rows of run {run}, which no published entry "
                                  "names (commit outside the pipeline?)")
@@ -166,22 +166,22 @@ def check_tables(entries: list[LedgerEntry], tables: dict[str, TableState]) -> d
                                  f"newest published version is run {owner.run_id}")
     committed_by_run: dict[str, list[str]] = {}
     reverted = set()
-    for table, state in tables.items():
-        for snapshot_id, summary in state.snapshots.items():
+    for table, held in tables.items():
+        for snapshot_id, summary in held.snapshots.items():
             if "lakeguard.reverted-run-id" in summary:
                 reverted.add((table, summary["lakeguard.reverted-run-id"]))
             elif "lakeguard.run-id" in summary:
                 committed_by_run.setdefault(summary["lakeguard.run-id"], []).append(
                     f"{table}@{snapshot_id}")
     for run, outputs in sorted(committed_by_run.items()):
-        entry = by_run.get(run)
-        if entry is not None and entry.state == PUBLISHED:
+        committer = by_run.get(run)
+        if committer is not None and committer.state == PUBLISHED:
             continue
         kept = [o for o in outputs if (o.rpartition("@")[0], run) not in reverted]
         if kept:
-            state = entry.state if entry else "not in the ledger"
-            wrong_key = _describe(entry) if entry else f"run {run}"
-            partial.append(f"{wrong_key} committed {', '.join(sorted(kept))} but is {state}: "
+            status = committer.state if committer else "not in the ledger"
+            who = _describe(committer) if committer else f"run {run}"
+            partial.append(f"{who} committed {', '.join(sorted(kept))} but is {status}: "
                            "its other commits never came (re-run Publish, or Quarantine to "
                            "revert)")
     return {"missing_snapshots": missing, "wrong_rows": wrong, "quarantined_rows": refused,

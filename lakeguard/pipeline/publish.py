@@ -37,7 +37,6 @@ from lakeguard.tables import (
     load_table,
     names_of,
     replace_rows,
-    run_snapshot,
     run_tables,
 )
 from lakeguard.tables.commit import Superseded, with_lineage
@@ -146,13 +145,3 @@ def publish(state: dict[str, Any], settings: Settings,
     seam("publish:recorded", ref.run_id)
     return {"snapshots": record["snapshots"], "tables": len(snapshots),
             "published_at": datetime.now(UTC).isoformat()}
-
-
-def committed_snapshots(run_id: str, specs: list[TableSpec], settings: Settings) -> dict[str, int]:
-    """Which of ``specs`` a run has a commit in (what Quarantine must revert)."""
-    found = {}
-    for spec in specs:
-        snapshot = run_snapshot(load_table(settings, spec.zone, spec.name), run_id)
-        if snapshot is not None:
-            found[spec.key] = snapshot
-    return found

@@ -48,5 +48,5 @@ def glue_catalog() -> GlueCatalog:
            os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = GlueCatalog("glue", **catalog_properties())
+            _CACHE[key] = GlueCatalog("glue", **catalog_properties())  # type: ignore[arg-type]
         return _CACHE[key]
