@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,7 +30,7 @@ from lakeguard.s3io import put_json
 from lakeguard.tables import CLEAN, REFINED, RUN_COLUMN, SOURCE_COLUMN, Source, load_table, replace_rows
 from lakeguard.tables.commit import with_lineage
 from lakeguard.tables.expressions import equal
-from lakeguard.tables.maintenance import current_files, purge
+from lakeguard.tables.maintenance import current_files, purge, snapshots_of_runs
 from lakeguard.transforms.parse import ParseReport, parse_object
 from lakeguard.transforms.refine import refine_table
 
@@ -108,9 +108,12 @@ def _recompute_refined(contract: Contract, sources: dict[str, str], settings: Se
                        report: ErasureReport) -> None:
     """Replace the affected keys' refined rows with ones recomputed from the remaining clean rows.
 
-    The rows keep the run that published them: the ledger's proof still holds.
+    The rows keep the run that published them: the ledger's proof still holds. Snapshots a
+    model version was trained on are kept (refined rows are aggregates with small cells
+    suppressed, not a person's rows), so a model's lineage never points at a deleted input.
     """
     clean_table = load_table(settings, CLEAN, contract.name)
+    kept = _training_inputs(contract, settings)
     for source, run in sorted(sources.items()):
         clean = clean_table.scan(row_filter=equal(SOURCE_COLUMN, source)).to_arrow()
         origin = Source(run, source, "", None, None)
@@ -123,7 +126,28 @@ def _recompute_refined(contract: Contract, sources: dict[str, str], settings: Se
                                     rewrite=True)
             table.refresh()
             report.refined_objects.append(f"{REFINED}/{refined.table}@{snapshot}")
-            report.purged += purge(table, before - current_files(table))
+            keep = frozenset(kept.get(refined.table, set())) | snapshots_of_runs(
+                table, kept.get(f"runs:{refined.table}", set()))
+            report.purged += purge(table, before - current_files(table),
+                                   frozenset(int(s) for s in keep))
+
+
+def _training_inputs(contract: Contract, settings: Settings) -> dict[str, set[Any]]:
+    """Snapshot ids (per table) and runs (``runs:<table>``) the dataset's models read."""
+    from lakeguard.ml import registry
+    from lakeguard.ml.store import S3Store
+
+    store = S3Store(settings.artefacts_bucket)
+    found: dict[str, set[Any]] = {}
+    for dataset, entity in registry.entities(store, contract.name):
+        for version in registry.versions(store, dataset, entity):
+            inputs = version.get("training", {}).get("inputs") or {}
+            table = str(inputs.get("table", "")).rpartition(".")[2]
+            if inputs.get("snapshot_id"):
+                found.setdefault(table, set()).add(int(inputs["snapshot_id"]))
+            if inputs.get("run_id"):
+                found.setdefault(f"runs:{table}", set()).add(inputs["run_id"])
+    return found
 
 
 def _erase_objects(bucket: str, prefix: str, contract: Contract, column: Column, canonical: str,

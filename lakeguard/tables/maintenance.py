@@ -78,12 +78,22 @@ def current_files(table: Table) -> set[str]:
     return {task.file.file_path for task in table.scan().plan_files()}
 
 
-def purge(table: Table, dropped: set[str]) -> list[str]:
-    """Expire every snapshot but the current one, then delete ``dropped`` and the orphans.
+def snapshots_of_runs(table: Table, runs: set[str]) -> frozenset[int]:
+    """Snapshots committed by ``runs`` (a model's training input, which must not expire)."""
+    from lakeguard.tables.commit import RUN_PROPERTY
+
+    return frozenset(s.snapshot_id for s in table.metadata.snapshots
+                     if s.summary is not None
+                     and s.summary.additional_properties.get(RUN_PROPERTY) in runs)
+
+
+def purge(table: Table, dropped: set[str], keep: frozenset[int] = frozenset()) -> list[str]:
+    """Expire every snapshot but the current one and ``keep``, then delete the orphans.
 
     What erasure runs after its commits: the files that held the erased rows (``dropped``)
-    go at once; other unreferenced files only past the usual safety age.
+    go at once if no kept snapshot reads them; other unreferenced files only past the usual
+    safety age.
     """
-    expire_snapshots(table, datetime.now(UTC) + timedelta(seconds=1))
+    expire_snapshots(table, datetime.now(UTC) + timedelta(seconds=1), keep)
     table.refresh()
     return remove_orphan_files(table, also=frozenset(dropped))

@@ -35,7 +35,7 @@ def test_each_file_has_one_final_entry_with_outputs_or_a_reason(drops, capsys):
     good = entries["matches/2005-06_fr.1.csv"]
     assert good["state"] == "published" and good["dataset"] == "matches"
     assert any(o.startswith("clean/matches@") for o in good["outputs"])
-    assert any(o.startswith("refined/team_matches/") for o in good["outputs"])
+    assert any(o.startswith("refined/team_matches@") for o in good["outputs"])
     assert good["version_id"] and good["reason"] is None
     execution = client("stepfunctions").describe_execution(executionArn=good["execution_arn"])
     assert execution["name"] == good["run_id"] and execution["status"] == "SUCCEEDED"
