@@ -4,9 +4,9 @@ The protocol, retried whole by the state machine (every step is idempotent):
 
 1. If a newer version of the same raw key is already published, this run is superseded:
    its staged rows are dropped and the ledger says so.
-2. For each table, clean first then refined (:func:`lakeguard.pipeline.layout` order):
-   one Iceberg commit replaces the key's rows with the run's (an overwrite filtered on
-   the source key, see :func:`lakeguard.tables.replace_rows`). A table whose visible rows
+2. For each table, clean first, then the refined tables side by side (they are
+   independent): one Iceberg commit replaces the key's rows with the run's (an overwrite
+   filtered on the source key, see :func:`lakeguard.tables.replace_rows`). A table whose visible rows
    of the key are already this run's is skipped (a retry); one showing a newer version's
    rows is left alone (the newer version wins whatever order runs finish in).
 3. The run's staged hand-off objects are deleted.
@@ -19,6 +19,7 @@ its commits is reverted by Quarantine (:func:`lakeguard.tables.revert_run`), and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -110,16 +111,23 @@ def publish(state: dict[str, Any], settings: Settings,
     newer_runs = frozenset(ledger.newer_runs(ref))
     snapshots: dict[str, int] = {}
     skipped: list[str] = []
-    for spec in run_tables(load_contract(dataset)):
+
+    def commit(spec: TableSpec) -> None:
         try:
             snapshots[spec.key] = commit_table(spec, ref, source, settings, newer_runs, session)
         except Superseded:
             skipped.append(spec.key)
-            continue
+            return
         seam(f"commit:{spec.key}:done", ref.run_id)
+
+    clean_table, *refined_tables = run_tables(load_contract(dataset))
+    commit(clean_table)  # clean first: a refined row never shows without its clean rows
+    with ThreadPoolExecutor(max_workers=len(refined_tables) or 1) as pool:
+        for done in [pool.submit(commit, spec) for spec in refined_tables]:
+            done.result()  # the refined tables are independent: committed side by side
     seam("publish:committed", ref.run_id)
     _drop_staging(ref, settings, session)
-    outputs = [f"{key}@{snapshot}" for key, snapshot in snapshots.items()]
+    outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
     record = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
@@ -134,7 +142,7 @@ def publish(state: dict[str, Any], settings: Settings,
         "rejects": clean.get("rejects", []),
         "clean_objects": [o for o in outputs if o.startswith(f"{CLEAN}/")],
         "refined_objects": [o for o in outputs if not o.startswith(f"{CLEAN}/")],
-        "snapshots": {key: str(snapshot) for key, snapshot in snapshots.items()},
+        "snapshots": {key: str(snapshot) for key, snapshot in sorted(snapshots.items())},
         "newer_version_kept": skipped,
         "anomalies": (state.get("score") or {}).get("anomalies"),
         "received_at": state.get("received_at"),

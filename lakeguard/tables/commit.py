@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,7 +28,7 @@ from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
-    from pyiceberg.table import Table
+    from pyiceberg.table import Table, Transaction
 
 #: Snapshot summary properties lakeguard writes (Iceberg keeps custom summary keys).
 RUN_PROPERTY = "lakeguard.run-id"
@@ -93,6 +93,59 @@ def _read_file(table: Table, data_file: DataFile) -> pa.Table:
         [FileScanTask(data_file)])
 
 
+#: Manifests a commit merges into one once there are this many: every commit then reads a
+#: few manifests, not one per earlier commit (what made Publish slow down as tables grew).
+MERGE_MANIFESTS_AT = 4
+
+
+def _transaction(table: Table) -> Transaction:
+    """A transaction that copies the table's metadata once per change, not once per read.
+
+    pyiceberg deep-copies the whole metadata (every snapshot's summary) each time a
+    transaction's metadata is read, some twenty times a commit: most of a commit's time
+    once a table has a history. The copy is kept until the staged updates or the table's
+    metadata (a retry reloads it) change; nothing mutates it in between.
+    """
+    from pyiceberg.table import Transaction
+
+    class _Memoised(Transaction):
+        _memo: tuple[Any, Any, Any] | None = None
+
+        @property
+        def table_metadata(self) -> Any:
+            memo = self._memo
+            if memo is None or memo[0] is not self._updates or memo[1] is not self._table.metadata:
+                memo = self._memo = (self._updates, self._table.metadata,
+                                     Transaction.table_metadata.fget(self))  # type: ignore[attr-defined]
+            return memo[2]
+
+    return _Memoised(table)
+
+
+def _merging_overwrite(tx: Transaction, table: Table, properties: dict[str, str]) -> Any:
+    """An OVERWRITE snapshot producer that also merges small manifests, as merge-append does.
+
+    pyiceberg merges manifests only for appends; an overwrite would add one manifest per
+    commit, and finding a source key's files reads every manifest, so the cost of a commit
+    grew with the table's history.
+    """
+    from pyiceberg.manifest import ManifestContent
+    from pyiceberg.table.snapshots import Operation
+    from pyiceberg.table.update.snapshot import _ManifestMergeManager, _OverwriteFiles
+
+    class _MergingOverwrite(_OverwriteFiles):
+        def _process_manifests(self, manifests: list[Any]) -> list[Any]:
+            merger = _ManifestMergeManager(target_size_bytes=8 * 1024 * 1024,
+                                           min_count_to_merge=MERGE_MANIFESTS_AT,
+                                           merge_enabled=True, snapshot_producer=self)
+            data = [m for m in manifests if m.content == ManifestContent.DATA]
+            return merger.merge_manifests(data) + [m for m in manifests if m not in data]
+
+    operation = Operation.OVERWRITE if table.current_snapshot() is not None else Operation.APPEND
+    return _MergingOverwrite(operation=operation, transaction=tx, io=table.io,
+                             snapshot_properties=properties)
+
+
 class Superseded(LakeguardError):
     """The table already shows a newer version of the source: this run must not replace it."""
 
@@ -123,9 +176,8 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     done = run_snapshot(table, source.run_id)
     if done is not None and runs <= {source.run_id} and not rewrite:
         return done
-    tx = table.transaction()
-    with tx.update_snapshot(snapshot_properties={**source.summary(), **(properties or {})}
-                            ).overwrite() as overwrite:
+    tx = _transaction(table)
+    with _merging_overwrite(tx, table, {**source.summary(), **(properties or {})}) as overwrite:
         overwrite.delete_by_predicate(predicate)  # what concurrent commits are checked against
         kept: list[pa.Table] = []
         for (data_file, content), of_key in zip(existing, mine, strict=True):
@@ -141,7 +193,7 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
                                                       io=table.io,
                                                       write_uuid=overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
-        snapshot_id = overwrite.snapshot_id
+        snapshot_id = int(overwrite.snapshot_id)
     on_written()
     tx.commit_transaction()
     return snapshot_id
