@@ -249,8 +249,8 @@ class LocalLake:
             bucket = self.bucket(zone)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):
-                    if obj["Key"].startswith("_staging/"):
-                        continue
+                    if obj["Key"].startswith("_staging/") or obj["Key"].endswith("/"):
+                        continue  # hand-offs in flight; folder markers S3 clients leave
                     target = directory / zone / obj["Key"]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     download_path(s3, bucket, obj["Key"], target)
