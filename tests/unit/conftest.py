@@ -1,3 +1,4 @@
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -13,11 +14,30 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def iceberg_aws():
-    """moto in server mode (pyarrow's S3 client needs a real endpoint), with the Glue gap
-    bridged; the session's buckets ``clean-b``/``refined-b`` and databases ``c_db``/``r_db``."""
+def _ensure_resources():
+    """Buckets ``clean-b``/``refined-b`` and databases ``c_db``/``r_db`` (again after a test's
+    ``mock_aws`` reset moto's state, which the in-process server shares)."""
     import boto3
+
+    for bucket in ("clean-b", "refined-b"):
+        boto3.client("s3").create_bucket(Bucket=bucket)
+    glue = boto3.client("glue")
+    for database in ("c_db", "r_db"):
+        with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+            glue.create_database(DatabaseInput={"Name": database})
+
+
+@pytest.fixture
+def iceberg_aws(iceberg_server):
+    """The session's moto server, its buckets and databases there."""
+    _ensure_resources()
+    return iceberg_server
+
+
+@pytest.fixture(scope="session")
+def iceberg_server():
+    """moto in server mode (pyarrow's S3 client needs a real endpoint), with the Glue gap
+    bridged."""
     from moto.server import ThreadedMotoServer
 
     from lakeguard.local import gaps
@@ -34,17 +54,13 @@ def iceberg_aws():
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         patch.setenv(name, value)
     patch.delenv("AWS_SESSION_TOKEN", raising=False)
-    for bucket in ("clean-b", "refined-b"):
-        boto3.client("s3").create_bucket(Bucket=bucket)
-    for database in ("c_db", "r_db"):
-        boto3.client("glue").create_database(DatabaseInput={"Name": database})
     yield Names("c_db", "r_db", "clean-b", "refined-b")
     patch.undo()
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def lake(iceberg_aws, tmp_path_factory):
+def lake(iceberg_server, tmp_path_factory):
     """A tiny exported lake: two seasons of team_matches and their anomalies, as Iceberg."""
     import boto3
 
@@ -54,7 +70,8 @@ def lake(iceberg_aws, tmp_path_factory):
     from lakeguard.tables.commit import with_lineage
     from lakeguard.tables.export import CATALOG_FILE
 
-    names = iceberg_aws
+    names = iceberg_server
+    _ensure_resources()
     specs = (find("refined", "team_matches"), find("refined", "anomalies"))
     ensure_tables(specs, names)
     matches = [
