@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from lakeguard.local.gaps import inline_definition_substitutions
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+#: How long a stack may wait for its custom resources' Lambda to answer.
+CUSTOM_RESOURCE_SECONDS = 180
 
 
 @dataclass
@@ -115,6 +118,10 @@ def create_stack(name: str, template: dict[str, Any]) -> DeployedStack:
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
                                    "CAPABILITY_AUTO_EXPAND"])
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    deadline = time.monotonic() + CUSTOM_RESOURCE_SECONDS
+    while stack["StackStatus"] == "CREATE_IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.2)  # a custom resource (the tables) answers from its own Lambda
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise LocalRuntimeError(
             f"stack {name} ended {stack['StackStatus']}: {stack.get('StackStatusReason', '')}"

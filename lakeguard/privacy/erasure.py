@@ -1,18 +1,20 @@
 """Right to be forgotten: remove one data subject from every zone, and record that it was done.
 
-The subject is found by pseudonymising their identifier with the current key: clean rows
-carrying that pseudonym are deleted (partitions rewritten), refined tables derived from the
-affected objects are recomputed from the rewritten clean data, and raw and quarantined
-object versions that hold the identifier are deleted. The audit entry names the pseudonym
+The subject is found by pseudonymising their identifier with the current key: their clean
+rows are deleted from the clean table (a row-level delete: Iceberg rewrites the files that
+held them), the refined rows derived from the affected raw keys are recomputed from what
+remains (one commit per table, replacing those keys' rows), and raw and quarantined object
+versions that hold the identifier are deleted. Then every snapshot but the current one is
+expired and the files that held the erased rows are deleted, every S3 version of them:
+the rows are physically gone when the command returns. The audit entry names the pseudonym
 and what was removed, never the identifier itself.
 """
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,16 +24,21 @@ from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ContractError
-from lakeguard.pipeline.clean import split_partitions
-from lakeguard.pipeline.layout import is_from_source, object_key, partition_path
 from lakeguard.privacy import nir
 from lakeguard.privacy.pseudonym import canonical_text, load_key
-from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet, write_parquet
+from lakeguard.s3io import put_json
+from lakeguard.tables import CLEAN, REFINED, RUN_COLUMN, SOURCE_COLUMN, Source, load_table, replace_rows
+from lakeguard.tables.commit import with_lineage
+from lakeguard.tables.expressions import equal
+from lakeguard.tables.maintenance import current_files, purge, snapshots_of_runs
 from lakeguard.transforms.parse import ParseReport, parse_object
 from lakeguard.transforms.refine import refine_table
 
 if TYPE_CHECKING:
     import boto3
+
+#: Snapshot summary key marking an erasure's commits (the pseudonym's first characters).
+ERASURE_PROPERTY = "lakeguard.erasure"
 
 
 @dataclass
@@ -45,6 +52,7 @@ class ErasureReport:
     clean_objects: list[str] = field(default_factory=list)
     refined_objects: list[str] = field(default_factory=list)
     raw_versions_deleted: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
     quarantine_objects_deleted: list[str] = field(default_factory=list)
     audit: str = ""
 
@@ -77,46 +85,69 @@ def _holds_subject(data: bytes, contract: Contract, column: Column, canonical: s
 
 
 def _erase_clean(contract: Contract, column_name: str, pseudonym: str, settings: Settings,
-                 report: ErasureReport, session: boto3.session.Session | None) -> set[str]:
-    """Rewrite clean objects without the subject's rows; return the affected source ids."""
-    affected = set()
-    for key in list_keys(settings.clean_bucket, f"{contract.name}/", session):
-        table = read_parquet([f"s3://{settings.clean_bucket}/{key}"], session)
-        hit = pc.equal(table[column_name], pseudonym)
-        removed = int(pc.sum(hit).as_py() or 0)
-        if not removed:
-            continue
-        remaining = table.filter(pc.invert(hit))
-        if remaining.num_rows:
-            write_parquet(remaining, settings.clean_bucket, key, session)
-        else:
-            delete_keys(settings.clean_bucket, [key], session)
-        report.clean_rows_removed += removed
-        report.clean_objects.append(key)
-        affected.add(posixpath.basename(key).split("-", 1)[0])
-    return affected
+                 report: ErasureReport) -> dict[str, str]:
+    """Delete the subject's clean rows; return the affected raw keys' ids and their runs."""
+    table = load_table(settings, CLEAN, contract.name)
+    if table.current_snapshot() is None:
+        return {}
+    hit = table.scan(row_filter=equal(column_name, pseudonym),
+                     selected_fields=(SOURCE_COLUMN, RUN_COLUMN)).to_arrow()
+    if not hit.num_rows:
+        return {}
+    before = current_files(table)
+    table.delete(equal(column_name, pseudonym),
+                 snapshot_properties={ERASURE_PROPERTY: pseudonym[:12]})
+    table.refresh()
+    report.clean_rows_removed = hit.num_rows
+    report.clean_objects = sorted(before - current_files(table))
+    report.purged += purge(table, before - current_files(table))
+    return dict(zip(hit[SOURCE_COLUMN].to_pylist(), hit[RUN_COLUMN].to_pylist(), strict=True))
 
 
-def _recompute_refined(contract: Contract, sources: set[str], settings: Settings,
-                       report: ErasureReport, session: boto3.session.Session | None) -> None:
-    """Rebuild the refined objects of the affected sources from their rewritten clean data."""
-    clean_keys = list_keys(settings.clean_bucket, f"{contract.name}/", session)
-    for source in sorted(sources):
-        uris = [f"s3://{settings.clean_bucket}/{k}" for k in clean_keys if is_from_source(k, source)]
-        clean = read_parquet(uris, session)
-        for table in contract.refined:
-            old = [k for k in list_keys(settings.refined_bucket, f"{table.table}/", session)
-                   if is_from_source(k, source)]
-            delete_keys(settings.refined_bucket, old, session)
-            if not clean.num_rows:
-                continue
-            refined = refine_table(clean, table, contract)
-            for values, rows in split_partitions(refined, table.partition_by).items():
-                key = object_key(table.table, partition_path(table.partition_by, values),
-                                 f"{source}-0.parquet")
-                write_parquet(rows.drop_columns(list(table.partition_by)), settings.refined_bucket,
-                              key, session)
-                report.refined_objects.append(key)
+def _recompute_refined(contract: Contract, sources: dict[str, str], settings: Settings,
+                       report: ErasureReport) -> None:
+    """Replace the affected keys' refined rows with ones recomputed from the remaining clean rows.
+
+    The rows keep the run that published them: the ledger's proof still holds. Snapshots a
+    model version was trained on are kept (refined rows are aggregates with small cells
+    suppressed, not a person's rows), so a model's lineage never points at a deleted input.
+    """
+    clean_table = load_table(settings, CLEAN, contract.name)
+    kept = _training_inputs(contract, settings)
+    for source, run in sorted(sources.items()):
+        clean = clean_table.scan(row_filter=equal(SOURCE_COLUMN, source)).to_arrow()
+        origin = Source(run, source, "", None, None)
+        for refined in contract.refined:
+            table = load_table(settings, REFINED, refined.table)
+            before = current_files(table)
+            rows = refine_table(clean.drop_columns([SOURCE_COLUMN, RUN_COLUMN]), refined, contract)
+            snapshot = replace_rows(table, with_lineage(rows, table.schema().as_arrow(), origin),
+                                    origin, properties={ERASURE_PROPERTY: report.pseudonym[:12]},
+                                    rewrite=True)
+            table.refresh()
+            report.refined_objects.append(f"{REFINED}/{refined.table}@{snapshot}")
+            keep = frozenset(kept.get(refined.table, set())) | snapshots_of_runs(
+                table, kept.get(f"runs:{refined.table}", set()))
+            report.purged += purge(table, before - current_files(table),
+                                   frozenset(int(s) for s in keep))
+
+
+def _training_inputs(contract: Contract, settings: Settings) -> dict[str, set[Any]]:
+    """Snapshot ids (per table) and runs (``runs:<table>``) the dataset's models read."""
+    from lakeguard.ml import registry
+    from lakeguard.ml.store import S3Store
+
+    store = S3Store(settings.artefacts_bucket)
+    found: dict[str, set[Any]] = {}
+    for dataset, entity in registry.entities(store, contract.name):
+        for version in registry.versions(store, dataset, entity):
+            inputs = version.get("training", {}).get("inputs") or {}
+            table = str(inputs.get("table", "")).rpartition(".")[2]
+            if inputs.get("snapshot_id"):
+                found.setdefault(table, set()).add(int(inputs["snapshot_id"]))
+            if inputs.get("run_id"):
+                found.setdefault(f"runs:{table}", set()).add(inputs["run_id"])
+    return found
 
 
 def _erase_objects(bucket: str, prefix: str, contract: Contract, column: Column, canonical: str,
@@ -149,8 +180,8 @@ def erase(dataset: str, subject: str, settings: Settings, secret_id: str,
     canonical = _canonical(column, subject)
     pseudonym = str(key.pseudonymise(pa.array([canonical]))[0].as_py())
     report = ErasureReport(dataset, pseudonym, key.version_id)
-    sources = _erase_clean(contract, column.output_names[0], pseudonym, settings, report, session)
-    _recompute_refined(contract, sources, settings, report, session)
+    sources = _erase_clean(contract, column.output_names[0], pseudonym, settings, report)
+    _recompute_refined(contract, sources, settings, report)
     report.raw_versions_deleted = _erase_objects(settings.raw_bucket, contract.raw.prefix,
                                                  contract, column, canonical, session)
     report.quarantine_objects_deleted = _erase_objects(settings.quarantine_bucket,

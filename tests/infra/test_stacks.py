@@ -61,9 +61,9 @@ def test_every_bucket_denies_plain_http(dev):
 def test_raw_bucket_emits_eventbridge_events_without_custom_resources(dev):
     raw = _buckets(dev)["raw"]["Properties"]
     assert raw["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
-    for template in dev.values():
+    for template in dev.values():  # the one custom resource is the tables' (its own function)
         types = {r["Type"] for r in template.to_json()["Resources"].values()}
-        assert not any(t.startswith("Custom::") for t in types), types
+        assert {t for t in types if t.startswith("Custom::")} <= {"Custom::LakeguardTables"}
 
 
 def _expirations(rules):
@@ -152,15 +152,23 @@ def test_state_machine_logs_all_and_traces(dev):
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_glue_tables_come_from_the_contracts(dev):
-    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
-              for t in _resources(dev["LakeguardCatalogStack"], "AWS::Glue::Table").values()}
-    assert [k["Name"] for k in tables["team_matches"]["PartitionKeys"]] == ["season"]
-    assert [k["Name"] for k in tables["anomalies"]["PartitionKeys"]] == ["dataset", "season"]
-    columns = {c["Name"]: c["Type"] for c in tables["team_matches"]["StorageDescriptor"]["Columns"]}
-    assert columns == {"date": "date", "team": "string", "opponent": "string",
-                       "home_away": "string", "goals_for": "bigint", "goals_against": "bigint",
-                       "num_goals_net": "bigint"}
+def test_iceberg_tables_come_from_the_contracts_through_one_custom_resource(dev):
+    from lakeguard.tables import all_tables
+    from lakeguard.tables.spec import digest
+
+    catalog = dev["LakeguardCatalogStack"]
+    assert not _resources(catalog, "AWS::Glue::Table")  # no second description of the tables
+    (resource,) = _resources(catalog, "Custom::LakeguardTables").values()
+    props = resource["Properties"]
+    assert props["TablesDigest"] == digest(all_tables())
+    assert props["CleanDatabase"] == "lakeguard_dev_clean"
+    assert props["RefinedDatabase"] == "lakeguard_dev_refined"
+    functions = _resources(catalog, "AWS::Lambda::Function")
+    assert [f["Properties"]["Handler"] for f in functions.values()] == ["lambdas.tables.handler"]
+    specs = {s.key: s for s in all_tables()}
+    assert specs["refined/team_matches"].partition_by == ("season",)
+    assert specs["refined/anomalies"].partition_by == ("dataset", "season")
+    assert specs["clean/matches"].schema.names[-2:] == ["source_key_id", "run_id"]
 
 
 def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev):
@@ -259,12 +267,13 @@ def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(
 def test_every_function_has_its_own_role(dev):
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
              for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == 10
+    assert len(roles) == len(set(roles)) == 11  # 10 pipeline functions and the tables'
 
 
 EXPECTED_OUTPUTS = {
     "RawBucketName", "CleanBucketName", "RefinedBucketName", "QuarantineBucketName",
     "ArtefactsBucketName", "AthenaResultsBucketName", "GlueDatabaseName", "AthenaWorkgroupName",
+    "CleanDatabaseName",
     "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "RefineJobName"}
 
 
