@@ -14,17 +14,55 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _ensure_resources():
-    """Buckets ``clean-b``/``refined-b`` and databases ``c_db``/``r_db`` (again after a test's
-    ``mock_aws`` reset moto's state, which the in-process server shares)."""
+def _ensure_resources(names=None):
+    """The buckets and databases of ``names`` (by default ``clean-b``/``refined-b`` and
+    ``c_db``/``r_db``), again after a test's ``mock_aws`` reset moto's state, which the
+    in-process server shares."""
     import boto3
 
-    for bucket in ("clean-b", "refined-b"):
+    buckets = (names.clean_bucket, names.refined_bucket) if names else ("clean-b", "refined-b")
+    databases = (names.clean_database, names.refined_database) if names else ("c_db", "r_db")
+    for bucket in buckets:
         boto3.client("s3").create_bucket(Bucket=bucket)
     glue = boto3.client("glue")
-    for database in ("c_db", "r_db"):
+    for database in databases:
         with contextlib.suppress(glue.exceptions.AlreadyExistsException):
             glue.create_database(DatabaseInput={"Name": database})
+
+
+def export_refined(names, folder, seasons):
+    """Publish ``seasons`` (source -> (team_matches rows, anomalies rows)) into the refined
+    Iceberg tables of ``names`` and export them to ``folder`` as ``lakeguard demo`` does."""
+    import boto3
+
+    from lakeguard.s3io import download_path
+    from lakeguard.tables import ensure_tables, find, replace_rows
+    from lakeguard.tables.catalog import glue_catalog
+    from lakeguard.tables.commit import with_lineage
+    from lakeguard.tables.export import CATALOG_FILE
+
+    _ensure_resources(names)
+    specs = (find("refined", "team_matches"), find("refined", "anomalies"))
+    ensure_tables(specs, names)
+    for source, (rows, scored) in seasons.items():
+        for spec, table_rows in zip(specs, (rows, scored), strict=True):
+            table = glue_catalog().load_table(spec.identifier(names))
+            replace_rows(table, with_lineage(pa.Table.from_pylist(table_rows),
+                                             table.schema().as_arrow(), source), source)
+    s3 = boto3.client("s3")
+    for obj in s3.list_objects_v2(Bucket=names.refined_bucket).get("Contents", []):
+        if obj["Key"].endswith("/") or not obj["Key"].startswith(("team_matches/", "anomalies/")):
+            continue  # other tests' tables share the bucket
+        target = folder / "refined" / obj["Key"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        download_path(s3, names.refined_bucket, obj["Key"], target)
+    glue = boto3.client("glue")
+    metadata = {s.key: glue.get_table(DatabaseName=names.refined_database, Name=s.name)[
+        "Table"]["Parameters"]["metadata_location"] for s in specs}
+    (folder / CATALOG_FILE).write_text(json.dumps(
+        {"buckets": {"clean": names.clean_bucket, "refined": names.refined_bucket},
+         "tables": metadata, "staging": []}))
+    return folder
 
 
 @pytest.fixture
@@ -62,23 +100,14 @@ def iceberg_server():
 @pytest.fixture(scope="session")
 def lake(iceberg_server, tmp_path_factory):
     """A tiny exported lake: two seasons of team_matches and their anomalies, as Iceberg."""
-    import boto3
+    from lakeguard.tables import Source
 
-    from lakeguard.s3io import download_path
-    from lakeguard.tables import Source, ensure_tables, find, replace_rows
-    from lakeguard.tables.catalog import glue_catalog
-    from lakeguard.tables.commit import with_lineage
-    from lakeguard.tables.export import CATALOG_FILE
-
-    names = iceberg_server
-    _ensure_resources()
-    specs = (find("refined", "team_matches"), find("refined", "anomalies"))
-    ensure_tables(specs, names)
     matches = [
         ("1996-97", dt.date(1996, 8, 11), "Marseille", "Lyon", "home", 3, 1),
         ("1996-97", dt.date(1997, 5, 24), "Marseille", "Lyon", "away", 0, 8),
         ("1997-98", dt.date(1997, 8, 2), "Marseille", "Metz", "home", 1, 1),
     ]
+    seasons = {}
     for season in ("1996-97", "1997-98"):
         source = Source(f"run-{season}", f"key-{season}", f"matches/{season}.csv", "v", "d")
         rows = [{"date": d, "team": t, "opponent": o, "home_away": h, "goals_for": f,
@@ -88,24 +117,7 @@ def lake(iceberg_server, tmp_path_factory):
                    "lower": -2.0, "upper": 3.0, "score": abs(r["num_goals_net"] - 0.5) / 2.5,
                    "is_anomaly": r["num_goals_net"] < -2, "alert": r["num_goals_net"] < -2,
                    "reason": "below the lowest value seen before" if r["num_goals_net"] < -2 else "",
-                   "model_version": "v1",
+                   "detector": "range_likelihood", "model_version": "v1",
                    "dataset": "matches", "season": season} for r in rows]
-        for spec, table_rows in zip(specs, (rows, scored), strict=True):
-            table = glue_catalog().load_table(spec.identifier(names))
-            replace_rows(table, with_lineage(pa.Table.from_pylist(table_rows),
-                                             table.schema().as_arrow(), source), source)
-    folder = tmp_path_factory.mktemp("export")
-    s3 = boto3.client("s3")
-    for obj in s3.list_objects_v2(Bucket="refined-b").get("Contents", []):
-        if obj["Key"].endswith("/") or not obj["Key"].startswith(("team_matches/", "anomalies/")):
-            continue  # other tests' tables share the bucket
-        target = folder / "refined" / obj["Key"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        download_path(s3, "refined-b", obj["Key"], target)
-    glue = boto3.client("glue")
-    metadata = {s.key: glue.get_table(DatabaseName="r_db", Name=s.name)["Table"]["Parameters"][
-        "metadata_location"] for s in specs}
-    (folder / CATALOG_FILE).write_text(json.dumps(
-        {"buckets": {"clean": "clean-b", "refined": "refined-b"}, "tables": metadata,
-         "staging": []}))
-    return folder
+        seasons[source] = (rows, scored)
+    return export_refined(iceberg_server, tmp_path_factory.mktemp("export"), seasons)
