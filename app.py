@@ -33,7 +33,8 @@ def build_app(app: cdk.App) -> cdk.App:
     processing = LakeguardProcessingStack(
         app, "LakeguardProcessingStack", stack_name=f"{prefix}-processing", settings=settings,
         buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name,
-        ledger=storage.ledger)
+        clean_database_name=catalog.clean_database_name, ledger=storage.ledger)
+    processing.add_dependency(catalog)  # its tables custom resource fills the databases
     orchestration = LakeguardOrchestrationStack(
         app, "LakeguardOrchestrationStack", stack_name=f"{prefix}-orchestration",
         settings=settings, functions=dict(processing.functions),

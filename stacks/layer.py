@@ -41,7 +41,13 @@ UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 TRIMMED = ("**/*.pyi", "**/tests", "**/*.pxd", "**/*.pyx", "**/*.pxi", "pyarrow/include",
            "pyarrow/src", "pyarrow/_pyarrow_cpp_tests*", "pyarrow/libarrow_flight.so*",
            "pyarrow/libarrow_python_flight.so*", "pyarrow/_flight*", "numpy/core/include",
-           "numpy/distutils", "numpy/f2py")
+           "numpy/distutils", "numpy/f2py", "zstandard/_cffi*", "hive_metastore",
+           "pyiceberg/catalog/hive.py")
+#: The AWS services the functions call (botocore keeps a 30 MB model of every service):
+#: the others' models go. A call to a service not listed fails the end-to-end run with
+#: ``UnknownServiceError``, which names it.
+SDK_SERVICES = frozenset({"s3", "dynamodb", "glue", "secretsmanager", "cloudwatch",
+                          "stepfunctions", "sts", "sso", "sso-oidc"})
 #: Bumped when the build recipe changes, so cached builds are not reused across recipes.
 _RECIPE = "1"
 #: Where the Lambda runtime looks for a layer's Python packages (``/opt/python``).
@@ -87,7 +93,8 @@ def layer_digest(lock: Path, target: str | None) -> str:
     """Identity of one build: the lock's pins, the platform and the recipe."""
     pins = read_lock(lock)
     body = json.dumps({"pins": pins, "platform": target or f"native-{sys.platform}",
-                       "python": PYTHON_VERSION, "trimmed": TRIMMED, "recipe": _RECIPE},
+                       "python": PYTHON_VERSION, "trimmed": TRIMMED,
+                       "services": sorted(SDK_SERVICES), "recipe": _RECIPE},
                       sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
@@ -99,6 +106,9 @@ def _trim(packages: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             elif path.exists():
                 path.unlink()
+    for model in (packages / "botocore" / "data").glob("*/"):
+        if model.name not in SDK_SERVICES:
+            shutil.rmtree(model)
 
 
 def _run(command: list[str], what: str) -> None:

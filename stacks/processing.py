@@ -25,11 +25,13 @@ from constructs import Construct
 
 from lakeguard import config
 from lakeguard.ml.metrics import METRICS_NAMESPACE
+from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.layer import RUNTIME, DependencyLayer, read_lock
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
+from stacks.tables import LakeTables, allow_table_commits
 
 #: What the Glue jobs import beyond Glue 5's preinstalled libraries, pinned to the lock's
 #: versions so the jobs run with what the Spark tests ran with.
@@ -70,10 +72,14 @@ STAGES: dict[str, StageSpec] = {
     "check_model": StageSpec(1024, 300, "reads the model table's history"),
     "train": StageSpec(1024, 300, "fits one small model per stale entity"),
     "score": StageSpec(1024, 300, "scores this object's points"),
-    "publish": StageSpec(512, 300, "copies staged objects, adds partitions"),
+    "publish": StageSpec(1024, 300, "one Iceberg commit per table: reads the run's rows"),
     "quarantine": StageSpec(512, 300, "copies the raw object, writes its report"),
 }
 
+
+#: Stages that commit to the Iceberg tables, and stages that only read them.
+TABLE_WRITERS = ("publish", "quarantine")
+TABLE_READERS = ("check_model", "train", "score")
 
 #: Stages that move an object's ledger record (to processing, published, quarantined) and
 #: the item actions each needs; publish also reads the key's other versions (newest wins).
@@ -103,9 +109,10 @@ class LakeguardProcessingStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
-                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
+                 clean_database_name: str, ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings, self.key, self.database_name = settings, key, database_name
+        self.databases = {CLEAN: clean_database_name, REFINED: database_name}
         self.layout = LakeLayout.from_contracts()
         # The pseudonymisation key: generated at deploy time (never in code or template),
         # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
@@ -135,6 +142,7 @@ class LakeguardProcessingStack(cdk.Stack):
             config.ENV_QUARANTINE_BUCKET: buckets["quarantine"].bucket_name,
             config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"].bucket_name,
             config.ENV_GLUE_DATABASE: database_name,
+            config.ENV_CLEAN_DATABASE: clean_database_name,
             config.ENV_LEDGER_TABLE: ledger.table_name,
             config.ENV_LAMBDA_MAX_BYTES: str(settings.lambda_max_bytes),
             "POWERTOOLS_SERVICE_NAME": "lakeguard",
@@ -143,6 +151,9 @@ class LakeguardProcessingStack(cdk.Stack):
         self.dependency_layer = DependencyLayer(
             self, "Dependencies", architecture=settings.lambda_architecture,
             native=bool(self.node.try_get_context(config.CONTEXT_NATIVE_LAYER))).layer
+        # The Iceberg tables exist before any stage commits to them.
+        self.tables = LakeTables(self, "Tables", settings=settings, databases=self.databases,
+                                 key=key, code=code, dependency_layer=self.dependency_layer)
         grants = stage_grants(self.layout)
         self.roles: dict[str, ServiceRole] = {}
         self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])
@@ -150,7 +161,10 @@ class LakeguardProcessingStack(cdk.Stack):
         self.allow_secret(self.roles["clean"])
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
-        self.allow_partitions(self.roles["publish"])
+        for stage in TABLE_WRITERS:  # Publish commits; Quarantine reverts a half-done Publish
+            allow_table_commits(self.roles[stage], self.databases)
+        for stage in TABLE_READERS:  # the model's history and its training snapshot
+            allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
             allow_ledger(self.roles[stage], ledger, key, actions)
@@ -199,16 +213,6 @@ class LakeguardProcessingStack(cdk.Stack):
             "(IAM service authorization reference); the cloudwatch:namespace condition keeps "
             f"it to {METRICS_NAMESPACE}",
             conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
-
-    def allow_partitions(self, role: ServiceRole) -> None:
-        """Add partitions to the refined tables (Publish), named one by one."""
-        tables = [arn("glue", f"table/{self.database_name}/{t}")
-                  for t in self.layout.refined_tables]
-        role.access.allow(
-            "AddRefinedPartitions",
-            ["glue:GetTable", "glue:CreatePartition", "glue:BatchCreatePartition",
-             "glue:GetPartition"],
-            [arn("glue", "catalog"), arn("glue", f"database/{self.database_name}"), *tables])
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str], grants: tuple[ObjectGrant, ...]

@@ -10,6 +10,7 @@ import copy
 import json
 import re
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -400,3 +401,52 @@ def quiet_step_functions_evaluation_logs() -> None:
 
     logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(
         logging.CRITICAL)
+
+
+def refuse_stale_glue_table_versions() -> None:
+    """Gap: moto's Glue ``UpdateTable`` ignores ``VersionId``; two commits both succeed.
+
+    Iceberg commits through Glue with the table's version as an optimistic lock: AWS
+    refuses an ``UpdateTable`` whose ``VersionId`` is not the current one
+    (``ConcurrentModificationException``), and the writer reloads and retries (pyiceberg
+    and Spark alike). moto applies every update, so of two writers that read the same
+    version, one's rows are silently lost. Bridge: refuse a stale ``VersionId`` as AWS
+    does, under a lock so that the check and the update are one step.
+    """
+    from moto.glue.exceptions import GlueClientError
+    from moto.glue.responses import GlueResponse
+
+    lock = threading.Lock()
+    original = GlueResponse.update_table
+
+    class ConcurrentModification(GlueClientError):
+        def __init__(self, message: str) -> None:
+            super().__init__("ConcurrentModificationException", message)
+
+    def update_table(self: Any) -> Any:
+        expected = self.parameters.get("VersionId")
+        with lock:
+            if expected is not None:
+                name = (self.parameters.get("TableInput") or {}).get("Name")
+                table = self.glue_backend.get_table(self.parameters.get("DatabaseName"), name)
+                if str(expected) != str(table._current_version):
+                    raise ConcurrentModification(
+                        f"table {name}: version {expected} is not the current version "
+                        f"{table._current_version}; reload the table and retry")
+            return original(self)
+
+    GlueResponse.update_table = update_table  # type: ignore[method-assign]
+
+
+def answer_custom_resources_on_this_host() -> None:
+    """Gap: moto gives a custom resource a response URL on ``host.docker.internal``.
+
+    It expects the backing Lambda to run in a Docker container, from which the host is
+    reached by that name; here the function runs on this host, where that name resolves to
+    nothing and the stack waits for ever. AWS gives a pre-signed S3 URL the function can
+    reach. Bridge: build the URL on ``localhost`` (moto's port is ``MOTO_PORT``), where the
+    server answers ``cfnresponse`` as it would from a container.
+    """
+    from moto import settings
+
+    settings.moto_server_host = lambda: "http://localhost"  # type: ignore[assignment]

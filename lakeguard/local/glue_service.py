@@ -19,7 +19,6 @@ import os
 import queue
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,7 +28,7 @@ import botocore.session
 
 from lakeguard.exceptions import LocalRuntimeError
 from lakeguard.local.lambda_service import CodeStore
-from lakeguard.local.runtimes import CACHE, interpreter
+from lakeguard.local.runtimes import CACHE, installed, interpreter
 from lakeguard.s3io import download_path, split_uri, upload_path
 
 BOOTSTRAP = Path(__file__).with_name("glue_bootstrap.py")
@@ -54,21 +53,8 @@ def _modules(arguments: Mapping[str, str]) -> list[str]:
 
 def job_packages(modules: list[str] | tuple[str, ...]) -> Path:
     """A folder with these pinned modules, installed once per list."""
-    folder = CACHE / ("glue5-" + "-".join(m.replace("==", "_") for m in modules))
-    if (folder / ".complete").exists():
-        return folder
-    scratch = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(scratch, ignore_errors=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                           "--disable-pip-version-check", "--target", str(scratch), *modules],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LocalRuntimeError(f"could not install the Glue job's --additional-python-modules "
-                                f"{modules}: {done.stderr.strip()[-800:]}")
-    (scratch / ".complete").write_text("\n".join(modules), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
-    return folder
+    return installed("glue5-" + "-".join(m.replace("==", "_") for m in modules), modules,
+                     "the Glue job's Python modules")
 
 
 def spark_home() -> Path:

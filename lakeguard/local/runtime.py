@@ -25,9 +25,10 @@ from typing import Any
 
 from lakeguard import config
 from lakeguard.aws import client
+from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
-from lakeguard.local import gaps, iam
+from lakeguard.local import faults, gaps, iam
 from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.glue_service import GlueService
@@ -38,6 +39,8 @@ from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
 from lakeguard.s3io import download_path
+from lakeguard.tables import names_of
+from lakeguard.tables.export import CATALOG_FILE, describe_catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
@@ -178,6 +181,8 @@ class LocalLake:
         # CloudWatch Logs here: traces and EMF metrics stay off.
         base |= {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true",
                  "POWERTOOLS_METRICS_DISABLED": "true"}
+        faults.FAULTS_FILE[:] = [self.workdir / "faults.json"]
+        base[config.ENV_FAULTS] = str(faults.FAULTS_FILE[0])
         progress("synthesizing the CDK app (python app.py)")
         assembly = self.assembly or synthesize(env=self.env)
         store = CodeStore(PROJECT_ROOT / ".cache" / "unpacked")
@@ -197,6 +202,8 @@ class LocalLake:
         gaps.quiet_unsupported_policy_resources()
         gaps.order_s3_events_with_a_sequencer()
         gaps.quiet_step_functions_evaluation_logs()
+        gaps.refuse_stale_glue_table_versions()
+        gaps.answer_custom_resources_on_this_host()
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)
@@ -344,16 +351,16 @@ class LocalLake:
     def export(self, directory: Path, results: list[RunResult] | None = None) -> Path:
         """Copy every zone's committed objects to ``directory/<zone>/<key>``, and the ledger.
 
-        ``ledger.json`` and ``raw_versions.json`` let ``lakeguard ledger check --local`` prove
-        the accounting offline.
+        ``ledger.json``, ``raw_versions.json`` and ``catalog.json`` (the tables' metadata
+        locations) let ``lakeguard ledger check --local`` and ``query --local`` work offline.
         """
         s3 = client("s3")
         for zone in ZONES:
             bucket = self.bucket(zone)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):
-                    if obj["Key"].startswith("_staging/"):
-                        continue
+                    if obj["Key"].startswith("_staging/") or obj["Key"].endswith("/"):
+                        continue  # hand-offs in flight; folder markers S3 clients leave
                     target = directory / zone / obj["Key"]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     download_path(s3, bucket, obj["Key"], target)
@@ -362,6 +369,8 @@ class LocalLake:
             json.dumps([e.to_json() for e in entries], indent=2) + "\n", encoding="utf-8")
         (directory / RAW_VERSIONS_FILE).write_text(
             json.dumps(raw_object_versions(self.bucket("raw")), indent=2) + "\n", encoding="utf-8")
+        (directory / CATALOG_FILE).write_text(json.dumps(describe_catalog(
+            names_of(Settings.from_outputs(self.outputs))), indent=2) + "\n", encoding="utf-8")
         if results is not None:
             (directory / "summary.json").write_text(
                 json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")

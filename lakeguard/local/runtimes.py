@@ -47,6 +47,29 @@ def interpreter(version: str) -> Path:
         f"`pyenv install {version}`")
 
 
+def installed(name: str, requirements: tuple[str, ...] | list[str], what: str) -> Path:
+    """A folder ``.cache/runtimes/<name>`` with ``requirements`` pip-installed, once.
+
+    What a managed runtime brings itself (an SDK, a service's preinstalled libraries),
+    installed for this machine; ``what`` names it in the error when pip fails.
+    """
+    folder = CACHE / name
+    if (folder / ".complete").exists():
+        return folder
+    scratch = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--target", str(scratch), *requirements], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LocalRuntimeError(f"could not install {what} ({', '.join(requirements)}) into "
+                                f"{folder}: {done.stderr.strip()[-800:]}")
+    (scratch / ".complete").write_text("\n".join(requirements), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.rename(folder)
+    return folder
+
+
 def runtime_sdk(runtime: str) -> Path:
     """The folder holding the runtime's own boto3/botocore (installed once, then cached)."""
     try:
@@ -54,18 +77,5 @@ def runtime_sdk(runtime: str) -> Path:
     except KeyError as err:
         raise LocalRuntimeError(f"no AWS SDK version recorded for the {runtime} runtime: add it "
                                 "to LAMBDA_SDK in lakeguard/local/runtimes.py") from err
-    folder = CACHE / f"{runtime}-sdk-{'-'.join(p.split('==')[1] for p in pins)}"
-    if (folder / ".complete").exists():
-        return folder
-    scratch = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(scratch, ignore_errors=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(scratch), *pins], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LocalRuntimeError(f"could not install the {runtime} runtime's SDK ({', '.join(pins)})"
-                                f" into {folder}: {done.stderr.strip()[-800:]}")
-    (scratch / ".complete").write_text("\n".join(pins), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
-    return folder
+    return installed(f"{runtime}-sdk-{'-'.join(p.split('==')[1] for p in pins)}", pins,
+                     f"the {runtime} runtime's SDK")

@@ -2,24 +2,25 @@
 
 The subject is given by their NIR as producers write it. They are found:
 
-* in clean rows, by their pseudonym under *every* version of the key (a rotation does not
-  hide older rows); the rows are deleted and the partitions rewritten;
-* in other people's free text, by the words of their name, read from their own raw rows;
-  those words are replaced by ``[NAME]`` in every clean free-text cell;
+* in the clean table, by their pseudonym under *every* version of the key (a rotation
+  does not hide older rows), and in other people's free text, by the words of their name
+  read from their own raw rows: each affected raw key's rows are rewritten in one Iceberg
+  commit, without the subject's rows and with their name replaced by ``[NAME]``;
+* in the refined tables and anomalies derived from those keys, recomputed from what
+  remains and re-scored with the current champions (:mod:`.erase_tables`);
 * in raw and quarantined object versions, by a text scan for the canonical NIR (folded,
   digits joined across separators), so files that never parsed are found too; those
   versions are deleted;
-* in refined tables and anomalies derived from the affected objects, which are recomputed
-  from the rewritten clean data and re-scored with the current champions;
 * in the ledger: the reasons of the deleted versions' entries are purged.
 
-``dry_run`` computes all of this and changes nothing. The audit entry names the
+Then every snapshot but the current one is expired and the files that held the erased
+rows are deleted, every S3 version of them: the rows are physically gone when the command
+returns. ``dry_run`` computes all of this and changes nothing. The audit entry names the
 pseudonyms and what was removed, never the identifier.
 """
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -32,16 +33,11 @@ from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ContractError
-from lakeguard.pipeline.clean import split_partitions
-from lakeguard.pipeline.layout import is_from_source, object_key, partition_path
 from lakeguard.privacy import nir
-from lakeguard.privacy.anonymise import free_text_columns
+from lakeguard.privacy.erase_tables import erase_in_tables
 from lakeguard.privacy.pseudonym import canonical_text
-from lakeguard.privacy.rescore import rescore_sources
 from lakeguard.privacy.subject import lines_holding, name_words, pseudonyms
-from lakeguard.privacy.words import redact_words
-from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet, write_parquet
-from lakeguard.transforms.refine import refine_table
+from lakeguard.s3io import put_json
 
 if TYPE_CHECKING:
     import boto3
@@ -62,6 +58,7 @@ class ErasureReport:
     refined_objects: list[str] = field(default_factory=list)
     anomaly_objects: list[str] = field(default_factory=list)
     raw_versions_deleted: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
     quarantine_objects_deleted: list[str] = field(default_factory=list)
     ledger_reasons_purged: list[str] = field(default_factory=list)
     audit: str = ""
@@ -111,63 +108,6 @@ def _holding(bucket: str, prefix: str, body13: str, contract: Contract,
     return found, every
 
 
-def _erase_clean(contract: Contract, column: str, report: ErasureReport, words: pa.Array,
-                 settings: Settings, session: boto3.session.Session | None) -> set[str]:
-    """Rewrite clean objects without the subject's rows and names; return the sources."""
-    affected = set()
-    targets = pa.array(sorted(set(report.pseudonyms.values())), pa.string())
-    free_text = free_text_columns(contract)
-    for key in list_keys(settings.clean_bucket, f"{contract.name}/", session):
-        table = read_parquet([f"s3://{settings.clean_bucket}/{key}"], session)
-        hit = pc.is_in(table[column], value_set=targets)
-        removed = int(pc.sum(hit).as_py() or 0)
-        remaining = table.filter(pc.invert(hit))
-        redacted = 0
-        for name in (n for n in free_text if n in remaining.column_names and len(words)):
-            before = remaining[name].combine_chunks()
-            after = redact_words(before, words)
-            redacted += int(pc.sum(pc.fill_null(pc.not_equal(before, after), False)).as_py() or 0)
-            remaining = remaining.set_column(remaining.column_names.index(name), name, after)
-        if not removed and not redacted:
-            continue
-        report.clean_rows_removed += removed
-        report.free_text_cells_redacted += redacted
-        report.clean_objects.append(key)
-        affected.add(posixpath.basename(key).split("-", 1)[0])
-        if report.dry_run:
-            continue
-        if remaining.num_rows:
-            write_parquet(remaining, settings.clean_bucket, key, session)
-        else:
-            delete_keys(settings.clean_bucket, [key], session)
-    return affected
-
-
-def _recompute_refined(contract: Contract, sources: set[str], settings: Settings,
-                       report: ErasureReport, session: boto3.session.Session | None) -> None:
-    """Rebuild the refined objects of the affected sources from their rewritten clean data."""
-    clean_keys = list_keys(settings.clean_bucket, f"{contract.name}/", session)
-    for source in sorted(sources):
-        uris = [f"s3://{settings.clean_bucket}/{k}" for k in clean_keys if is_from_source(k, source)]
-        clean = read_parquet(uris, session)
-        for table in contract.refined:
-            old = [k for k in list_keys(settings.refined_bucket, f"{table.table}/", session)
-                   if is_from_source(k, source)]
-            if report.dry_run:
-                report.refined_objects += old
-                continue
-            delete_keys(settings.refined_bucket, old, session)
-            if not clean.num_rows:
-                continue
-            refined = refine_table(clean, table, contract)
-            for values, rows in split_partitions(refined, table.partition_by).items():
-                key = object_key(table.table, partition_path(table.partition_by, values),
-                                 f"{source}-0.parquet")
-                write_parquet(rows.drop_columns(list(table.partition_by)), settings.refined_bucket,
-                              key, session)
-                report.refined_objects.append(key)
-
-
 def _delete_versions(bucket: str, versions: list[tuple[str, str]], report: ErasureReport,
                      session: boto3.session.Session | None) -> list[str]:
     if not report.dry_run:
@@ -210,9 +150,12 @@ def erase(dataset: str, subject: str, settings: Settings, secret_id: str,
     quarantined, more = _holding(settings.quarantine_bucket, f"{contract.name}/", body13,
                                  contract, session)
     words = pc.unique(pa.concat_arrays([words, more]))
-    sources = _erase_clean(contract, column.output_names[0], report, words, settings, session)
-    _recompute_refined(contract, sources, settings, report, session)
-    report.anomaly_objects = rescore_sources(contract, sources, settings, session, dry_run)
+    changes = erase_in_tables(contract, column.output_names[0], list(every.values()), words,
+                              settings, report.pseudonym[:12], dry_run)
+    report.clean_rows_removed = changes.rows_removed
+    report.free_text_cells_redacted = changes.cells_redacted
+    report.clean_objects, report.refined_objects = changes.clean_objects, changes.refined_objects
+    report.anomaly_objects, report.purged = changes.anomaly_objects, changes.purged
     stamp = datetime.now(UTC)
     report.audit = f"audit/erasure/{dataset}/{stamp:%Y%m%dT%H%M%S}-{report.pseudonym[:12]}.json"
     _purge_ledger(settings.raw_bucket, raw, report.audit, report, settings, session)

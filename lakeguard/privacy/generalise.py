@@ -85,8 +85,10 @@ def band_floor(values: pa.Array, edges: list[float]) -> tuple[pa.Array, Mask]:
     more than the band does (hours worked, say, banded as the duration they follow).
     """
     result = pa.nulls(len(values), values.type)
+    integer = pa.types.is_integer(values.type)
     for low in edges:
-        result = pc.if_else(pc.greater_equal(values, low), pa.scalar(low, values.type), result)
+        edge = pa.scalar(int(low) if integer else low, values.type)
+        result = pc.if_else(pc.greater_equal(values, edge), edge, result)
     below = pc.less(values, edges[0])
     return result, below.fill_null(False)
 

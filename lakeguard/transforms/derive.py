@@ -47,9 +47,9 @@ def derive(function: str, columns: dict[str, pa.Array], source: str,
         if "bands" not in options:
             return values
         # a banded duration is a quasi-identifier a class can hold; the exact one is not
-        from lakeguard.privacy.generalise import bands
+        from lakeguard.privacy.generalise import band_floor
 
-        return bands(values, [float(e) for e in options["bands"]])[0]
+        return band_floor(values, [float(e) for e in options["bands"]])[0]
     try:
         return _FUNCTIONS[function](columns[source], **options)
     except KeyError as err:

@@ -61,13 +61,26 @@ def test_first_file_trains_a_champion_with_full_lineage(lifecycle):
     info = registry.lineage(store, "matches", "Alpha", champion)
     assert info["trigger"] == "no_champion" and info["parent"] is None
     assert info["training"]["rows"] == 60 and len(info["training"]["digest"]) == 64
-    objects = info["training"]["objects"]
-    assert objects and all(o["version_id"] for o in objects)
-    assert any("team_matches/season=2040-41/" in o["key"] for o in objects)
-    assert info["training"]["schema_hash"] and info["contract"]["name"] == "matches"
+    inputs = info["training"]["inputs"]
+    assert inputs["table"].endswith(".team_matches") and inputs["run_id"] == steps[
+        "first"]["result"].run_id
+    assert inputs["schema_hash"] and info["contract"]["name"] == "matches"
     assert "pseudonym_key_version" in info and info["code_version"].startswith("0.")
     assert info["execution"]["run_id"] == steps["first"]["result"].run_id
     assert info["metrics"]["training"]["distribution"]["edges"]
+
+
+def test_models_show_reads_the_exact_training_rows_back_after_later_publishes(lifecycle, capsys):
+    # GIVEN the first champion, trained before two more seasons were published
+    _, steps = lifecycle
+    champion = steps["first"]["aliases"]["champion"]
+    capsys.readouterr()
+    # WHEN its input is read back from the snapshots its lineage names
+    assert main(["models", "show", "matches", "Alpha", champion, "--input"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    # THEN the same 60 rows come back, with the digest the model was fitted on
+    assert shown["input"]["rows"] == 60 and shown["input"]["digest_matches"]
+    assert shown["input"]["snapshots"]
 
 
 def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
@@ -85,17 +98,12 @@ def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
 
 
 def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
-    import io
-
-    import pyarrow.parquet as pq
+    from .tables import visible_rows
 
     _, steps = lifecycle
-    s3 = client("s3")
-    prefix = "anomalies/dataset=matches/season=2041-42/"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.bucket("refined"),
-                                                  Prefix=prefix)["Contents"]]
-    rows = [r for k in keys for r in pq.read_table(io.BytesIO(s3.get_object(
-        Bucket=lake.bucket("refined"), Key=k)["Body"].read())).to_pylist() if r["entity"] == "Alpha"]
+    rows = sorted((r for r in visible_rows(lake, "refined", "anomalies").to_pylist()
+                   if r["entity"] == "Alpha" and r["season"] == "2041-42"),
+                  key=lambda r: r["ts"])
     assert len(rows) == 60
     assert {r["model_version"] for r in rows} == {steps["drift"]["aliases"]["champion"]}
     blow_out = rows[0]

@@ -55,10 +55,10 @@ def test_no_personal_value_reaches_clean_or_refined(lake, absences):
     tables = {**_objects(lake.bucket("clean"), "absences/"),
               **_objects(lake.bucket("refined"), "absences_monthly/"),
               **_objects(lake.bucket("refined"), "site_absences_monthly/"),
-              **_objects(lake.bucket("refined"), "anomalies/dataset=absences/")}
-    assert any(k.startswith("absences/") for k in tables)
-    assert any(k.startswith("absences_monthly/") for k in tables)
-    assert any(k.startswith("anomalies/dataset=absences/") for k in tables)
+              **_objects(lake.bucket("refined"), "anomalies/data/dataset=absences/")}
+    assert any(k.startswith("absences/data/") for k in tables)
+    assert any(k.startswith("absences_monthly/data/") for k in tables)
+    assert any(k.startswith("anomalies/data/dataset=absences/") for k in tables)
     for key, table in tables.items():
         for column in table.column_names:
             values = {str(v) for v in table[column].to_pylist() if v is not None}
@@ -87,7 +87,8 @@ def test_audit_record_explains_the_run(lake, absences):
     assert audit["contract"]["name"] == "absences" and len(audit["contract"]["sha256"]) == 64
     assert audit["pseudonym_key_version"] and len(audit["source"]["sha256"]) == 64
     assert audit["rows"]["in"] == 10_000 and audit["k_anonymity"]["achieved"] >= 5
-    assert audit["clean_objects"] and audit["refined_objects"]
+    assert audit["clean_objects"] == [f"clean/absences@{audit['snapshots']['clean/absences']}"]
+    assert audit["refined_objects"]
     rows = absences[1]
     assert not any(r["nir"] in body or r["nom"] in body for r in rows)
 
@@ -104,11 +105,16 @@ def test_erasure_removes_one_person_everywhere_and_is_audited(lake, absences):
     settings = Settings.from_outputs(lake.outputs)
     # WHEN the person asks to be forgotten
     report = erase("absences", subject, settings, lake.outputs["PseudonymSecretArn"])
-    # THEN their rows are gone from clean, the raw version holding them is deleted, and
-    # the audit names the pseudonym and counts, not the NIR
+    # THEN their rows are gone from clean, from every file left in S3 (every version, old
+    # snapshots expired), the raw version holding them is deleted, and the audit names the
+    # pseudonym and counts, not the NIR
     assert report.clean_rows_removed >= 1
-    clean = pa.concat_tables(_objects(lake.bucket("clean"), "absences/").values())
-    assert report.pseudonym not in clean["person_id"].to_pylist()
+    for key, table in _objects(lake.bucket("clean"), "absences/").items():
+        assert report.pseudonym not in table["person_id"].to_pylist(), key
+    versions = client("s3").list_object_versions(Bucket=lake.bucket("clean"),
+                                                 Prefix="absences/data/").get("Versions", [])
+    assert all(v["IsLatest"] for v in versions)  # no noncurrent copy of an erased file
+    assert report.purged
     assert report.raw_versions_deleted
     versions = client("s3").list_object_versions(Bucket=lake.bucket("raw"),
                                                  Prefix="absences/").get("Versions", [])

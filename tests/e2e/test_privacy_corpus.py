@@ -29,7 +29,7 @@ from tests.privacy_scan import findings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FIXED_KEY = "corpus-key-0123456789abcdef0123456789"
-QUASI = ["age_band", "departement", "site", "month", "duration_band"]
+QUASI = ["age_band", "departement", "site", "month", "duration_days"]
 
 
 def _corpus(seed):

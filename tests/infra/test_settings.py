@@ -1,10 +1,8 @@
 """Settings and the Arrow -> Glue type mapping fail with a message that says where and how to fix."""
 
 import aws_cdk as cdk
-import pyarrow as pa
 import pytest
 
-from stacks.catalog import glue_type
 from stacks.settings import (
     CONTEXT_KEY,
     SettingsError,
@@ -43,18 +41,6 @@ def test_an_unknown_environment_lists_the_known_ones():
     app = cdk.App(context={**file_context(), "env": "staging"})
     with pytest.raises(SettingsError, match="known: dev, prod"):
         load_settings(app)
-
-
-@pytest.mark.parametrize(("arrow", "glue"), [(pa.date32(), "date"), (pa.int64(), "bigint"),
-                                             (pa.int32(), "int"), (pa.float64(), "double"),
-                                             (pa.bool_(), "boolean"), (pa.string(), "string")])
-def test_arrow_types_map_to_glue_types(arrow, glue):
-    assert glue_type(arrow, "c") == glue
-
-
-def test_an_unmapped_arrow_type_fails_naming_the_column():
-    with pytest.raises(TypeError, match=r"column 'at'.*timestamp"):
-        glue_type(pa.timestamp("us"), "at")
 
 
 @pytest.mark.parametrize("region", ["eu-west-3", "ap-southeast-5", "me-central-1", "il-central-1"])

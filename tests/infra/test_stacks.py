@@ -61,9 +61,9 @@ def test_every_bucket_denies_plain_http(dev):
 def test_raw_bucket_emits_eventbridge_events_without_custom_resources(dev):
     raw = _buckets(dev)["raw"]["Properties"]
     assert raw["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
-    for template in dev.values():
+    for template in dev.values():  # the one custom resource is the tables' (its own function)
         types = {r["Type"] for r in template.to_json()["Resources"].values()}
-        assert not any(t.startswith("Custom::") for t in types), types
+        assert {t for t in types if t.startswith("Custom::")} <= {"Custom::LakeguardTables"}
 
 
 def _expirations(rules):
@@ -152,15 +152,26 @@ def test_state_machine_logs_all_and_traces(dev):
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_glue_tables_come_from_the_contracts(dev):
-    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
-              for t in _resources(dev["LakeguardCatalogStack"], "AWS::Glue::Table").values()}
-    assert [k["Name"] for k in tables["team_matches"]["PartitionKeys"]] == ["season"]
-    assert [k["Name"] for k in tables["anomalies"]["PartitionKeys"]] == ["dataset", "season"]
-    columns = {c["Name"]: c["Type"] for c in tables["team_matches"]["StorageDescriptor"]["Columns"]}
-    assert columns == {"date": "date", "team": "string", "opponent": "string",
-                       "home_away": "string", "goals_for": "bigint", "goals_against": "bigint",
-                       "num_goals_net": "bigint"}
+def test_iceberg_tables_come_from_the_contracts_through_one_custom_resource(dev):
+    from lakeguard.tables import all_tables
+    from lakeguard.tables.spec import digest
+
+    for template in dev.values():  # no second description of the tables
+        assert not _resources(template, "AWS::Glue::Table")
+    # made in the processing stack, by a function with the lake's dependency layer
+    processing = dev["LakeguardProcessingStack"]
+    (resource,) = _resources(processing, "Custom::LakeguardTables").values()
+    props = resource["Properties"]
+    assert props["TablesDigest"] == digest(all_tables())
+    assert props["CleanDatabase"] == "lakeguard_dev_clean"
+    assert props["RefinedDatabase"] == "lakeguard_dev_refined"
+    handlers = [f["Properties"]["Handler"]
+                for f in _resources(processing, "AWS::Lambda::Function").values()]
+    assert handlers.count("lambdas.tables.handler") == 1
+    specs = {s.key: s for s in all_tables()}
+    assert specs["refined/team_matches"].partition_by == ("season",)
+    assert specs["refined/anomalies"].partition_by == ("dataset", "season")
+    assert specs["clean/matches"].schema.names[-2:] == ["source_key_id", "run_id"]
 
 
 def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev):
@@ -184,7 +195,7 @@ def test_lambda_functions_use_the_handlers_and_the_lakes_own_layer(dev):
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"lambdas.{n}.handler" for n in
                               ["validate", "clean", "clean_report", "quality", "check_model",
-                               "train", "score", "publish", "quarantine", "ingest"])
+                               "train", "score", "publish", "quarantine", "ingest", "tables"])
     (layer_id,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion")
     for function in functions.values():
         props = function["Properties"]
@@ -259,12 +270,13 @@ def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(
 def test_every_function_has_its_own_role(dev):
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
              for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == 10
+    assert len(roles) == len(set(roles)) == 11  # 10 pipeline functions and the tables'
 
 
 EXPECTED_OUTPUTS = {
     "RawBucketName", "CleanBucketName", "RefinedBucketName", "QuarantineBucketName",
     "ArtefactsBucketName", "AthenaResultsBucketName", "GlueDatabaseName", "AthenaWorkgroupName",
+    "CleanDatabaseName",
     "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "RefineJobName"}
 
 
@@ -317,8 +329,11 @@ def test_every_log_group_is_kms_encrypted_with_retention(dev):
 @pytest.mark.parametrize(("fixture", "limit"), [("dev", None), ("prod", 50)])
 def test_stage_concurrency_is_reserved_only_where_the_environment_asks(request, fixture, limit):
     templates = request.getfixturevalue(fixture)
-    stages = _resources(templates["LakeguardProcessingStack"], "AWS::Lambda::Function")
-    assert {f["Properties"].get("ReservedConcurrentExecutions") for f in stages.values()} == {limit}
+    stages = [f for f in _resources(templates["LakeguardProcessingStack"],
+                                    "AWS::Lambda::Function").values()
+              if f["Properties"]["Handler"] != "lambdas.tables.handler"]
+    assert len(stages) == 9
+    assert {f["Properties"].get("ReservedConcurrentExecutions") for f in stages} == {limit}
     # Ingest reserves nothing: its SQS event source caps it at five concurrent calls.
     (ingest,) = _resources(templates["LakeguardOrchestrationStack"],
                            "AWS::Lambda::Function").values()
@@ -404,10 +419,11 @@ def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
     assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut"),
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"),
             ("AWS/Lambda", "Throttles"), ("lakeguard", "ObjectsQuarantined")} <= metrics
-    functions = sum(1 for t in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"])
-                    for _ in _resources(t, "AWS::Lambda::Function"))
+    # The tables function runs only inside a deploy, whose failure it fails: no alarm.
+    functions = sum(1 for f in _functions(dev).values()
+                    if f["Properties"]["Handler"] != "lambdas.tables.handler")
     lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
-    assert len(lambda_alarms) == 2 * functions  # errors and throttles of every function
+    assert len(lambda_alarms) == 2 * functions == 20  # errors and throttles of each pipeline function
     (topic,) = _resources(monitoring, "AWS::SNS::Topic").values()
     assert "KmsMasterKeyId" in topic["Properties"]
     for alarm in alarms:

@@ -134,7 +134,7 @@ def test_benign_comments_are_published_not_blocking_the_file(corpus):
 
 def test_every_published_class_holds_k_people_and_l_chapters(corpus):
     table, report, _ = corpus
-    quasi = ["age_band", "departement", "site", "month", "duration_band"]
+    quasi = ["age_band", "departement", "site", "month", "duration_days"]
     classes = table.group_by(quasi).aggregate([("person_id", "count_distinct"),
                                                ("reason", "count_distinct")])
     assert pc.min(classes["person_id_count_distinct"]).as_py() >= 5

@@ -2,8 +2,6 @@
 
 import datetime as dt
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from lakeguard.report import AlertRate, alert_rate, entity_anomalies, write_report
@@ -18,22 +16,23 @@ MATCHES = [
 ]
 
 
-def _write(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), path)
-
-
 @pytest.fixture
-def lake(tmp_path):
-    """One season, two teams: three flagged matches out of five."""
-    _write(tmp_path / "refined/team_matches/season=1996-97/k.parquet", [
-        {"date": d, "team": t, "opponent": o, "home_away": h, "goals_for": f, "goals_against": a,
-         "num_goals_net": f - a, "season": "1996-97"} for t, d, o, h, f, a, *_ in MATCHES])
-    _write(tmp_path / "refined/anomalies/dataset=matches/season=1996-97/k.parquet", [
-        {"entity": t, "ts": d, "value": float(f - a), "lower": lo, "upper": hi, "score": s,
-         "is_anomaly": flag, "alert": flag, "reason": why, "model_version": "v1"}
-        for t, d, _, _, f, a, lo, hi, s, flag, why in MATCHES])
-    return tmp_path
+def lake(iceberg_server, tmp_path):
+    """One season, two teams: three flagged matches out of five, in tables of their own."""
+    from lakeguard.tables import Names, Source
+
+    from .conftest import export_refined
+
+    names = Names("c_report", "r_report", "clean-report", "refined-report")
+    source = Source("run-report", "key-report", "matches/1996-97.csv", "v", "d")
+    rows = [{"date": d, "team": t, "opponent": o, "home_away": h, "goals_for": f,
+             "goals_against": a, "num_goals_net": f - a, "season": "1996-97"}
+            for t, d, o, h, f, a, *_ in MATCHES]
+    scored = [{"entity": t, "ts": d, "value": float(f - a), "lower": lo, "upper": hi, "score": s,
+               "is_anomaly": flag, "alert": flag, "reason": why, "detector": "range_likelihood",
+               "model_version": "v1", "dataset": "matches", "season": "1996-97"}
+              for t, d, _, _, f, a, lo, hi, s, flag, why in MATCHES]
+    return export_refined(names, tmp_path, {source: (rows, scored)})
 
 
 def test_anomalies_come_most_severe_first_with_expected_range_and_reason(lake):
