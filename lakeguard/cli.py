@@ -182,6 +182,7 @@ def print_erasure(report: ErasureReport) -> None:
            f"{len(report.pseudonyms)} key version(s) searched) from {report.dataset}:")
     _print(f"  clean rows removed:          {report.clean_rows_removed} "
            f"in {len(report.clean_objects)} object(s)")
+    _print(f"  others' rows under k now:    {report.clean_rows_suppressed} (suppressed)")
     _print(f"  names redacted in comments:  {report.free_text_cells_redacted} cell(s)")
     _print(f"  refined objects recomputed:  {len(report.refined_objects)}")
     _print(f"  anomaly objects re-scored:   {len(report.anomaly_objects)}")

@@ -230,7 +230,8 @@ def parse_contract(text: str, path: str) -> Contract:
         p = top.sub("privacy")
         privacy = PrivacySpec(quasi_identifiers=p.strings("quasi_identifiers"),
                               k=p.get("k", int, 5), subject=p.get("subject", str, None),
-                              sensitive=p.get("sensitive", str, None), l=p.get("l", int, 2))
+                              sensitive=p.get("sensitive", str, None), l=p.get("l", int, 2),
+                              k_scope=p.get("k_scope", str, "table", choices=("table", "object")))
         for name in privacy.quasi_identifiers:
             if name not in clean_names:
                 raise p.fail("quasi_identifiers", f"{name!r} is not a clean column")

@@ -104,6 +104,9 @@ class PrivacySpec:
     sensitive: str | None = None
     #: Distinct sensitive values each published class must hold (distinct l-diversity).
     l: int = 2  # noqa: E741 - the literature's name
+    #: Where classes are counted: over the whole published clean table (at Publish), or
+    #: within the one object being published (at Clean).
+    k_scope: Literal["table", "object"] = "table"
 
 
 @dataclass(frozen=True)

@@ -137,11 +137,17 @@ def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...],
 
 
 def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
-        key: PseudonymKey | None) -> dict[str, Any]:
-    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report."""
+        key: PseudonymKey | None, suppress_classes: bool | None = None) -> dict[str, Any]:
+    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report.
+
+    ``suppress_classes`` (default: the contract's ``k_scope`` is ``object``) applies k and
+    l here; otherwise Publish applies them over the published table, as on the Lambda path.
+    """
     from pyspark.sql.pandas.types import from_arrow_schema
 
     contract = load_contract(dataset)
+    if suppress_classes is None:
+        suppress_classes = contract.privacy.k_scope == "object"
     raw = (spark.read.option("header", True).option("sep", contract.raw.delimiter)
            .option("encoding", contract.raw.encoding).option("inferSchema", False)
            .csv(input_path))
@@ -154,7 +160,7 @@ def run(spark: SparkSession, dataset: str, input_path: str, output_uri: str,
                for r in rejected.limit(_REJECTS_SHOWN).collect()]
     rows_typed = clean.count()
     check_reject_ratio(rows_in - rows_typed, rows_in, contract, reasons)
-    kept, outcome = _enforce_k(clean, contract)
+    kept, outcome = _enforce_k(clean, contract) if suppress_classes else (clean, {})
     free_text = free_text_columns(contract)
     identifiers = RawValues.of(_sensitive_values(raw, contract))
     kept = kept.mapInArrow(_names_redacted(identifiers, free_text), kept.schema).cache()

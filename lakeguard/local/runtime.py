@@ -326,7 +326,7 @@ class LocalLake:
                 seconds: float) -> RunResult:
         if execution["status"] == "SUCCEEDED":
             output = json.loads(execution.get("output") or "{}")
-            clean = output.get("clean", {})
+            clean = {**output.get("clean", {}), **output.get("publish", {})}
             return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
                              clean.get("rows_out"), round(seconds, 2), None,
                              clean.get("rows_rejected"), clean.get("rows_suppressed"),

@@ -132,7 +132,9 @@ def clean(
         writer = PartitionWriter(Path(folder), contract.partition_by)
         digest = hashlib.sha256()
         raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
-        report = anonymise_stream(raw, contract, key, writer.write)
+        # classes counted over the published table are judged at Publish (privacy.tablek)
+        report = anonymise_stream(raw, contract, key, writer.write,
+                                  suppress_classes=contract.privacy.k_scope == "object")
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
         outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]

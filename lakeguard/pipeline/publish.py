@@ -12,6 +12,10 @@ The protocol, retried whole by the state machine (every step is idempotent):
 3. The run's staged hand-off objects are deleted.
 4. The audit record and the ledger (``published``) name every table's snapshot id.
 
+The clean commit keeps only the run's rows whose class holds k people and l sensitive
+values over the whole published table (:mod:`lakeguard.privacy.tablek`), counted
+against the very table state it commits to.
+
 Nothing visible is deleted before its replacement commits; a run refused after some of
 its commits is reverted by Quarantine (:func:`lakeguard.tables.revert_run`), and
 ``lakeguard ledger check`` names a run whose first commit is there without the others.
@@ -19,6 +23,7 @@ its commits is reverted by Quarantine (:func:`lakeguard.tables.revert_run`), and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +34,7 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import audit_key, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.pipeline.seams import seam
+from lakeguard.privacy.tablek import enforce_across_table
 from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet
 from lakeguard.tables import (
     CLEAN,
@@ -45,6 +51,7 @@ from lakeguard.tables.commit import Superseded, with_lineage
 if TYPE_CHECKING:
     import boto3
     import pyarrow as pa
+    from pyiceberg.table import Table
 
 #: Attempts at one table's commit when a concurrent commit of the same key got in first.
 _ATTEMPTS = 3
@@ -60,14 +67,21 @@ def staged_rows(spec: TableSpec, ref: ObjectRef, names: Names,
 
 
 def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Settings,
-                 newer_runs: frozenset[str], session: boto3.session.Session | None) -> int:
-    """Commit the run's rows of one table (or find that commit); return the snapshot id."""
+                 newer_runs: frozenset[str], session: boto3.session.Session | None,
+                 privacy: Callable[[Table, pa.Table], pa.Table] | None = None) -> int:
+    """Commit the run's rows of one table (or find that commit); return the snapshot id.
+
+    ``privacy`` (clean tables) keeps the rows that may be published given what the table
+    holds at this attempt: counted again on every retry, against the table it commits to.
+    """
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     names = names_of(settings)
     for attempt in range(1, _ATTEMPTS + 1):
         table = load_table(settings, spec.zone, spec.name)
         rows = staged_rows(spec, ref, names, session)
+        if privacy is not None:
+            rows = privacy(table, rows)
         try:
             return replace_rows(table, with_lineage(rows, table.schema().as_arrow(), source),
                                 source, newer_runs=newer_runs,
@@ -111,16 +125,27 @@ def publish(state: dict[str, Any], settings: Settings,
     newer_runs = frozenset(ledger.newer_runs(ref))
     snapshots: dict[str, int] = {}
     skipped: list[str] = []
+    contract = load_contract(dataset)
+    judged: dict[str, Any] = {}
+
+    def across_table(table: Table, rows: pa.Table) -> pa.Table:
+        kept, verdict = enforce_across_table(table, rows, contract, source.key_id)
+        judged.update(verdict.to_json())
+        return kept
+
+    table_k = contract.privacy.quasi_identifiers and contract.privacy.k_scope == "table"
 
     def commit(spec: TableSpec) -> None:
         try:
-            snapshots[spec.key] = commit_table(spec, ref, source, settings, newer_runs, session)
+            snapshots[spec.key] = commit_table(
+                spec, ref, source, settings, newer_runs, session,
+                across_table if table_k and spec.zone == CLEAN else None)
         except Superseded:
             skipped.append(spec.key)
             return
         seam(f"commit:{spec.key}:done", ref.run_id)
 
-    clean_table, *refined_tables = run_tables(load_contract(dataset))
+    clean_table, *refined_tables = run_tables(contract)
     commit(clean_table)  # clean first: a refined row never shows without its clean rows
     with ThreadPoolExecutor(max_workers=len(refined_tables) or 1) as pool:
         for done in [pool.submit(commit, spec) for spec in refined_tables]:
@@ -128,6 +153,7 @@ def publish(state: dict[str, Any], settings: Settings,
     seam("publish:committed", ref.run_id)
     _drop_staging(ref, settings, session)
     outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
+    counts = {**clean, **judged}  # Publish's count over the table replaces Clean's
     record = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
@@ -136,13 +162,14 @@ def publish(state: dict[str, Any], settings: Settings,
         "contract": {"name": dataset, "version": state["validation"]["contract_version"],
                      "sha256": state["validation"]["contract_digest"]},
         "pseudonym_key_version": clean.get("key_version"),
-        "rows": {k.removeprefix("rows_"): clean.get(k) for k in
+        "rows": {k.removeprefix("rows_"): counts.get(k) for k in
                  ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
-        "k_anonymity": {"required": clean.get("k_required"), "achieved": clean.get("k_achieved"),
-                        "counted_in": clean.get("k_counted_in"),
-                        "quasi_identifiers": clean.get("quasi_identifiers")},
-        "l_diversity": {"required": clean.get("l_required"), "achieved": clean.get("l_achieved"),
-                        "sensitive": clean.get("sensitive")},
+        "k_anonymity": {"required": counts.get("k_required"),
+                        "achieved": counts.get("k_achieved"),
+                        "counted_in": counts.get("k_counted_in"),
+                        "quasi_identifiers": list(contract.privacy.quasi_identifiers)},
+        "l_diversity": {"required": counts.get("l_required"), "achieved": counts.get("l_achieved"),
+                        "sensitive": contract.privacy.sensitive},
         "rejects": clean.get("rejects", []),
         "clean_objects": [o for o in outputs if o.startswith(f"{CLEAN}/")],
         "refined_objects": [o for o in outputs if not o.startswith(f"{CLEAN}/")],
@@ -156,4 +183,4 @@ def publish(state: dict[str, Any], settings: Settings,
                    outputs=outputs)
     seam("publish:recorded", ref.run_id)
     return {"snapshots": record["snapshots"], "tables": len(snapshots),
-            "published_at": datetime.now(UTC).isoformat()}
+            "published_at": datetime.now(UTC).isoformat(), **judged}

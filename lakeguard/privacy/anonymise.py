@@ -139,11 +139,14 @@ def _spill(source: Source, contract: Contract, key: PseudonymKey | None, spill: 
 
 
 def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | None,
-                     sink: Sink, workers: int | None = None) -> AnonymiseReport:
+                     sink: Sink, workers: int | None = None,
+                     suppress_classes: bool = True) -> AnonymiseReport:
     """Anonymise one object read once from ``source``; send clean batches to ``sink``.
 
     Batches are worked on ``workers`` threads (default: the cores available) and reach
-    ``sink`` in file order, on the caller's thread.
+    ``sink`` in file order, on the caller's thread. With ``suppress_classes`` false the
+    classes are left whole for Publish to count over the published table
+    (:mod:`lakeguard.privacy.tablek`); the report then carries no k.
     """
     workers = default_workers() if workers is None else workers
     quasi = contract.privacy.quasi_identifiers
@@ -160,14 +163,18 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
         if parsed.rows_in - report.rows_rejected <= 0:
             raise ValidationFailed("the object has a header but no valid data rows")
         verdict = counter.verdict()
-        report.record(verdict)
+        if suppress_classes:
+            report.record(verdict)
+        small = verdict.small if suppress_classes else pa.array([], pa.string())
         raw = parsed.raw_values()
         free_text = free_text_columns(contract)
         pseudonyms = pseudonym_columns(contract)
 
         def released(clean: pa.RecordBatch) -> pa.RecordBatch:
             """Second pass: suppress small classes, redact names, then the leak guard."""
-            clean = redact_names(suppress(clean, quasi, verdict.small), raw, free_text)
+            kept = suppress(clean, quasi, small)
+            assert isinstance(kept, pa.RecordBatch)
+            clean = redact_names(kept, raw, free_text)
             guard(pa.Table.from_batches([clean]), raw, free_text, pseudonyms, ROW)
             return clean.drop_columns([ROW])
 

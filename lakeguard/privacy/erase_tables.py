@@ -2,7 +2,9 @@
 
 Every raw key (``source_key_id``) whose clean rows hold the subject, under any of their
 pseudonyms, or whose free text names them, is rewritten in one commit: its rows without
-the subject's, its comments with the subject's name words replaced. Its refined rows are
+the subject's, its comments with the subject's name words replaced. Classes counted over
+the table (``k_scope = "table"``) that the subject's departure leaves under k people or
+l values lose their other rows in the same commits. Its refined rows are
 recomputed from what remains and its anomalies re-scored with the current champions, one
 commit per table, keeping the run that published them (the ledger's proof still holds).
 Then every snapshot but the current one (and those a model was trained on) is expired
@@ -20,6 +22,7 @@ import pyarrow.compute as pc
 from lakeguard.config import Settings
 from lakeguard.contracts.model import Contract
 from lakeguard.privacy.anonymise import free_text_columns
+from lakeguard.privacy.kanon import ClassCounter, class_keys, suppress
 from lakeguard.privacy.words import redact_words
 from lakeguard.tables import CLEAN, REFINED, RUN_COLUMN, SOURCE_COLUMN, Source, load_table, replace_rows
 from lakeguard.tables.commit import with_lineage
@@ -40,6 +43,8 @@ class TableChanges:
 
     rows_removed: int = 0
     cells_redacted: int = 0
+    #: Other people's rows whose class fell under k people (or l values) without the subject.
+    rows_suppressed: int = 0
     sources: dict[str, str] = field(default_factory=dict)
     clean_objects: list[str] = field(default_factory=list)
     refined_objects: list[str] = field(default_factory=list)
@@ -48,17 +53,49 @@ class TableChanges:
 
 
 def _rewritten(rows: pa.Table, column: str, pseudonyms: pa.Array, words: pa.Array,
-               free_text: tuple[str, ...]) -> tuple[pa.Table, int, int]:
-    """Rows without the subject's, free text without their name; and both counts."""
+               free_text: tuple[str, ...], contract: Contract,
+               small: pa.Array) -> tuple[pa.Table, int, int, int]:
+    """Rows without the subject's nor those of fallen classes, free text without their name.
+
+    Returns them with the rows removed, the cells redacted and the rows suppressed.
+    """
     hit = pc.fill_null(pc.is_in(rows[column], value_set=pseudonyms), False)
     kept = rows.filter(pc.invert(hit))
+    before = kept.num_rows
+    narrowed = suppress(kept, contract.privacy.quasi_identifiers, small)
+    assert isinstance(narrowed, pa.Table)
+    kept, suppressed = narrowed, before - narrowed.num_rows
     redacted = 0
     for name in (n for n in free_text if n in kept.column_names and len(words)):
         before = kept[name].combine_chunks()
         after = redact_words(before, words)
         redacted += int(pc.sum(pc.fill_null(pc.not_equal(before, after), False)).as_py() or 0)
         kept = kept.set_column(kept.column_names.index(name), name, after)
-    return kept, int(pc.sum(hit).as_py() or 0), redacted
+    return kept, int(pc.sum(hit).as_py() or 0), redacted, suppressed
+
+
+def fallen_classes(table: Table, contract: Contract, column: str,
+                   pseudonyms: pa.Array) -> tuple[pa.Array, dict[str, str]]:
+    """Classes under k people or l values once the subject's rows are gone, and their keys.
+
+    Publish counts classes over the whole table; removing a person can leave a class one
+    short, whose other rows must then go too, or the guarantee would not hold.
+    """
+    spec = contract.privacy
+    if not spec.quasi_identifiers or spec.k_scope != "table" or table.current_snapshot() is None:
+        return pa.array([], pa.string()), {}
+    fields = {*spec.quasi_identifiers, column, SOURCE_COLUMN, RUN_COLUMN,
+              *(c for c in (spec.subject, spec.sensitive) if c)}
+    rows = table.scan(selected_fields=tuple(sorted(fields))).to_arrow()
+    rows = rows.filter(pc.invert(pc.fill_null(pc.is_in(rows[column], value_set=pseudonyms),
+                                              False)))
+    counter = ClassCounter(spec)
+    for batch in rows.to_batches():
+        counter.add(counter.measure(batch))
+    small = counter.verdict().small
+    fallen = rows.filter(pc.is_in(class_keys(rows, spec.quasi_identifiers), value_set=small))
+    return small, dict(zip(fallen[SOURCE_COLUMN].to_pylist(), fallen[RUN_COLUMN].to_pylist(),
+                           strict=True))
 
 
 def affected_sources(table: Table, column: str, pseudonyms: pa.Array, words: pa.Array,
@@ -84,12 +121,16 @@ def erase_in_tables(contract: Contract, column: str, pseudonyms: list[str], word
     targets = pa.array(sorted(set(pseudonyms)), pa.string())
     free_text = free_text_columns(contract)
     changes.sources = affected_sources(table, column, targets, words, free_text)
+    small, fallen = fallen_classes(table, contract, column, targets)
+    changes.sources.update(fallen)
     before = current_files(table)
     for source, run in sorted(changes.sources.items()):
         rows = table.scan(row_filter=equal(SOURCE_COLUMN, source)).to_arrow()
-        kept, removed, redacted = _rewritten(rows, column, targets, words, free_text)
+        kept, removed, redacted, suppressed = _rewritten(rows, column, targets, words, free_text,
+                                                         contract, small)
         changes.rows_removed += removed
         changes.cells_redacted += redacted
+        changes.rows_suppressed += suppressed
         if dry_run:
             changes.clean_objects.append(f"{CLEAN}/{contract.name}:{source}")
             continue

@@ -53,6 +53,7 @@ class ErasureReport:
     dry_run: bool = False
     pseudonyms: dict[str, str] = field(default_factory=dict)
     clean_rows_removed: int = 0
+    clean_rows_suppressed: int = 0
     free_text_cells_redacted: int = 0
     clean_objects: list[str] = field(default_factory=list)
     refined_objects: list[str] = field(default_factory=list)
@@ -153,6 +154,7 @@ def erase(dataset: str, subject: str, settings: Settings, secret_id: str,
     changes = erase_in_tables(contract, column.output_names[0], list(every.values()), words,
                               settings, report.pseudonym[:12], dry_run)
     report.clean_rows_removed = changes.rows_removed
+    report.clean_rows_suppressed = changes.rows_suppressed
     report.free_text_cells_redacted = changes.cells_redacted
     report.clean_objects, report.refined_objects = changes.clean_objects, changes.refined_objects
     report.anomaly_objects, report.purged = changes.anomaly_objects, changes.purged

@@ -103,6 +103,16 @@ class ClassCounter:
         return pa.table({"k": keys, "v": values}).group_by(["k", "v"], use_threads=False) \
             .aggregate([])
 
+    def seed(self, published: pa.Table) -> None:
+        """Count the people and sensitive values of already published rows in their classes.
+
+        Their rows are not this object's: they weigh in each class's size but are neither
+        published nor suppressed again (:meth:`verdict` judges this object's classes only).
+        """
+        for batch in published.to_batches():
+            _, people, sensitive = self.measure(batch)
+            self.add(({}, people, sensitive))
+
     def add(self, measured: tuple[dict[str, int], pa.Table, pa.Table]) -> None:
         """Fold in what :meth:`measure` returned for one batch (on one thread, in order)."""
         rows, people, sensitive = measured
@@ -137,9 +147,9 @@ class ClassCounter:
             classes=len(kept_sizes), rows_suppressed=suppressed)
 
 
-def suppress(batch: pa.RecordBatch, quasi_identifiers: tuple[str, ...],
-             small: pa.Array) -> pa.RecordBatch:
-    """The batch without the rows of the ``small`` classes."""
+def suppress(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...],
+             small: pa.Array) -> pa.RecordBatch | pa.Table:
+    """The batch (or table) without the rows of the ``small`` classes."""
     if not quasi_identifiers or not len(small):
         return batch
     return batch.filter(pc.invert(pc.is_in(class_keys(batch, quasi_identifiers),

@@ -268,3 +268,43 @@ def test_pseudonymising_a_date_column_is_a_contract_error():
 
 def test_canonical_nir_is_upper_case_without_separators():
     assert canonical(pa.array(["2 90 05 2a 004 123 xx"])).to_pylist() == ["290052A004123XX"]
+
+
+# -- k over the whole published table --------------------------------------------------
+
+class _PublishedTable:
+    """What tablek reads of the clean table: its current snapshot and a filtered scan."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def current_snapshot(self):
+        return object()
+
+    def scan(self, row_filter, selected_fields):
+        other = self.rows.filter(pc.not_equal(self.rows["source_key_id"], row_filter.literal.value))
+        return type("Scan", (), {"to_arrow": lambda _: other.select(list(selected_fields))})()
+
+
+def test_a_class_small_in_the_file_is_published_when_the_table_holds_enough_people():
+    from lakeguard.privacy.tablek import enforce_across_table
+
+    contract = load_contract("absences")
+    quasi = {"age_band": "40-49", "departement": "69", "site": "Lyon Part-Dieu",
+             "month": dt.date(2025, 3, 1), "duration_days": 4}
+    published = pa.table({**{q: [v] * 4 for q, v in quasi.items()},
+                          "person_id": ["a", "b", "c", "d"], "reason": ["X", "XIII", "X", "V"],
+                          "source_key_id": ["older"] * 2 + ["this"] * 2})
+    run = pa.table({**{q: [v] * 2 for q, v in quasi.items()}, "person_id": ["e", "f"],
+                    "reason": ["X", "X"]})
+    # GIVEN 2 people of another file already published in the class, and 2 in this file's
+    # earlier version (which this commit replaces, so they do not count)
+    kept, verdict = enforce_across_table(_PublishedTable(published), run, contract, "this")
+    assert kept.num_rows == 0 and verdict.to_json()["rows_suppressed"] == 2
+    # WHEN three more of the table's people share the class THEN the file's rows go out
+    more = pa.concat_tables([published, pa.table(
+        {**{q: [v] * 3 for q, v in quasi.items()}, "person_id": ["g", "h", "i"],
+         "reason": ["I", "X", "X"], "source_key_id": ["older"] * 3})])
+    kept, verdict = enforce_across_table(_PublishedTable(more), run, contract, "this")
+    assert kept.num_rows == 2 and verdict.verdict.k_achieved == 7
+    assert verdict.to_json()["k_counted_in"] == "people of the published table"
