@@ -438,6 +438,26 @@ def refuse_stale_glue_table_versions() -> None:
     GlueResponse.update_table = update_table  # type: ignore[method-assign]
 
 
+def accept_custom_resource_responses_unsigned() -> None:
+    """Gap: with IAM enforced, moto requires a signature on a custom resource's response.
+
+    AWS gives the backing function a pre-signed S3 URL: the URL is the authorization, and
+    ``cfnresponse`` sends a bare ``PUT``. moto checks that request like any API call and
+    fails on the missing ``Authorization`` header, so the stack waits for ever. Bridge:
+    let moto's CloudFormation response endpoint (``ProcessCfnResponse``) through unsigned.
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        if self._get_action() == "ProcessCfnResponse":
+            return
+        original(self, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+
+
 def answer_custom_resources_on_this_host() -> None:
     """Gap: moto gives a custom resource a response URL on ``host.docker.internal``.
 

@@ -204,6 +204,7 @@ class LocalLake:
         gaps.quiet_step_functions_evaluation_logs()
         gaps.refuse_stale_glue_table_versions()
         gaps.answer_custom_resources_on_this_host()
+        gaps.accept_custom_resource_responses_unsigned()
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)
