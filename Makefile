@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ENV    ?= dev
 STAMP  := $(VENV)/.installed
+# The CDK command line, pinned; npx fetches it from the npm registry on first use.
+CDK    := npx --yes aws-cdk@2.1148.1
 # jsii prints a banner per process on Node 20; the CDK still works there.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint typecheck unit synth bench clean
+.PHONY: install demo test lint typecheck unit synth bench clean lock deploy destroy
 
 # Python 3.11 is what Lambda and Glue 5 run; fall back to python3 if it is 3.11 under that name.
 $(STAMP): pyproject.toml
@@ -50,9 +52,26 @@ bench: $(STAMP)
 	$(BIN)/python bench/burst.py --files 100
 	$(BIN)/python bench/results_table.py
 
+# Regenerate the Lambda layer's pins (requirements/lambda-layer.txt) from pyproject's
+# `lambda` extra, resolved for Lambda's platform.
+lock: $(STAMP)
+	$(BIN)/python -m stacks.layer
+
+# Preflight (credentials, region, bootstrap, concurrency quota, layer), then every stack.
+deploy: $(STAMP)
+	$(BIN)/lakeguard doctor --env $(ENV)
+	. $(VENV)/bin/activate && $(CDK) deploy --all -c env=$(ENV) --require-approval never
+
+# Empty the environment's versioned buckets (refused where data is retained), destroy the
+# stacks; access logs that land late are emptied once more before a second attempt.
+destroy: $(STAMP)
+	$(BIN)/lakeguard teardown --env $(ENV) --yes
+	. $(VENV)/bin/activate && ($(CDK) destroy --all --force -c env=$(ENV) || \
+	  ($(BIN)/lakeguard teardown --env $(ENV) --yes && $(CDK) destroy --all --force -c env=$(ENV)))
+
 synth: $(STAMP)
 	CDK_CONTEXT_JSON='{"env": "$(ENV)"}' $(BIN)/python app.py
 	@echo "synthesized $(ENV) into cdk.out/"
 
 clean:
-	rm -rf cdk.out demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out demo-out .pytest_cache .mypy_cache .ruff_cache .cache

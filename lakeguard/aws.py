@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import boto3
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5)
-_CACHE: dict[tuple[str, str | None, str | None], Any] = {}
+_CACHE: dict[tuple[str | None, ...], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -34,8 +34,10 @@ def client(service: str, session: boto3.session.Session | None = None) -> Any:
     if session is not None:
         return session.client(service, config=_RETRIES)  # type: ignore[call-overload]
     # AWS_DEFAULT_REGION first: it is what boto3 and the AWS CLI read (Lambda sets both).
+    # The access key is part of the key: a client keeps the credentials it was built with.
     key = (service, os.environ.get("AWS_ENDPOINT_URL"),
-           os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
+           os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
+           os.environ.get("AWS_ACCESS_KEY_ID"))
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = botocore.session.Session().create_client(

@@ -6,19 +6,25 @@ import argparse
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakeguard.cli_ledger import add_ledger_parser
 from lakeguard.cli_models import add_models_parser
+from lakeguard.cli_nab import add_nab_parser
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import LakeguardError
 
 if TYPE_CHECKING:
-    from lakeguard.local.runtime import RunResult
+    import boto3
 
-DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "football" / "ligue1"
+    from lakeguard.local.runtime import LocalLake, RunResult
+    from lakeguard.privacy.erasure import ErasureReport
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
+CDK_JSON = PROJECT_ROOT / "cdk.json"
 
 
 def _print(message: str) -> None:
@@ -42,12 +48,14 @@ def _results_table(results: Sequence[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[RunResult]:
+def run_files(files: Sequence[Path], prefix: str, export: Path | None,
+              pseudonym_key: str | None = None,
+              then: Callable[[LocalLake], None] | None = None) -> list[RunResult]:
     """Push files one by one through the embedded pipeline, printing progress."""
     from lakeguard.local.runtime import LocalLake
 
     results = []
-    lake = LocalLake().start(progress=lambda m: _print(f"-- {m}"))
+    lake = LocalLake(pseudonym_key=pseudonym_key).start(progress=lambda m: _print(f"-- {m}"))
     try:
         _print(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
         for index, path in enumerate(files, 1):
@@ -61,6 +69,8 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None) -> list[R
             _print(f"[{index:>3}/{len(files)}] {path.name:<28} {result.status:<9} "
                    f"{result.outcome:<11} {counts:<22} {result.seconds:5.1f} s"
                    + (f"  {result.reason}" if result.reason else ""))
+        if then is not None:
+            then(lake)
         if export is not None:
             for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
                 shutil.rmtree(export / zone, ignore_errors=True)
@@ -110,6 +120,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eraser(args: argparse.Namespace) -> Callable[[LocalLake], None]:
+    """Erase ``args.erase`` from the embedded lake once its files have run."""
+
+    def erase_from(lake: LocalLake) -> None:
+        from lakeguard.config import Settings
+        from lakeguard.privacy.erasure import erase
+
+        print_erasure(erase(args.dataset, args.erase, Settings.from_outputs(lake.outputs),
+                            lake.outputs["PseudonymSecretArn"], dry_run=args.dry_run))
+    return erase_from
+
+
 def cmd_local_run(args: argparse.Namespace) -> int:
     """Push files through the embedded pipeline; exit 0 only if every file was published."""
     from lakeguard.contracts import load_contract
@@ -123,7 +145,10 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         raise LakeguardError(f"no such file(s): {', '.join(missing)}")
     if not files:
         raise LakeguardError(f"no files in {', '.join(args.files)}")
-    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None)
+    key = args.pseudonym_key_file.read_text(encoding="utf-8").strip() \
+        if args.pseudonym_key_file else None
+    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None,
+                        key, _eraser(args) if args.erase else None)
     _print("\n" + _results_table(results))
     published = sum(r.outcome == "published" for r in results)
     _print(f"\n{published} published, {len(results) - published} quarantined")
@@ -147,54 +172,84 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
     outputs = stack_outputs(args.stack_prefix)
     report = erase(args.dataset, args.subject, Settings.from_outputs(outputs),
-                   outputs["PseudonymSecretArn"])
-    _print(f"erased subject {report.pseudonym} (key version {report.key_version}) "
-           f"from {args.dataset}:")
+                   outputs["PseudonymSecretArn"], dry_run=args.dry_run)
+    print_erasure(report)
+    return 0
+
+
+def print_erasure(report: ErasureReport) -> None:
+    """What an erasure removed, or would remove: keys and counts, never the identifier."""
+    verb = "would erase" if report.dry_run else "erased"
+    _print(f"{verb} subject {report.pseudonym} (key version {report.key_version}, "
+           f"{len(report.pseudonyms)} key version(s) searched) from {report.dataset}:")
     _print(f"  clean rows removed:          {report.clean_rows_removed} "
            f"in {len(report.clean_objects)} object(s)")
+    _print(f"  others' rows under k now:    {report.clean_rows_suppressed} (suppressed)")
+    _print(f"  names redacted in comments:  {report.free_text_cells_redacted} cell(s)")
     _print(f"  refined objects recomputed:  {len(report.refined_objects)}")
+    _print(f"  anomaly objects re-scored:   {len(report.anomaly_objects)}")
     _print(f"  raw object versions deleted: {len(report.raw_versions_deleted)}")
     _print(f"  quarantined objects deleted: {len(report.quarantine_objects_deleted)}")
-    _print(f"  audit entry:                 {report.audit}")
-    return 0
+    _print(f"  ledger reasons purged:       {len(report.ledger_reasons_purged)}")
+    for key in (*report.clean_objects, *report.refined_objects, *report.anomaly_objects,
+                *report.raw_versions_deleted, *report.quarantine_objects_deleted):
+        _print(f"    {key}")
+    _print(f"  audit entry:                 {'(none: dry run)' if report.dry_run else report.audit}")
 
 
-def cmd_nab_score(args: argparse.Namespace) -> int:
-    """Score one detector's results folder the NAB way: raw score per file, normalised per profile."""
+def _environment(env: str) -> dict[str, object]:
+    """An environment's settings from cdk.json (read as data: no CDK needed)."""
     import json
 
-    from lakeguard.ml.nab import format_evaluation, score_results
-
-    evaluation = score_results(args.results, args.labels, threshold=args.threshold,
-                               profiles=args.profiles)
-    if args.json:
-        _print(json.dumps(evaluation.to_json(), indent=2))
-        return 0
-    how = "the given threshold" if args.threshold is not None else "each profile's optimised threshold"
-    _print(f"NAB scores of {Path(args.results).resolve().name} at {how} (raw per file):\n")
-    _print(format_evaluation(evaluation))
-    return 0
+    settings: dict[str, dict[str, object]] = json.loads(CDK_JSON.read_text(encoding="utf-8"))[
+        "context"]["lakeguard:environments"]
+    if env not in settings:
+        raise LakeguardError(f"cdk.json has no environment {env!r} (known: "
+                             f"{', '.join(sorted(settings))})")
+    return settings[env]
 
 
-def cmd_nab_run(args: argparse.Namespace) -> int:
-    """Run the project's detectors on a NAB data folder, beside published detectors."""
-    import json
+def _session(args: argparse.Namespace) -> boto3.session.Session:
+    import boto3
 
-    from lakeguard.ml.benchmark import run_benchmark
+    return boto3.session.Session(profile_name=args.profile, region_name=args.region)
 
-    if not args.data or not args.labels:
-        raise LakeguardError("lakeguard nab needs --data DIR and --labels FILE (e.g. "
-                             "--data NAB/data --labels NAB/labels/combined_windows.json), "
-                             "or the sub-command `score`")
-    result = run_benchmark(
-        Path(args.data), Path(args.labels), args.detector,
-        Path(args.published) if args.published else None,
-        Path(args.profiles) if args.profiles else None,
-        progress=None if args.json else (lambda line: _print(f"-- {line}")))
-    if args.json:
-        _print(json.dumps(result.to_json(), indent=2))
-        return 0
-    _print("\n" + result.table())
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check what a deployment of the environment needs; one line per check."""
+    from lakeguard.doctor import concurrency_needed, run_checks
+    from stacks.layer import build_layer
+    from stacks.processing import STAGES
+
+    settings = _environment(args.env)
+    session = _session(args)
+    reserved = settings.get("stage_reserved_concurrency")
+    findings = run_checks(
+        session, session.region_name,
+        concurrency=concurrency_needed(reserved if isinstance(reserved, int) else None,
+                                       len(STAGES)),
+        build_layer=lambda: build_layer(str(settings["lambda_architecture"])))
+    for finding in findings:
+        _print(finding.line())
+    problems = sum(not f.ok for f in findings)
+    _print(f"{problems} problem(s)" if problems else f"ready to deploy {args.env}")
+    return 1 if problems else 0
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    """Empty the environment's buckets (every version and delete marker) before cdk destroy."""
+    from lakeguard.teardown import empty_lake
+
+    settings = _environment(args.env)
+    if settings.get("removal_policy") != "destroy":
+        raise LakeguardError(f"environment {args.env} retains its data on destroy "
+                             "(removal_policy 'retain' in cdk.json): teardown refuses to empty it")
+    if not args.yes:
+        raise LakeguardError(f"teardown deletes every object of the {settings['name_prefix']}-* "
+                             "buckets, personal data included; pass --yes to proceed")
+    removed = empty_lake(str(settings["name_prefix"]), _session(args),
+                         progress=lambda line: _print(f"-- {line}"))
+    _print(f"emptied {len(removed)} bucket(s), {sum(removed.values())} versions and markers")
     return 0
 
 
@@ -230,53 +285,46 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the subject's identifier as producers send it (e.g. their NIR)")
     erase.add_argument("--stack-prefix", default="lakeguard-dev-",
                        help="name prefix of the deployed stacks (default lakeguard-dev-)")
+    erase.add_argument("--dry-run", action="store_true",
+                       help="list what would be removed, recomputed and purged; change nothing")
     erase.set_defaults(func=cmd_erase)
 
     add_models_parser(sub)
     add_ledger_parser(sub)
+
+    doctor = sub.add_parser("doctor", help="check an AWS account and region before deploying",
+                            description="Credentials, region and partition, CDK bootstrap, "
+                            "Lambda concurrency quota, dependency layer: one line each, with "
+                            "the fix when it fails. Exit 1 when something would fail.")
+    teardown = sub.add_parser("teardown", help="empty a dev environment's buckets for cdk destroy",
+                              description="Deletes every object version and delete marker "
+                              "(all pages) of the environment's buckets, after switching off "
+                              "access logging, so that `cdk destroy` can delete them.")
+    teardown.add_argument("--yes", action="store_true", help="confirm the deletion")
+    for command, func in ((doctor, cmd_doctor), (teardown, cmd_teardown)):
+        command.add_argument("--env", default="dev", help="environment in cdk.json (default dev)")
+        command.add_argument("--region", help="AWS region (default: the profile's)")
+        command.add_argument("--profile", help="AWS named profile (default: the environment's)")
+        command.set_defaults(func=func)
 
     local = sub.add_parser("local", help="the embedded AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     run = local_sub.add_parser("run", help="push files through the embedded pipeline")
     run.add_argument("--dataset", required=True, help="dataset contract name, e.g. matches")
     run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
+    run.add_argument("--pseudonym-key-file", metavar="FILE", type=Path,
+                     help="fix the pseudonymisation key to FILE's content, so pseudonyms are "
+                          "the same from run to run (default: LAKEGUARD_LOCAL_PSEUDONYM_KEY, "
+                          "else a random key per start, as in AWS)")
+    run.add_argument("--erase", metavar="NIR",
+                     help="after the files, erase this data subject from the embedded lake")
+    run.add_argument("--dry-run", action="store_true",
+                     help="with --erase: list what would change, change nothing")
     run.add_argument("files", nargs="+",
                      help="raw files (or folders of them) to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)
 
-    nab = sub.add_parser(
-        "nab", help="the Numenta Anomaly Benchmark (NAB): run our detectors, or score results",
-        description="Without a sub-command: run the project's detectors causally on every "
-                    "series of a NAB data folder and print each detector's normalised score "
-                    "per profile. `lakeguard nab score` scores existing results instead.")
-    nab.add_argument("--data", metavar="DIR", help="NAB data folder: <category>/<file>.csv")
-    nab.add_argument("--labels", metavar="FILE",
-                     help="anomaly windows, e.g. NAB/labels/combined_windows.json")
-    nab.add_argument("--detector", action="append", metavar="NAME",
-                     help="a detector to run (repeatable; default: all of them)")
-    nab.add_argument("--published", metavar="DIR",
-                     help="a NAB results folder (e.g. NAB/results): score the published "
-                          "detectors found there on the same files, side by side")
-    nab.add_argument("--profiles", metavar="FILE",
-                     help="cost profiles in NAB's config/profiles.json format (default: bundled)")
-    nab.add_argument("--json", action="store_true",
-                     help="print one JSON object: normalised score per detector and profile")
-    nab.set_defaults(func=cmd_nab_run)
-    nab_sub = nab.add_subparsers(dest="nab_command", required=False)
-    nab_score = nab_sub.add_parser("score", help="score a detector's results in NAB layout")
-    nab_score.add_argument("--results", required=True, metavar="DIR",
-                           help="one detector's results folder, e.g. NAB/results/numenta")
-    nab_score.add_argument("--labels", required=True, metavar="FILE",
-                           help="anomaly windows, e.g. NAB/labels/combined_windows.json")
-    nab_score.add_argument("--threshold", type=float,
-                           help="score every profile at this threshold (e.g. NAB's published one) "
-                                "instead of optimising one per profile")
-    nab_score.add_argument("--profiles", metavar="FILE",
-                           help="cost profiles in NAB's config/profiles.json format "
-                                "(default: NAB's three, bundled)")
-    nab_score.add_argument("--json", action="store_true",
-                           help="print one JSON object: per-file and normalised scores")
-    nab_score.set_defaults(func=cmd_nab_score)
+    add_nab_parser(sub)
     return parser
 
 

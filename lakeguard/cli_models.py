@@ -65,10 +65,41 @@ def cmd_models_show(args: argparse.Namespace) -> int:
         print(f"{args.dataset}/{args.entity} has no {args.version}", flush=True)
         return 1
     model = registry.get(store, args.dataset, args.entity, version)
-    print(json.dumps({"version": version, "model": model.to_json(),
-                      "lineage": registry.lineage(store, args.dataset, args.entity, version),
-                      "aliases": marks}, indent=2, sort_keys=True), flush=True)
+    lineage = registry.lineage(store, args.dataset, args.entity, version)
+    shown: dict[str, object] = {"version": version, "model": model.to_json(),
+                                "lineage": lineage, "aliases": marks}
+    if args.input:
+        shown["input"] = _read_input(args, lineage)
+    print(json.dumps(shown, indent=2, sort_keys=True, default=str), flush=True)
     return 0
+
+
+def _read_input(args: argparse.Namespace, lineage: dict[str, object]) -> dict[str, object]:
+    """The version's training rows read back from the snapshots its lineage names."""
+    from lakeguard.contracts import load_contract
+    from lakeguard.ml.inputs import training_rows
+    from lakeguard.transforms.refine import output_schema
+
+    contract = load_contract(args.dataset)
+    assert contract.model is not None
+    schema = output_schema(contract.refined_table(contract.model.table), contract)
+    if args.local:
+        from lakeguard.tables.export import exported_table
+
+        def load(name: str):  # type: ignore[no-untyped-def]
+            return exported_table(Path(args.local), name)
+    else:
+        from lakeguard.config import Settings
+        from lakeguard.deployment import stack_outputs
+        from lakeguard.tables import load_table
+
+        settings = Settings.from_outputs(stack_outputs(args.stack_prefix))
+
+        def load(name: str):  # type: ignore[no-untyped-def]
+            zone, _, table = name.partition("/")
+            return load_table(settings, zone, table)
+    rows, found = training_rows(lineage, contract.model, schema, load)
+    return {**found, "first": rows.slice(0, 3).to_pylist(), "columns": rows.column_names}
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
@@ -113,6 +144,9 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     show.add_argument("entity")
     show.add_argument("version", nargs="?", default=registry.CHAMPION,
                       help="a version id, or champion / challenger (default champion)")
+    show.add_argument("--input", action="store_true",
+                      help="read the version's training rows back from the table snapshots its "
+                           "lineage names, and check their digest")
     show.set_defaults(func=cmd_models_show)
 
     promote = models_sub.add_parser("promote", help="make a version the champion")

@@ -8,6 +8,7 @@ so the names below are the contract between infrastructure and code.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 
 from lakeguard.exceptions import LakeguardError
@@ -18,18 +19,45 @@ ENV_REFINED_BUCKET = "LAKEGUARD_REFINED_BUCKET"
 ENV_QUARANTINE_BUCKET = "LAKEGUARD_QUARANTINE_BUCKET"
 ENV_ARTEFACTS_BUCKET = "LAKEGUARD_ARTEFACTS_BUCKET"
 ENV_GLUE_DATABASE = "LAKEGUARD_GLUE_DATABASE"
+ENV_CLEAN_DATABASE = "LAKEGUARD_CLEAN_DATABASE"
 ENV_LEDGER_TABLE = "LAKEGUARD_LEDGER_TABLE"
 ENV_STATE_MACHINE_ARN = "LAKEGUARD_STATE_MACHINE_ARN"
 ENV_LAMBDA_MAX_BYTES = "LAKEGUARD_LAMBDA_MAX_BYTES"
 ENV_ATHENA_WORKGROUP = "LAKEGUARD_ATHENA_WORKGROUP"
 ENV_PSEUDONYM_SECRET = "LAKEGUARD_PSEUDONYM_SECRET_ARN"
+#: A fixed pseudonymisation key for the embedded lake (reproducible, linkable local runs).
+ENV_LOCAL_PSEUDONYM_KEY = "LAKEGUARD_LOCAL_PSEUDONYM_KEY"
 ENV_AWS_ENDPOINT = "AWS_ENDPOINT_URL"
+#: Faults planned at the stages' seams, on the embedded AWS only (``lakeguard.pipeline.seams``).
+ENV_FAULTS = "LAKEGUARD_FAULTS"
+
+#: CDK context keys the embedded lake synthesizes with (``lakeguard.local``), read by the
+#: stacks: the functions' CPU architecture, and building the layer for the machine itself
+#: where Linux wheels cannot load (macOS).
+CONTEXT_ARCHITECTURE = "lakeguard:lambda_architecture"
+CONTEXT_NATIVE_LAYER = "lakeguard:native_layer"
 
 #: Objects up to this size are anonymised by the Lambda path; larger ones by Glue Spark.
 DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
 
-#: Prefix under the refined bucket where a run writes before Publish commits it.
+#: Prefix under the clean and refined buckets where a stage hands its rows to the next one;
+#: only Publish turns them into table commits, and then deletes them.
 STAGING_PREFIX = "_staging"
+
+
+#: Region prefixes of the partitions other than the commercial one (``aws``).
+_PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso",
+               "us-isob-": "aws-iso-b", "eu-isoe-": "aws-iso-e", "us-isof-": "aws-iso-f"}
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (``aws`` for every commercial region)."""
+    return next((p for prefix, p in _PARTITIONS.items() if region.startswith(prefix)), "aws")
+
+
+def host_architecture() -> str:
+    """This machine's CPU in Lambda's terms (``x86_64`` or ``arm64``)."""
+    return "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"
 
 
 class SettingsError(LakeguardError):
@@ -57,6 +85,7 @@ class Settings:
     artefacts_bucket: str
     glue_database: str
     ledger_table: str
+    clean_database: str
     lambda_max_bytes: int = DEFAULT_LAMBDA_MAX_BYTES
 
     @classmethod
@@ -71,6 +100,7 @@ class Settings:
             artefacts_bucket=_require(ENV_ARTEFACTS_BUCKET),
             glue_database=_require(ENV_GLUE_DATABASE),
             ledger_table=_require(ENV_LEDGER_TABLE),
+            clean_database=_require(ENV_CLEAN_DATABASE),
             lambda_max_bytes=DEFAULT_LAMBDA_MAX_BYTES if max_bytes is None else int(max_bytes),
         )
 
@@ -85,6 +115,7 @@ class Settings:
                 artefacts_bucket=outputs["ArtefactsBucketName"],
                 glue_database=outputs["GlueDatabaseName"],
                 ledger_table=outputs["LedgerTableName"],
+                clean_database=outputs["CleanDatabaseName"],
             )
         except KeyError as err:
             raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "

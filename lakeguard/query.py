@@ -46,20 +46,27 @@ def translate_to_duckdb(sql: str) -> str:
     return _parse(sql).sql(dialect="duckdb")
 
 
-def refined_tables(directory: Path) -> dict[str, Path]:
-    """Refined table folders of an exported lake (``DIR/refined/<table>/``)."""
-    refined = directory / "refined"
-    if not refined.is_dir():
+def refined_tables(directory: Path) -> dict[str, list[str]]:
+    """Refined tables of an exported lake and the data files of their exported snapshot."""
+    from lakeguard.tables.export import current_files, exported_table, read_catalog
+
+    if not (directory / "refined").is_dir():
         raise QueryError(
-            f"{directory} has no refined zone ({refined} is missing): run `lakeguard demo` or "
-            "`lakeguard local run --dataset NAME FILE... --export DIR` first"
+            f"{directory} has no refined zone ({directory / 'refined'} is missing): run "
+            "`lakeguard demo` or `lakeguard local run --dataset NAME FILE... --export DIR` first"
         )
-    return {p.name: p for p in sorted(refined.iterdir())
-            if p.is_dir() and not p.name.startswith(("_", ".")) and any(p.rglob("*.parquet"))}
+    catalog = read_catalog(directory)
+    return {name.split("/", 1)[1]: current_files(exported_table(directory, name, catalog))
+            for name in sorted(catalog["tables"]) if name.startswith("refined/")}
 
 
 def query_local(directory: Path, sql: str) -> pa.Table:
-    """Answer Athena SQL from an exported lake with DuckDB; tables live in schema ``refined``."""
+    """Answer Athena SQL from an exported lake with DuckDB; tables live in schema ``refined``.
+
+    Each table is the data files of its current Iceberg snapshot, read by DuckDB's own
+    Parquet reader (no extension download); the writes are copy-on-write, so no delete
+    file has to be applied on top.
+    """
     tables = refined_tables(directory)
     parsed = _parse(sql)
     for table in parsed.find_all(exp.Table):
@@ -69,14 +76,12 @@ def query_local(directory: Path, sql: str) -> pa.Table:
     connection = duckdb.connect()
     try:
         connection.execute(f"CREATE SCHEMA {LOGICAL_DATABASE}")
-        for name, folder in tables.items():
-            pattern = str(folder / "**" / "*.parquet").replace("'", "''")
-            # union_by_name + hive partitioning: folder values fill columns files lack.
-            connection.execute(
-                f'CREATE VIEW {LOGICAL_DATABASE}."{name}" AS SELECT * FROM read_parquet('
-                f"'{pattern}', hive_partitioning = true, hive_types_autocast = false, "
-                "union_by_name = true)"
-            )
+        for name, files in tables.items():
+            if not files:
+                continue
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            connection.execute(f'CREATE VIEW {LOGICAL_DATABASE}."{name}" AS SELECT * FROM '
+                               f"read_parquet([{listed}], union_by_name = true)")
         try:
             return connection.sql(parsed.sql(dialect="duckdb")).to_arrow_table()
         except duckdb.Error as err:

@@ -1,6 +1,10 @@
 """The analyst's view of one team: its anomalous matches, a plot and a standalone HTML page.
 
 Everything is read from an exported lake with the same SQL an analyst would run in Athena.
+The anomalies come most severe first, each with its expected range and the detector's
+sentence saying why it is unusual, under the rate of flags to expect across every team:
+a reader sees at once whether a flagged match is a rare event or one of the routine big
+wins that any model flags now and then.
 """
 
 from __future__ import annotations
@@ -27,12 +31,23 @@ ORDER BY m.date
 _ANOMALIES_SQL = """
 SELECT m.date, m.season, m.home_away, m.opponent,
        CAST(m.goals_for AS VARCHAR) || '-' || CAST(m.goals_against AS VARCHAR) AS score,
-       m.num_goals_net AS net_goals, ROUND(a.score, 2) AS anomaly_score
+       m.num_goals_net AS net_goals, ROUND(a.score, 2) AS anomaly_score,
+       CAST(ROUND(a.lower, 1) AS VARCHAR) || ' to ' || CAST(ROUND(a.upper, 1) AS VARCHAR)
+           AS expected,
+       a.reason AS why
 FROM refined.team_matches m
 JOIN refined.anomalies a
   ON a.dataset = 'matches' AND a.entity = m.team AND a.ts = m.date
 WHERE m.team = '{entity}' AND a.is_anomaly
-ORDER BY m.date
+ORDER BY a.score DESC, m.date
+"""
+
+_RATE_SQL = """
+SELECT count(*) AS points, count_if(a.is_anomaly) AS flagged,
+       count_if(a.entity = '{entity}') AS entity_points,
+       count_if(a.entity = '{entity}' AND a.is_anomaly) AS entity_flagged
+FROM refined.anomalies a
+WHERE a.dataset = 'matches'
 """
 
 
@@ -44,13 +59,43 @@ class ReportPaths:
     png: Path
 
 
+@dataclass(frozen=True)
+class AlertRate:
+    """How often the model flags a match: across every team (what to expect), and for one."""
+
+    points: int
+    flagged: int
+    entity_points: int
+    entity_flagged: int
+
+    def sentence(self, entity: str) -> str:
+        """The rate in words, e.g. "... 1 match in 58 (1.7%) ...", or that nothing was flagged."""
+        if not self.flagged:
+            return f"The model flagged none of the {self.points:,} matches it scored."
+        return (f"The model flags {self.flagged:,} of the {self.points:,} matches it scored across "
+                f"every team, 1 in {self.points / self.flagged:,.0f} "
+                f"({self.flagged / self.points:.1%}): that is the rate to expect. {entity}: "
+                f"{self.entity_flagged:,} of {self.entity_points:,}, most severe first below.")
+
+
 def _quoted(entity: str) -> str:
     return entity.replace("'", "''")
 
 
 def entity_anomalies(directory: Path, entity: str) -> pa.Table:
-    """The team's anomalous matches: date, season, home/away, opponent, score, net, score."""
+    """The team's anomalous matches, most severe first.
+
+    Columns: date, season, home/away, opponent, score, net goals, anomaly score (distance
+    from the expected range's centre in half-widths), the expected range, and why.
+    """
     return query_local(directory, _ANOMALIES_SQL.format(entity=_quoted(entity)))
+
+
+def alert_rate(directory: Path, entity: str) -> AlertRate:
+    """The share of scored matches flagged, over every team and for ``entity``."""
+    row = query_local(directory, _RATE_SQL.format(entity=_quoted(entity))).to_pylist()[0]
+    return AlertRate(*(int(row[key] or 0) for key in ("points", "flagged", "entity_points",
+                                                      "entity_flagged")))
 
 
 def entity_series(directory: Path, entity: str) -> pa.Table:
@@ -59,7 +104,7 @@ def entity_series(directory: Path, entity: str) -> pa.Table:
 
 
 def plot_series(series: pa.Table, entity: str, path: Path) -> Path:
-    """Net goals per match over time, the normal band in green, anomalies as red dots."""
+    """Net goals per match over time, the expected range in green, anomalies as red dots."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,7 +118,7 @@ def plot_series(series: pa.Table, entity: str, path: Path) -> Path:
         dates = [r["date"] for r in part]
         axis.fill_between(dates, [r["lower"] for r in part], [r["upper"] for r in part],
                           step="mid", color="tab:green", alpha=0.25, linewidth=0,
-                          label="normal band (5th-95th percentile)" if index == 0 else None)
+                          label="expected range" if index == 0 else None)
         axis.plot(dates, [r["num_goals_net"] for r in part], color="0.55", linewidth=0.6,
                   marker="o", markersize=1.8, label="net goals per match" if index == 0 else None)
     outliers = [r for r in rows if r["is_anomaly"]]
@@ -122,12 +167,13 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(entity)}: unusual results</h1>
 <p>Each dot is one league match; the value is net goals (goals for minus goals against).
-The green band is the model's normal range for this team (between the 5th and 95th
-percentile of its results so far): about nine matches in ten fall inside it. Red dots are
-matches outside the band, the anomalies. The anomaly score is the distance from the
-band's centre in half-band widths: above 1 is outside.</p>
+The green band is the range the model expected for that match from the team's earlier
+results only: inside the span of every earlier result, and close enough to the recent
+level. Red dots are matches outside it, the anomalies. The anomaly score is the distance
+from the range's centre in half-widths: above 1 is outside, and the higher, the rarer.</p>
+<p><strong>{html.escape(alert_rate(directory, entity).sentence(entity))}</strong></p>
 <img alt="net goals per match" src="data:image/png;base64,{image}">
-<h2>Anomalous matches</h2>
+<h2>Anomalous matches, most severe first</h2>
 {_html_table(entity_anomalies(directory, entity))}
 <h2>Per season</h2>
 {_html_table(per_season)}

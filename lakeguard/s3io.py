@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeguard.aws import client
+from lakeguard.exceptions import LakeguardError
 
 if TYPE_CHECKING:
     import boto3
@@ -65,10 +66,19 @@ def list_keys(
     return sorted(keys)
 
 
+class DeleteRefused(LakeguardError):
+    """S3 kept some of the objects a batch delete named (see ``delete_keys``)."""
+
+
 def delete_keys(
     bucket: str, keys: Iterable[str], session: boto3.session.Session | None = None
 ) -> int:
-    """Delete keys in batches of 1,000; return how many were deleted."""
+    """Delete keys in batches of 1,000; return how many were deleted.
+
+    DeleteObjects answers 200 even when it deleted nothing: a key it refused (access
+    denied, object lock) is only listed under ``Errors``. Such a key fails the call here,
+    so that a stage never reports as removed what is still there.
+    """
     s3 = client("s3", session)
     batch: list[str] = []
     count = 0
@@ -76,7 +86,13 @@ def delete_keys(
         if key is not None:
             batch.append(key)
         if batch and (key is None or len(batch) == 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch]})
+            answer = s3.delete_objects(Bucket=bucket,
+                                       Delete={"Objects": [{"Key": k} for k in batch]})
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise DeleteRefused(f"s3://{bucket}: {len(answer['Errors'])} of {len(batch)} "
+                                    f"objects not deleted, first {first['Key']!r}: "
+                                    f"{first['Code']} ({first['Message']})")
             count += len(batch)
             batch = []
     return count

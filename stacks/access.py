@@ -24,6 +24,8 @@ WRITE = ("s3:PutObject", "s3:AbortMultipartUpload")
 DELETE = ("s3:DeleteObject",)
 STAGING = f"{STAGING_PREFIX}/"
 
+_ICEBERG_NAMED = ("Iceberg names each data file, manifest and metadata version itself under the "
+                  "table's folder; a commit writes them and prunes old metadata versions")
 _RUN_NAMED = ("a run writes under _staging/<execution name>/, a name made per raw object "
               "version at run time")
 
@@ -81,8 +83,7 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
     """Objects each Lambda stage (``lambdas/<stage>.py``) reads, writes or deletes."""
     tables = tuple(f"{t}/" for t in layout.refined_tables)
     history = (STAGING, *(f"{t}/" for t in layout.model_tables))
-    history_why = (f"{_RUN_NAMED}; a model table's objects are named per source file "
-                   "and partition")
+    history_why = f"{_RUN_NAMED}; {_ICEBERG_NAMED}"
     models_why = "one folder per dataset and entity, one object per model version"
     raw_any_why = ("an object under no dataset's prefix must still be examined and moved to "
                    "quarantine with its reason, so no raw key can be excluded")
@@ -104,11 +105,9 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
                   ObjectGrant("artefacts", (MODELS_FOLDER,), READ, models_why)),
         "publish": (
             ObjectGrant("clean", (STAGING,), READ + DELETE, _RUN_NAMED),
-            ObjectGrant("clean", layout.clean_folders, WRITE + DELETE,
-                        "published objects are named per source file and partition"),
+            ObjectGrant("clean", layout.clean_folders, READ + WRITE + DELETE, _ICEBERG_NAMED),
             ObjectGrant("refined", (STAGING,), READ + DELETE, _RUN_NAMED),
-            ObjectGrant("refined", tables, WRITE + DELETE,
-                        "published objects are named per source file and partition"),
+            ObjectGrant("refined", tables, READ + WRITE + DELETE, _ICEBERG_NAMED),
             ObjectGrant("artefacts", (AUDIT_FOLDER,), WRITE,
                         "one audit record per dataset and run"),
         ),
@@ -117,7 +116,9 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
             ObjectGrant("quarantine", ("",), WRITE,
                         "quarantine mirrors the raw object's dataset and run, whatever its key"),
             ObjectGrant("clean", (STAGING,), DELETE, _RUN_NAMED),
+            ObjectGrant("clean", layout.clean_folders, READ + WRITE + DELETE, _ICEBERG_NAMED),
             ObjectGrant("refined", (STAGING,), DELETE, _RUN_NAMED),
+            ObjectGrant("refined", tables, READ + WRITE + DELETE, _ICEBERG_NAMED),
         ),
     }
 

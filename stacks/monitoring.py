@@ -22,6 +22,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from lakeguard.pipeline.handler import METRICS_NAMESPACE, OUTCOME_METRICS, SERVICE
+from stacks.policies import scope_service_statements
 from stacks.settings import EnvironmentSettings
 
 
@@ -39,6 +40,16 @@ class LakeguardMonitoringStack(cdk.Stack):
             effect=cdk.aws_iam.Effect.DENY, actions=["sns:Publish"],
             principals=[cdk.aws_iam.AnyPrincipal()], resources=[self.topic.topic_arn],
             conditions={"Bool": {"aws:SecureTransport": "false"}}))
+        # CloudWatch alarms publish as the cloudwatch.amazonaws.com service: without this
+        # statement the topic refuses them and no alarm ever notifies anyone. Scoped to
+        # alarms of this account (the key's policy admits the service the same way).
+        self.topic.add_to_resource_policy(cdk.aws_iam.PolicyStatement(
+            sid="CloudWatchAlarmsOfThisAccount", actions=["sns:Publish"],
+            principals=[cdk.aws_iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=[self.topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                        "ArnLike": {"aws:SourceArn": f"arn:{cdk.Aws.PARTITION}:cloudwatch:"
+                                    f"{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:alarm:*"}}))
         alarm_action = actions.SnsAction(self.topic)
         five_minutes = cdk.Duration.minutes(5)
         alarms: list[cloudwatch.Alarm] = []
@@ -94,3 +105,9 @@ class LakeguardMonitoringStack(cdk.Stack):
             cloudwatch.AlarmStatusWidget(title="Alarms", width=12, alarms=alarms),
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.topic.topic_arn)
+
+    def condition_service_grants(self) -> None:
+        """Scope the alarm topic's service grants to this account."""
+        policy = self.topic.node.find_child("Policy").node.default_child
+        assert isinstance(policy, sns.CfnTopicPolicy)
+        scope_service_statements(policy, "PolicyDocument", policy.policy_document)

@@ -17,8 +17,8 @@ NO_VPC = ("calls only AWS APIs (S3, Glue, Secrets Manager, Step Functions) over 
           "add NAT or endpoint cost and cold starts without narrowing access, which IAM and "
           "the TLS-only bucket policies already do")
 #: Why the Lambda runtime is not the newest one (AwsSolutions-L1).
-PINNED_RUNTIME = ("Python 3.11 is pinned together with the AWS SDK for pandas and Powertools "
-                  "layers (python311 builds, versions in cdk.json) and the interpreter the "
+PINNED_RUNTIME = ("Python 3.11 is pinned together with the dependency layer's cp311 wheels "
+                  "(requirements/lambda-layer.txt), Glue 5's Python and the interpreter the "
                   "test suite runs this code on; they move to a newer runtime together")
 
 

@@ -29,7 +29,8 @@ from constructs import Construct
 from lakeguard import config
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.loader import list_contracts
-from stacks.nag import acknowledge_function
+from stacks.layer import RUNTIME
+from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.processing import allow_ledger, lambda_code
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
@@ -48,7 +49,8 @@ class LakeguardOrchestrationStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  functions: dict[str, lambda_.IFunction], jobs: dict[str, glue.CfnJob],
                  raw: s3.IBucket, clean: s3.IBucket, refined: s3.IBucket, key: kms.IKey,
-                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
+                 ledger: dynamodb.ITable, dependency_layer: lambda_.ILayerVersion,
+                 **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topic = sns.Topic(self, "Notifications", master_key=key,
                                display_name="lakeguard pipeline notifications")
@@ -130,9 +132,11 @@ class LakeguardOrchestrationStack(cdk.Stack):
         self.ingest = ingest = lambda_.Function(
             self, "IngestFunction",
             description="lakeguard ingest: one execution per raw object version",
-            runtime=lambda_.Runtime.PYTHON_3_11,
+            runtime=RUNTIME,
+            architecture=settings.architecture,
             handler="lambdas.ingest.handler",
             code=lambda_code(),
+            layers=[dependency_layer],
             memory_size=256,
             timeout=cdk.Duration.seconds(30),  # ten StartExecution calls at most
             environment={config.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn,
@@ -140,12 +144,16 @@ class LakeguardOrchestrationStack(cdk.Stack):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=ingest_logs,
             role=ingest_role.immutable,
-            reserved_concurrent_executions=5,  # ten events per call: 50 starts in flight
         )
         ingest.add_event_source(sources.SqsEventSource(
+            # Ten events per call and at most five calls at once: 50 starts in flight, with
+            # no reserved concurrency (which a new account's quota cannot spare).
             self.queue, batch_size=10, report_batch_item_failures=True,
             max_batching_window=cdk.Duration.seconds(1), max_concurrency=5))
         ingest_role.attach_before(ingest)
+        acknowledge(ingest, "HIPAA.Security-LambdaConcurrency",
+                    "bounded by its SQS event source's maximum concurrency (5), which needs no "
+                    "reserved concurrency from the account's quota")
         acknowledge_function(ingest, dead_letters=(
             "invoked by the SQS event source mapping: a message that fails five times goes "
             "to the ingest queue's dead-letter queue (IngestDeadLetters, alarmed), so a "

@@ -36,6 +36,22 @@ def arn(service: str, resource: str, *, regional: bool = True) -> str:
     return f"arn:<AWS::Partition>:{service}:{where}:{resource}"
 
 
+def scope_service_statements(resource: cdk.CfnResource, path: str, document: object) -> None:
+    """Give each statement of a resource policy that admits an AWS service ``aws:SourceAccount``.
+
+    Call it once every stack is built: CDK's EventBridge targets grant
+    ``events.amazonaws.com`` on a key or topic without a condition, which would let rules of
+    any account use it through the service (the confused deputy). ``document`` is the
+    policy as the L1 resource holds it (resolved here), ``path`` its property name.
+    """
+    resolved = cdk.Stack.of(resource).resolve(document)
+    for index, statement in enumerate(resolved["Statement"]):
+        if "Service" in statement.get("Principal", {}) and "Condition" not in statement:
+            resource.add_property_override(
+                f"{path}.Statement.{index}.Condition",
+                {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}})
+
+
 class WildcardError(ValueError):
     """A policy statement would hold a wildcard nobody justified."""
 

@@ -1,8 +1,10 @@
-"""Processing: the pipeline's Lambda functions and the Glue Spark refine job.
+"""Processing: the pipeline's Lambda functions and the Glue Spark jobs.
 
 Code is packaged without Docker: the Lambda asset is a plain copy of ``lambdas/``,
-``lakeguard/`` and ``datasets/``; pandas/pyarrow and Powertools come from the AWS-managed
-layers; the Glue job gets ``lakeguard`` and the contracts as an ``--extra-py-files`` zip.
+``lakeguard/`` and ``datasets/``; its dependencies come from the lake's own layer, built
+from the lock file (:mod:`stacks.layer`); the Glue jobs get ``lakeguard`` and the contracts
+as an ``--extra-py-files`` zip and pin what they import beyond Glue's own libraries with
+``--additional-python-modules``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ from constructs import Construct
 
 from lakeguard import config
 from lakeguard.ml.metrics import METRICS_NAMESPACE
+from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
+from stacks.layer import RUNTIME, DependencyLayer, read_lock
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
+from stacks.tables import LakeTables, allow_table_commits
+
+#: What the Glue jobs import beyond Glue 5's preinstalled libraries, pinned to the lock's
+#: versions so the jobs run with what the Spark tests ran with.
+GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins).
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
@@ -36,6 +45,12 @@ _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**
 def lambda_code() -> lambda_.Code:
     """The one Lambda asset: handlers, the core package and the contracts."""
     return lambda_.Code.from_asset(str(PROJECT_ROOT), exclude=_KEEP_ONLY)
+
+
+def glue_modules() -> str:
+    """``--additional-python-modules``: the lock's versions of what the jobs import."""
+    pins = read_lock()
+    return ",".join(f"{name}=={pins[name]}" for name in GLUE_PINNED)
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,14 @@ STAGES: dict[str, StageSpec] = {
     "check_model": StageSpec(1024, 300, "reads the model table's history"),
     "train": StageSpec(1024, 300, "fits one small model per stale entity"),
     "score": StageSpec(1024, 300, "scores this object's points"),
-    "publish": StageSpec(512, 300, "copies staged objects, adds partitions"),
+    "publish": StageSpec(1024, 300, "one Iceberg commit per table: reads the run's rows"),
     "quarantine": StageSpec(512, 300, "copies the raw object, writes its report"),
 }
 
+
+#: Stages that commit to the Iceberg tables, and stages that only read them.
+TABLE_WRITERS = ("publish", "quarantine")
+TABLE_READERS = ("check_model", "train", "score")
 
 #: Stages that move an object's ledger record (to processing, published, quarantined) and
 #: the item actions each needs; publish also reads the key's other versions (newest wins).
@@ -90,9 +109,10 @@ class LakeguardProcessingStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
-                 ledger: dynamodb.ITable, **kwargs: Any) -> None:
+                 clean_database_name: str, ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings, self.key, self.database_name = settings, key, database_name
+        self.databases = {CLEAN: clean_database_name, REFINED: database_name}
         self.layout = LakeLayout.from_contracts()
         # The pseudonymisation key: generated at deploy time (never in code or template),
         # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
@@ -122,17 +142,18 @@ class LakeguardProcessingStack(cdk.Stack):
             config.ENV_QUARANTINE_BUCKET: buckets["quarantine"].bucket_name,
             config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"].bucket_name,
             config.ENV_GLUE_DATABASE: database_name,
+            config.ENV_CLEAN_DATABASE: clean_database_name,
             config.ENV_LEDGER_TABLE: ledger.table_name,
             config.ENV_LAMBDA_MAX_BYTES: str(settings.lambda_max_bytes),
             "POWERTOOLS_SERVICE_NAME": "lakeguard",
         }
         code = lambda_code()
-        self.layers = [
-            lambda_.LayerVersion.from_layer_version_arn(self, "PandasLayer",
-                                                        settings.pandas_layer_arn),
-            lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer",
-                                                        settings.powertools_layer_arn),
-        ]
+        self.dependency_layer = DependencyLayer(
+            self, "Dependencies", architecture=settings.lambda_architecture,
+            native=bool(self.node.try_get_context(config.CONTEXT_NATIVE_LAYER))).layer
+        # The Iceberg tables exist before any stage commits to them.
+        self.tables = LakeTables(self, "Tables", settings=settings, databases=self.databases,
+                                 key=key, code=code, dependency_layer=self.dependency_layer)
         grants = stage_grants(self.layout)
         self.roles: dict[str, ServiceRole] = {}
         self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])
@@ -140,7 +161,10 @@ class LakeguardProcessingStack(cdk.Stack):
         self.allow_secret(self.roles["clean"])
         self.functions["clean"].add_environment(config.ENV_PSEUDONYM_SECRET,
                                                 self.pseudonym_secret.secret_arn)
-        self.allow_partitions(self.roles["publish"])
+        for stage in TABLE_WRITERS:  # Publish commits; Quarantine reverts a half-done Publish
+            allow_table_commits(self.roles[stage], self.databases)
+        for stage in TABLE_READERS:  # the model's history and its training snapshot
+            allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
             allow_ledger(self.roles[stage], ledger, key, actions)
@@ -190,16 +214,6 @@ class LakeguardProcessingStack(cdk.Stack):
             f"it to {METRICS_NAMESPACE}",
             conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
 
-    def allow_partitions(self, role: ServiceRole) -> None:
-        """Add partitions to the refined tables (Publish), named one by one."""
-        tables = [arn("glue", f"table/{self.database_name}/{t}")
-                  for t in self.layout.refined_tables]
-        role.access.allow(
-            "AddRefinedPartitions",
-            ["glue:GetTable", "glue:CreatePartition", "glue:BatchCreatePartition",
-             "glue:GetPartition"],
-            [arn("glue", "catalog"), arn("glue", f"database/{self.database_name}"), *tables])
-
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str], grants: tuple[ObjectGrant, ...]
                        ) -> lambda_.Function:
@@ -222,22 +236,28 @@ class LakeguardProcessingStack(cdk.Stack):
         function = lambda_.Function(
             self, f"{title}Function",
             description=f"lakeguard pipeline stage {name}: {spec.reason}",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.X86_64,
+            runtime=RUNTIME,
+            architecture=self.settings.architecture,
             handler=f"lambdas.{name}.handler",
             code=code,
-            layers=self.layers,
+            layers=[self.dependency_layer],
             role=role.immutable,
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_s),
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            # A burst of files must not take the account's whole Lambda concurrency: beyond
-            # this, Step Functions retries the throttled task with backoff (see the ASL).
-            reserved_concurrent_executions=self.settings.stage_concurrency,
+            # When set, a burst of files cannot take the account's whole Lambda concurrency:
+            # beyond it, Step Functions retries the throttled task with backoff (see the ASL).
+            # Off in dev: a new account's quota is too low to reserve any (README, Deploy).
+            reserved_concurrent_executions=self.settings.stage_reserved_concurrency,
         )
         role.attach_before(function)
+        if self.settings.stage_reserved_concurrency is None:
+            acknowledge(function, "HIPAA.Security-LambdaConcurrency",
+                        "stage_reserved_concurrency is off in this environment (cdk.json): a "
+                        "new account's concurrency quota leaves none to reserve; a burst is "
+                        "throttled by the account limit and the state machine retries it")
         acknowledge_function(function, dead_letters=(
             "invoked synchronously by the pipeline state machine, which retries it and then "
             "quarantines the object with the error: a DLQ only serves asynchronous invokes"))
@@ -274,6 +294,15 @@ class LakeguardProcessingStack(cdk.Stack):
             wildcard_reason="Glue names its job log groups and streams itself "
             "(/aws-glue/jobs/output, /error, /logs-v2 and, under a security configuration, "
             "/aws-glue/jobs/<configuration>-role/<role>/...); one stream per run")
+        # Glue 5 writes driver output and errors to <prefix>/output and <prefix>/error: the
+        # groups exist before the first run, with the lake's retention and key, instead of
+        # Glue's account-wide /aws-glue/jobs/* groups that never expire.
+        log_prefix = f"/aws-glue/jobs/{self.settings.name_prefix}-{name}"
+        for stream in ("output", "error"):
+            logs.LogGroup(self, f"{title}Job{stream.title()}Logs",
+                          log_group_name=f"{log_prefix}/{stream}",
+                          retention=self.settings.log_retention, encryption_key=self.key,
+                          removal_policy=self.settings.cdk_removal_policy)
         role.access.allow(
             "PutJobMetrics", ["cloudwatch:PutMetricData"], ["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
@@ -295,8 +324,9 @@ class LakeguardProcessingStack(cdk.Stack):
             default_arguments={
                 "--job-language": "python",
                 "--enable-metrics": "true",
-                "--enable-continuous-cloudwatch-log": "true",
+                "--custom-logGroup-prefix": log_prefix,
                 "--extra-py-files": library.s3_object_url,
+                "--additional-python-modules": glue_modules(),
                 **(arguments or {}),
             },
         )

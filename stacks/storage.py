@@ -14,7 +14,7 @@ from constructs import Construct
 from lakeguard.contracts import list_contracts, load_contract
 from stacks.access import bucket_name
 from stacks.nag import acknowledge
-from stacks.policies import resolve
+from stacks.policies import resolve, scope_service_statements
 from stacks.settings import EnvironmentSettings
 
 #: Zones that hold data (KMS-encrypted with the lake's key).
@@ -36,7 +36,7 @@ class ZoneBucket(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, zone: str,
         settings: EnvironmentSettings, key: kms.IKey, access_logs: s3.IBucket,
-        expire_current_after_days: int | None = None,
+        expire_after_days: dict[str, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         rules = [
@@ -49,10 +49,12 @@ class ZoneBucket(Construct):
                 noncurrent_version_expiration=cdk.Duration.days(settings.noncurrent_version_days),
             ),
         ]
-        if expire_current_after_days is not None:
+        # One rule per prefix ("" is the whole bucket). Where rules overlap, S3 applies the
+        # shortest expiration, so a whole-bucket fallback never extends a prefix's rule.
+        for prefix, days in sorted((expire_after_days or {}).items()):
+            name = prefix.strip("/").replace("/", "-") or "all"
             rules.append(s3.LifecycleRule(
-                id="expire-current-objects",
-                expiration=cdk.Duration.days(expire_current_after_days),
+                id=f"expire-{name}", prefix=prefix or None, expiration=cdk.Duration.days(days),
             ))
         self.bucket = s3.Bucket(
             self, "Bucket",
@@ -73,6 +75,21 @@ class ZoneBucket(Construct):
         acknowledge(self.bucket, "HIPAA.Security-S3BucketReplicationEnabled", NO_REPLICATION)
 
 
+def expirations(settings: EnvironmentSettings) -> dict[str, dict[str, int]]:
+    """Days until current objects expire, per zone and key prefix.
+
+    Raw objects live as long as their own contract says (``raw.retention_days``), so a
+    90-day dataset is not kept for another dataset's year; objects under no contract's prefix
+    (quarantined as unrouted) expire with the longest retention. Quarantined copies expire
+    after ``quarantine_retention_days``: long enough to fix and re-drive, not forever.
+    """
+    contracts = [load_contract(name) for name in list_contracts()]
+    raw = {c.raw.prefix: c.raw.retention_days for c in contracts}
+    raw[""] = max(raw.values())
+    return {"raw": raw, "quarantine": {"": settings.quarantine_retention_days},
+            "athena-results": {"": settings.athena_results_days}}
+
+
 class LakeguardStorageStack(cdk.Stack):
     """The lake's key and buckets; other stacks receive them as typed attributes."""
 
@@ -91,7 +108,8 @@ class LakeguardStorageStack(cdk.Stack):
             principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.amazonaws.com")],
             resources=["*"],
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                    f"arn:aws:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:*"}},
+                                    f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:"
+                                    f"{cdk.Aws.ACCOUNT_ID}:*"}},
         ))
         # EventBridge delivers raw-object events into the KMS-encrypted ingest queue: it must
         # encrypt with this key. Limited to rules of this account (a rule ARN condition would
@@ -131,12 +149,10 @@ class LakeguardStorageStack(cdk.Stack):
                     "S3 server access log delivery supports SSE-S3 only on the target bucket "
                     "(S3 user guide, 'Enabling Amazon S3 server access logging'); the logs "
                     "hold request metadata, not object contents")
-        raw_retention = max(load_contract(n).raw.retention_days for n in list_contracts())
-        expiry = {"raw": raw_retention, "athena-results": settings.athena_results_days}
         self.buckets: dict[str, s3.Bucket] = {
             zone: ZoneBucket(self, f"{zone.title().replace('-', '')}Zone", zone=zone,
                              settings=settings, key=self.key, access_logs=self.access_logs,
-                             expire_current_after_days=expiry.get(zone)).bucket
+                             expire_after_days=expirations(settings).get(zone)).bucket
             for zone in DATA_ZONES
         }
         # Producers' drops become EventBridge events without a notification custom resource.
@@ -155,6 +171,12 @@ class LakeguardStorageStack(cdk.Stack):
             cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name)
         self.ledger = self.ledger_table(settings)
         cdk.CfnOutput(self, "LedgerTableName", value=self.ledger.table_name)
+
+    def condition_service_grants(self) -> None:
+        """Scope the key's service grants to this account (see ``scope_service_statements``)."""
+        key = self.key.node.default_child
+        assert isinstance(key, kms.CfnKey)
+        scope_service_statements(key, "KeyPolicy", key.key_policy)
 
     def ledger_table(self, settings: EnvironmentSettings) -> dynamodb.Table:
         """The object ledger: one item per raw object version (``lakeguard/pipeline/ledger.py``).

@@ -24,7 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-from lakeguard.privacy.patterns import PATTERNS
+#: The identifier patterns a team would write (the ones lakeguard itself started with).
+PATTERNS: dict[str, str] = {
+    "NIR": r"\b[1-478][ .]?\d{2}[ .]?(0[1-9]|1[0-2]|20|3\d|4[0-2]|[5-9]\d)[ .]?(\d{2}|2[AaBb])"
+           r"[ .]?\d{3}[ .]?\d{3}[ .]?\d{2}\b",
+    "EMAIL": r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+    "PHONE": r"(\+33[ .]?|\b0)[1-9]([ .-]?\d{2}){4}\b",
+    "IBAN": r"\b[A-Z]{2}\d{2}([ ]?[A-Z0-9]{4}){3,7}([ ]?[A-Z0-9]{1,3})?\b",
+}
 
 _SEPARATORS = re.compile(r"[\s.\-_]")
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in PATTERNS.items()]

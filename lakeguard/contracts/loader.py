@@ -8,6 +8,7 @@ reads from all three).
 from __future__ import annotations
 
 import codecs
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,9 @@ from lakeguard.contracts.model import (
     DETECTOR_NAMES,
     ENCODINGS,
     GENERALISATIONS,
+    IDENTIFIERS,
     POLICIES,
+    SCOPES,
     SEVERITIES,
     Bounds,
     Column,
@@ -30,6 +33,7 @@ from lakeguard.contracts.model import (
     RawFormat,
     RefinedTable,
     Severity,
+    Shape,
 )
 from lakeguard.exceptions import ContractError, RoutingError
 from lakeguard.transforms.derive import FUNCTIONS
@@ -142,11 +146,12 @@ def _column(r: _Reader) -> Column:
     if policy == "generalise":
         rule = _Reader(r.path, f"{r.where}.generalise", generalise)
         to = rule.get("to", str, choices=GENERALISATIONS)
-        needs = {"age_band": "at", "bands": "edges", "top_code": "top"}
+        needs = {"age_band": "at", "bands": "edges", "band_floor": "edges", "top_code": "top"}
         if to in needs and needs[to] not in generalise:
             raise rule.fail(needs[to], f"generalising to {to} needs `{needs[to]}`")
         kinds = {"departement": ("string",), "age_band": ("date",), "birth_year": ("date",),
-                 "month": ("date",), "bands": ("int", "float"), "top_code": ("int", "float")}
+                 "month": ("date",), "bands": ("int", "float"), "band_floor": ("int", "float"),
+                 "top_code": ("int", "float")}
         if col_type not in kinds[to]:
             raise rule.fail("to", f"{to} applies to {' or '.join(kinds[to])} columns, "
                                   f"not {col_type}")
@@ -154,6 +159,10 @@ def _column(r: _Reader) -> Column:
         raise r.fail("policy", f"pseudonymise applies to string or nir columns, not {col_type}")
     if policy == "redact" and col_type != "string":
         raise r.fail("policy", f"redact applies to free-text string columns, not {col_type}")
+    shape = _shape(r) if "shape" in r.table else None
+    if shape is not None and policy != "keep":
+        raise r.fail("shape", "only a kept column declares a shape (the others never leave raw "
+                              "as they came)")
     return Column(
         name=r.get("name", str),
         source=r.get("source", str),
@@ -168,6 +177,9 @@ def _column(r: _Reader) -> Column:
         output=r.get("output", str, None),
         bounds=_bounds(r, col_type),
         mojibake=_mojibake(r, col_type),
+        identifier=r.get("identifier", str, None, choices=IDENTIFIERS),
+        scope=r.get("scope", str, "object", choices=SCOPES),
+        shape=shape,
     )
 
 
@@ -176,6 +188,22 @@ def _mojibake(r: _Reader, col_type: str) -> Severity:
     if "mojibake" in r.table and col_type != "string":
         raise r.fail("mojibake", f"applies to string columns, not {col_type}")
     return severity
+
+
+def _shape(r: _Reader) -> Shape:
+    """A kept column's shape: ``pattern``, ``values`` and/or ``check``, at least one."""
+    rule = r.sub("shape")
+    shape = Shape(pattern=rule.get("pattern", str, None), values=rule.strings("values"),
+                  check=rule.get("check", str, None, choices=("luhn",)))
+    if shape.pattern is None and not shape.values and shape.check is None:
+        raise r.fail("shape", "declare a pattern, values or a check, e.g. "
+                              "shape = { values = ['I', 'II'] }")
+    if shape.pattern is not None:
+        try:
+            re.compile(shape.pattern)
+        except re.error as err:
+            raise rule.fail("pattern", f"is not a regular expression: {err}") from err
+    return shape
 
 
 def parse_contract(text: str, path: str) -> Contract:
@@ -268,10 +296,22 @@ def parse_contract(text: str, path: str) -> Contract:
     if "privacy" in data:
         p = top.sub("privacy")
         privacy = PrivacySpec(quasi_identifiers=p.strings("quasi_identifiers"),
-                              k=p.get("k", int, 5), subject=p.get("subject", str, None))
+                              k=p.get("k", int, 5), subject=p.get("subject", str, None),
+                              sensitive=p.get("sensitive", str, None), l=p.get("l", int, 2),
+                              k_scope=p.get("k_scope", str, "table", choices=("table", "object")))
         for name in privacy.quasi_identifiers:
             if name not in clean_names:
                 raise p.fail("quasi_identifiers", f"{name!r} is not a clean column")
+        if privacy.sensitive is not None and privacy.sensitive not in clean_names:
+            raise p.fail("sensitive", f"{privacy.sensitive!r} is not a clean column")
+        if privacy.l < 1:
+            raise p.fail("l", "must be at least 1")
+        for index, column in enumerate(columns):
+            if column.policy == "keep" and column.type == "string" and column.shape is None:
+                raise ContractError(
+                    f"{path}: field 'columns[{index}].shape': column {column.name!r} is kept in "
+                    "clear in a dataset with personal data, so it must declare its shape "
+                    "(pattern, values or check), e.g. shape = { values = ['Yes', 'No'] }")
         pseudonyms = {n for c in columns if c.policy == "pseudonymise" for n in c.output_names}
         if privacy.subject is not None and privacy.subject not in pseudonyms:
             raise p.fail("subject", f"{privacy.subject!r} must be a pseudonymised column "

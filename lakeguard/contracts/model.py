@@ -18,7 +18,13 @@ Severity = Literal["error", "warning"]
 COLUMN_TYPES: tuple[str, ...] = ("string", "int", "float", "date", "score", "nir")
 POLICIES: tuple[str, ...] = ("keep", "drop", "pseudonymise", "generalise", "redact")
 GENERALISATIONS: tuple[str, ...] = ("departement", "age_band", "birth_year", "month", "bands",
-                                    "top_code")
+                                    "band_floor", "top_code")
+#: What a raw column identifies, which tells the redactor and the leak guard how to look
+#: for it in the output (see :mod:`lakeguard.privacy.rawvalues`).
+IDENTIFIERS: tuple[str, ...] = ("name", "nir", "birth_date", "postcode", "email", "phone", "id",
+                                "job")
+#: Where a column's raw values are identifiers: anywhere in the object, or in their own row.
+SCOPES: tuple[str, ...] = ("object", "row")
 SEVERITIES: tuple[str, ...] = ("error", "warning")
 
 #: Encodings a contract may declare (Python's codec name -> the Java charset Spark reads
@@ -30,6 +36,26 @@ ENCODINGS: dict[str, str] = {"utf-8": "UTF-8", "cp1252": "windows-1252",
 #: 15 October 1582 differently (Julian vs proleptic Gregorian) and Spark refuses to read
 #: them back, so a date column accepts no earlier year, whatever its contract declares.
 FIRST_GREGORIAN_YEAR = 1583
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a kept column's values must look like; see :mod:`lakeguard.privacy.shapes`."""
+
+    pattern: str | None = None
+    values: tuple[str, ...] = ()
+    check: Literal["luhn"] | None = None
+
+    def describe(self) -> str:
+        """The rule, for reject reasons (never a value of the data)."""
+        parts = []
+        if self.pattern is not None:
+            parts.append(f"pattern {self.pattern!r}")
+        if self.values:
+            parts.append(f"one of {len(self.values)} declared values")
+        if self.check is not None:
+            parts.append(f"{self.check} check digit")
+        return " and ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,19 @@ class Column:
     bounds: tuple[Bounds, ...] = ()
     #: What a string value that looks twice-encoded (``Ã©`` for ``é``) does to its row.
     mojibake: Severity = "error"
+    #: What the raw values identify (``name``, ``nir``, ...), when they do.
+    identifier: str | None = None
+    #: ``object``: an identifier anywhere in the object; ``row``: only next to its own row.
+    scope: Literal["object", "row"] = "object"
+    #: A kept column's allowed values; rows outside are rejected.
+    shape: Shape | None = None
+
+    @property
+    def identifies(self) -> str | None:
+        """What the raw values identify: declared, or ``id`` for any pseudonymised column."""
+        if self.identifier is not None:
+            return self.identifier
+        return "id" if self.policy == "pseudonymise" else None
 
     @property
     def typed_names(self) -> tuple[str, ...]:
@@ -94,6 +133,13 @@ class PrivacySpec:
     quasi_identifiers: tuple[str, ...] = ()
     k: int = 5
     subject: str | None = None
+    #: The sensitive attribute (e.g. the diagnosis chapter) that must vary in each class.
+    sensitive: str | None = None
+    #: Distinct sensitive values each published class must hold (distinct l-diversity).
+    l: int = 2  # noqa: E741 - the literature's name
+    #: Where classes are counted: over the whole published clean table (at Publish), or
+    #: within the one object being published (at Clean).
+    k_scope: Literal["table", "object"] = "table"
 
 
 @dataclass(frozen=True)
@@ -151,7 +197,7 @@ class RefinedTable:
 #: Detectors a contract may name (``lakeguard.ml.detectors.DETECTORS`` implements exactly
 #: these; a test holds the two together). Named here so that loading a contract, which
 #: every stage does, does not import the detectors' numerical code.
-DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "robust_zscore")
+DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "range_likelihood", "robust_zscore")
 
 
 @dataclass(frozen=True)

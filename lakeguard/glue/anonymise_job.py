@@ -1,12 +1,13 @@
 """Anonymise on Spark: the Glue path for objects too large for the clean Lambda.
 
 The very functions of the Lambda path run inside ``mapInArrow`` (typing and the strict
-checks, NIR validation, policies, the leak guard's scan); only what needs every row at
-once is Spark's own: the k-anonymity class sizes (a window count) and the distinct raw
-values to look for. Before Spark reads the object, the Lambda path's CSV reader streams it
-once on the driver (:mod:`lakeguard.glue.preflight`), so both paths refuse the same files
-with the same reasons and Spark is checked to read the same rows. The job writes the clean
-partitions and a JSON report the ``clean_report`` stage returns.
+checks, NIR validation, policies and redaction, the name redaction, the leak guard's scan);
+only what needs every row at once is Spark's own: the people and sensitive values of each
+k-anonymity class (window aggregates) and the distinct raw identifiers to look for. Before
+Spark reads the object, the Lambda path's CSV reader streams it once on the driver
+(:mod:`lakeguard.glue.preflight`), so both paths refuse the same files with the same
+reasons and Spark is checked to read the same rows. The job writes the clean partitions and
+a JSON report the ``clean_report`` stage returns.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.glue.preflight import Preflight, preflight
-from lakeguard.privacy.anonymise import check_reject_ratio
-from lakeguard.privacy.leakguard import LeakDetected, RawValues, scan
+from lakeguard.privacy.anonymise import (
+    check_reject_ratio,
+    free_text_columns,
+    pseudonym_columns,
+    redact_names,
+)
+from lakeguard.privacy.leakguard import LeakDetected, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
+from lakeguard.privacy.rawvalues import RawValues
 from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 
@@ -81,7 +88,7 @@ def _findings(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-
 
 
 def _sensitive_values(raw: DataFrame, contract: Contract) -> pa.Array:
-    """Distinct raw values of the dropped and pseudonymised columns (as the Lambda keeps)."""
+    """Distinct raw identifiers, tagged with their kind (as the Lambda path gathers them)."""
     schema = pa.schema([pa.field(c.source, pa.string()) for c in contract.columns])
 
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -96,24 +103,49 @@ def _sensitive_values(raw: DataFrame, contract: Contract) -> pa.Array:
     return pa.array([r["value"] for r in rows], pa.string())
 
 
-def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, int | None]:
+def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[str, Any]]:
+    """Keep the classes of at least k people and l sensitive values (as :mod:`kanon` does)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    quasi = list(contract.privacy.quasi_identifiers)
+    spec = contract.privacy
+    quasi = list(spec.quasi_identifiers)
     if not quasi:
-        return clean, None
+        return clean, {}
     window = Window.partitionBy(*[F.col(q) for q in quasi])
-    sized = clean.withColumn("__class", F.count(F.lit(1)).over(window))
-    kept = sized.filter(F.col("__class") >= contract.privacy.k)
-    achieved = kept.agg(F.min("__class")).collect()[0][0]
-    return kept.drop("__class"), achieved
+    size = F.size(F.collect_set(spec.subject).over(window)) if spec.subject \
+        else F.count(F.lit(1)).over(window)
+    sized = clean.withColumn("__class", size)
+    keep = F.col("__class") >= spec.k
+    if spec.sensitive:
+        sized = sized.withColumn("__l", F.size(F.collect_set(
+            F.coalesce(F.col(spec.sensitive).cast("string"), F.lit("\x00"))).over(window)))
+        keep = keep & (F.col("__l") >= spec.l)
+    else:
+        sized = sized.withColumn("__l", F.lit(None).cast("int"))
+    kept = sized.filter(keep)
+    measured = kept.agg(F.min("__class"), F.min("__l"),
+                        F.countDistinct(*[F.col(q) for q in quasi])).collect()[0]
+    outcome = {"k_required": spec.k, "k_achieved": measured[0],
+               "l_required": spec.l if spec.sensitive else None,
+               "l_achieved": measured[1] if spec.sensitive else None,
+               "k_counted_in": "people" if spec.subject else "rows",
+               "quasi_identifiers": quasi, "sensitive": spec.sensitive}
+    return kept.drop("__class", "__l"), outcome
 
 
-def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...]) -> dict[str, Any]:
+def _names_redacted(raw: RawValues, free_text: tuple[str, ...]):  # type: ignore[no-untyped-def]
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            hits = scan(pa.Table.from_batches([batch]), raw, free_text)
+            yield redact_names(batch, raw, free_text)
+    return apply
+
+
+def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...],
+           skip: tuple[str, ...]) -> dict[str, Any]:
+    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            hits = scan(pa.Table.from_batches([batch]), raw, free_text, skip).counts
             yield pa.RecordBatch.from_pydict({"hits": [json.dumps(hits)] if hits else []},
                                              schema=pa.schema([("hits", pa.string())]))
     found: dict[str, Any] = {}
@@ -143,15 +175,19 @@ def read_raw(spark: SparkSession, path: str, contract: Contract, facts: Prefligh
 
 
 def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_uri: str,
-        key: PseudonymKey | None) -> dict[str, Any]:
+        key: PseudonymKey | None, suppress_classes: bool | None = None) -> dict[str, Any]:
     """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report.
 
     ``dataset`` is a contract's name (the Glue job), or the contract itself (tests).
+    ``suppress_classes`` (default: the contract's ``k_scope`` is ``object``) applies k and
+    l here; otherwise Publish applies them over the published table, as on the Lambda path.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
     contract = dataset if isinstance(dataset, Contract) else load_contract(dataset)
+    if suppress_classes is None:
+        suppress_classes = contract.privacy.k_scope == "object"
     facts = preflight(input_path, contract)
     raw = read_raw(spark, input_path, contract, facts)
     rows_in = raw.count()
@@ -173,13 +209,14 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_ur
     check_reject_ratio(rows_in - rows_typed, rows_in, contract, reasons)
     if rows_typed == 0:
         raise ValidationFailed("the object has a header but no valid data rows")
-    kept, achieved = _enforce_k(clean, contract)
-    kept = kept.cache()
+    kept, outcome = _enforce_k(clean, contract) if suppress_classes else (clean, {})
+    free_text = free_text_columns(contract)
+    identifiers = RawValues.of(_sensitive_values(raw, contract))
+    kept = kept.mapInArrow(_names_redacted(identifiers, free_text), kept.schema).cache()
     rows_out = kept.count()
     if rows_out == 0:
         raise ValidationFailed("no row is left once classes smaller than k are suppressed")
-    free_text = tuple(n for c in contract.columns if c.policy == "redact" for n in c.output_names)
-    leaks = _leaks(kept, RawValues.of(_sensitive_values(raw, contract)), free_text)
+    leaks = _leaks(kept, identifiers, free_text, pseudonym_columns(contract))
     if leaks:
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
                            for c, f in leaks.items())
@@ -192,8 +229,8 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_ur
     return {
         "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
         "rows_suppressed": rows_typed - rows_out, "rows_warned": rows_warned,
-        "k_required": contract.privacy.k if contract.privacy.quasi_identifiers else None,
-        "k_achieved": achieved, "key_version": key.version_id if key else None,
+        "k_required": None, "k_achieved": None, **outcome,
+        "key_version": key.version_id if key else None,
         "input_sha256": facts.sha256,
         "rejects": [{"row": None, "column": r.column, "reason": r.reason, "rule": r.rule}
                     for r in reasons],

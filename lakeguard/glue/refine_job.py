@@ -32,10 +32,12 @@ def aggregate_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
     time = options.get("time")
     keys, measure = list(options["keys"]), options["measure"]
     count_as = options.get("count_as", "absences")
+    people = [F.countDistinct(options["people"]).alias("__people")] if "people" in options else []
     grouped = clean.groupBy(*keys, *([time] if time else [])).agg(
         F.count(F.lit(1)).alias(count_as),
-        F.round(F.sum(measure).cast("double"), 2).alias(measure))
-    grouped = grouped.filter(F.col(count_as) >= int(options["min_count"]))
+        F.round(F.sum(measure).cast("double"), 2).alias(measure), *people)
+    judged = "__people" if "people" in options else count_as
+    grouped = grouped.filter(F.col(judged) >= int(options["min_count"]))
     columns = [F.col(k).cast("string").alias(k) for k in keys]
     if "segment" in options:
         columns.append(F.concat_ws(SEGMENT_SEPARATOR, *(F.col(k).cast("string") for k in keys))

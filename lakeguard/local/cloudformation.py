@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from lakeguard.local.gaps import inline_definition_substitutions
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+#: How long a stack may wait for its custom resources' Lambda to answer.
+CUSTOM_RESOURCE_SECONDS = 180
 
 
 @dataclass
@@ -49,6 +52,23 @@ def _zip_dir(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+#: Zipped directory assets, by asset hash: the dependency layer takes ~10 s to zip.
+ZIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "asset-zips"
+
+
+def _zipped(source: Path) -> bytes:
+    """A directory asset as the zip ``cdk deploy`` uploads; CDK names it by content hash."""
+    cached = ZIP_CACHE / f"{source.name}.zip"
+    if cached.exists():
+        return cached.read_bytes()
+    body = _zip_dir(source)
+    ZIP_CACHE.mkdir(parents=True, exist_ok=True)
+    scratch = cached.with_suffix(".tmp")
+    scratch.write_bytes(body)
+    scratch.rename(cached)
+    return body
+
+
 def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
     """Upload every file asset of the assembly to its bootstrap bucket and key."""
     s3 = client("s3")
@@ -59,7 +79,7 @@ def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
         assets = json.loads((assembly / artifact["properties"]["file"]).read_text())
         for asset in assets.get("files", {}).values():
             source = assembly / asset["source"]["path"]
-            body = _zip_dir(source) if asset["source"].get("packaging") == "zip" else \
+            body = _zipped(source) if asset["source"].get("packaging") == "zip" else \
                 source.read_bytes()
             for destination in asset["destinations"].values():
                 bucket = _placeholders(destination["bucketName"])
@@ -98,6 +118,10 @@ def create_stack(name: str, template: dict[str, Any]) -> DeployedStack:
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
                                    "CAPABILITY_AUTO_EXPAND"])
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    deadline = time.monotonic() + CUSTOM_RESOURCE_SECONDS
+    while stack["StackStatus"] == "CREATE_IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.2)  # a custom resource (the tables) answers from its own Lambda
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise LocalRuntimeError(
             f"stack {name} ended {stack['StackStatus']}: {stack.get('StackStatusReason', '')}"

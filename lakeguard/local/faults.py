@@ -13,8 +13,12 @@ embedded AWS; it matches a stage by its handler (``lambdas.<stage>.handler``)::
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from lakeguard.exceptions import TransientError
@@ -79,3 +83,43 @@ class LambdaTimedOut(Exception):
 def time_out(stage: str, times: int = 1) -> Fault:
     """Make the stage's next ``times`` invocations end as a Lambda timeout would."""
     return fail(stage, error=LambdaTimedOut, times=times)
+
+
+#: The file the embedded lake's stages read planned crashes from (``LAKEGUARD_FAULTS``);
+#: set by ``LocalLake.start``.
+FAULTS_FILE: list[Path] = []
+
+
+def _plans(update: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    import fcntl
+
+    path = FAULTS_FILE[0]
+    path.touch()
+    with path.open("r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        plans = update(json.loads(handle.read() or "[]"))
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(plans))
+
+
+@contextmanager
+def crash_at(seam: str, error: type[Exception] = TransientError, times: int = 1,
+             run_id: str | None = None) -> Iterator[None]:
+    """Raise ``error`` the next ``times`` a stage passes ``seam`` (of ``run_id``, if given).
+
+    Seams are named points inside a stage, between two of its writes (see
+    :mod:`lakeguard.pipeline.seams`): ``commit:<table>:written`` (data files written, the
+    table not committed), ``commit:<table>:done`` (the table committed),
+    ``publish:committed`` (every table committed, the ledger not written) and
+    ``publish:recorded`` (the ledger written). The stages run in their own processes: the
+    plan goes to the lake's faults file, and a stage raises an error of the same type name,
+    which is all Step Functions' Retry and Catch see.
+    """
+    plan = {"id": uuid.uuid4().hex, "seam": seam, "run_id": run_id, "left": times,
+            "error": getattr(error, "error_type", error.__name__)}
+    _plans(lambda plans: [*plans, plan])
+    try:
+        yield
+    finally:
+        _plans(lambda plans: [p for p in plans if p["id"] != plan["id"]])

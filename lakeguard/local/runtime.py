@@ -1,16 +1,21 @@
-"""The embedded lake: moto + the synthesized stacks + in-process handlers + local Spark.
+"""The embedded lake: moto + the synthesized stacks + the shipped functions and jobs.
 
 ``LocalLake`` is what ``lakeguard demo``, ``lakeguard local run`` and the end-to-end tests
 drive: files are put in the raw bucket and travel the real path (S3 -> EventBridge -> SQS
--> ingest Lambda -> the deployed state machine), nothing is called directly.
+-> ingest Lambda -> the deployed state machine), nothing is called directly. Functions
+run from their synthesized asset and layer in their own processes, Glue jobs from their
+synthesized script in their own Spark process, each with its own role's credentials,
+and IAM is enforced on every call.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,12 +23,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lakeguard import config
 from lakeguard.aws import client
+from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
-from lakeguard.local import gaps
+from lakeguard.local import faults, gaps, iam
 from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
+from lakeguard.local.glue_service import GlueService
+from lakeguard.local.lambda_service import CodeStore, LambdaService
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
@@ -31,11 +40,13 @@ from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
 from lakeguard.s3io import download_path
+from lakeguard.tables import names_of
+from lakeguard.tables.export import CATALOG_FILE, describe_catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
 _SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "datasets", "lambdas",
-                 "glue_jobs", "lakeguard")
+                 "glue_jobs", "lakeguard", "requirements")
 ZONES = ("raw", "clean", "refined", "quarantine", "artefacts")
 UNSAFE_KEYS_FILE = "unsafe_keys.json"
 
@@ -68,13 +79,24 @@ def _newest_mtime(root: Path) -> float:
     return newest
 
 
+def local_context(env: str) -> dict[str, Any]:
+    """The context the embedded lake synthesizes with: the environment, for this machine.
+
+    The functions' CPU is this machine's (its processes must load the layer's wheels), and
+    where Linux wheels cannot load at all (macOS) the layer is built from the same lock
+    for this machine: the only differences from what ``cdk deploy`` ships.
+    """
+    return {"env": env, config.CONTEXT_ARCHITECTURE: config.host_architecture(),
+            config.CONTEXT_NATIVE_LAYER: not sys.platform.startswith("linux")}
+
+
 def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False) -> Path:
     """Run ``python app.py`` (what ``cdk synth`` runs) unless the assembly is up to date."""
     assembly = root / "cdk.out" / f"local-{env}"
     manifest = assembly / "manifest.json"
     if not force and manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(root):
         return assembly
-    context = json.dumps({"env": env})
+    context = json.dumps(local_context(env))
     done = subprocess.run(
         [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
         env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": context},
@@ -95,49 +117,123 @@ class Submitted:
     started: float
 
 
+#: Shortest fixed key accepted: an HMAC key shorter than 128 bits is guessable.
+MIN_KEY_LENGTH = 16
+
+
+def check_key_length(key: str) -> None:
+    """Refuse a fixed key too short to keep pseudonyms from being reversed by guessing."""
+    if len(key) < MIN_KEY_LENGTH:
+        raise LocalRuntimeError(
+            f"a fixed pseudonymisation key needs at least {MIN_KEY_LENGTH} characters (set "
+            f"{config.ENV_LOCAL_PSEUDONYM_KEY} to a long random value, e.g. openssl rand -hex 32)")
+
+
+def fix_pseudonym_key(secret_id: str, key: str) -> str:
+    """Make ``key`` the current version of the deployed pseudonymisation secret.
+
+    The deploy generated a random key, as in AWS; a fixed one makes local runs give the
+    same pseudonyms from one start to the next, so their outputs can be compared and
+    joined. Returns the new version id (the key itself is never printed).
+    """
+    check_key_length(key)
+    version: str = client("secretsmanager").put_secret_value(
+        SecretId=secret_id, SecretString=key)["VersionId"]
+    return version
+
+
 class LocalLake:
-    """A deployed lakeguard on the embedded AWS."""
+    """A deployed lakeguard on the embedded AWS.
+
+    ``pseudonym_key`` (or the ``LAKEGUARD_LOCAL_PSEUDONYM_KEY`` environment variable)
+    fixes the pseudonymisation key after deploy, so pseudonyms are the same across runs.
+    """
 
     def __init__(self, env: str = "dev", port: int | None = None,
-                 on_invoke: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 on_invoke: Callable[[str, dict[str, Any]], None] | None = None,
+                 assembly: Path | None = None, workers_per_function: int = 2,
+                 pseudonym_key: str | None = None) -> None:
         self.env, self.port, self.on_invoke = env, port, on_invoke
+        #: Explicit key, else the environment's, else the one generated at deploy.
+        self.pseudonym_key = pseudonym_key if pseudonym_key is not None \
+            else os.environ.get(config.ENV_LOCAL_PSEUDONYM_KEY) or None
+        self.assembly, self.workers_per_function = assembly, workers_per_function
         self.aws: EmbeddedAws | None = None
         self.outputs: dict[str, str] = {}
         self.stacks: list[DeployedStack] = []
+        self.workdir: Path | None = None
+        self.functions: LambdaService | None = None
+        self.jobs: GlueService | None = None
 
     def start(self, progress: Callable[[str], None] = lambda _: None) -> LocalLake:
         """Start moto, bridge its gaps, synthesize and deploy the stacks."""
+        if self.pseudonym_key is not None:
+            check_key_length(self.pseudonym_key)
         progress("starting the embedded AWS (moto server)")
-        # Handlers log JSON per stage; locally, show only warnings unless asked otherwise.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        # No X-Ray daemon and no CloudWatch Logs here: traces and EMF metrics stay off.
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.aws = start_embedded_aws(self.port)
-        gaps.route_lambda_to_in_process_handlers(self.on_invoke)
-        gaps.run_glue_jobs_on_local_spark()
+        self.workdir = Path(tempfile.mkdtemp(prefix="lakeguard-lake-"))
+        # This process acts as the lake's operator; every request is checked against IAM.
+        for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(iam.operator_credentials())
+        iam.enforce()
+        gaps.evaluate_identity_policies_on_what_moto_knows()
+        base = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION",
+                                                    "AWS_EC2_METADATA_DISABLED")}
+        # Handlers log JSON per stage; locally, only warnings. No X-Ray daemon and no
+        # CloudWatch Logs here: traces and EMF metrics stay off.
+        base |= {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true",
+                 "POWERTOOLS_METRICS_DISABLED": "true"}
+        faults.FAULTS_FILE[:] = [self.workdir / "faults.json"]
+        base[config.ENV_FAULTS] = str(faults.FAULTS_FILE[0])
+        progress("synthesizing the CDK app (python app.py)")
+        assembly = self.assembly or synthesize(env=self.env)
+        store = CodeStore(PROJECT_ROOT / ".cache" / "unpacked")
+        self.functions = LambdaService(
+            workdir=self.workdir, store=store, credentials=iam.role_credentials,
+            base_environment=base, max_workers=self.workers_per_function)
+        self.jobs = GlueService(workdir=self.workdir, store=store,
+                                credentials=iam.role_credentials, base_environment=base)
+        gaps.route_lambda_to_worker_processes(self.functions, self.on_invoke)
+        gaps.run_glue_jobs_in_worker_processes(self.jobs)
         gaps.let_step_functions_wait_on_glue()
         gaps.execute_state_machines_created_by_cloudformation()
-        gaps.accept_aws_managed_layers()
+        gaps.create_functions_with_their_layers()
+        gaps.answer_lambda_account_settings()
         gaps.accept_cloudformation_tags_on_kms_keys()
         register_missing_cloudformation_models()
         gaps.quiet_unsupported_policy_resources()
         gaps.order_s3_events_with_a_sequencer()
         gaps.quiet_step_functions_evaluation_logs()
-        progress("synthesizing the CDK app (python app.py)")
-        assembly = synthesize(env=self.env)
+        gaps.refuse_stale_glue_table_versions()
+        gaps.answer_custom_resources_on_this_host()
+        gaps.accept_custom_resource_responses_unsigned()
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)
         for stack in self.stacks:
             self.outputs.update(stack.outputs)
+        machine_role = client("stepfunctions").describe_state_machine(
+            stateMachineArn=self.outputs["StateMachineArn"])["roleArn"]
+        gaps.sign_step_functions_calls_as_its_role(lambda: iam.role_credentials(machine_role))
+        if self.pseudonym_key is not None:
+            progress("putting the given pseudonymisation key (pseudonyms reproducible)")
+            fix_pseudonym_key(self.outputs["PseudonymSecretArn"], self.pseudonym_key)
         return self
 
     def stop(self) -> None:
-        """Stop the embedded AWS."""
+        """Stop the functions, the jobs and the embedded AWS."""
+        for service in (self.functions, self.jobs):
+            if service is not None:
+                service.close()
+        self.functions = self.jobs = None
         if self.aws is not None:
             self.aws.stop()
             self.aws = None
+            iam.enforce(False)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def __enter__(self) -> LocalLake:
         return self.start() if self.aws is None else self
@@ -191,11 +287,27 @@ class LocalLake:
 
     def wait(self, submitted: Submitted, timeout: float = 600.0) -> RunResult:
         """Wait for a submitted file's execution and say what became of it."""
-        execution = self._wait(submitted.run_id, timeout)
+        execution = self._wait(submitted.run_id, timeout, submitted.started)
         return self._result(submitted.file, submitted.key, submitted.run_id, execution,
                             time.monotonic() - submitted.started)
 
-    def _wait(self, run: str, timeout: float) -> dict[str, Any]:
+    def check_functions(self, since: float = 0.0) -> None:
+        """Fail, naming the function and what is missing, if one could not start since then.
+
+        In AWS the same deployment fails every object: an ingest that cannot import
+        starts no execution, a stage that cannot quarantines them all.
+        """
+        broken = {name: error for name, error in
+                  (self.functions.broken if self.functions is not None else {}).items()
+                  if error["at"] >= since}
+        if broken:
+            name, error = next(iter(broken.items()))
+            raise LocalRuntimeError(
+                f"the function {name} ({error['handler']}) cannot start: {error['errorType']}: "
+                f"{error['errorMessage']}; its code asset or layer lacks it (see "
+                "requirements/lambda-layer.txt and stacks/processing.py)")
+
+    def _wait(self, run: str, timeout: float, since: float) -> dict[str, Any]:
         sfn = client("stepfunctions")
         machine = self.outputs["StateMachineArn"]
         arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
@@ -205,7 +317,11 @@ class LocalLake:
                 execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
             except sfn.exceptions.ExecutionDoesNotExist:
                 execution = {"status": "NOT_STARTED"}
-            if execution["status"] not in ("RUNNING", "NOT_STARTED"):
+            if execution["status"] == "NOT_STARTED":
+                self.check_functions(since)  # no execution will ever start
+            elif execution["status"] != "RUNNING":
+                if execution["status"] != "SUCCEEDED":
+                    self.check_functions(since)
                 return execution
             time.sleep(0.2)
         raise LocalRuntimeError(f"execution {run} did not finish within {timeout:.0f} s")
@@ -214,7 +330,7 @@ class LocalLake:
                 seconds: float) -> RunResult:
         if execution["status"] == "SUCCEEDED":
             output = json.loads(execution.get("output") or "{}")
-            clean = output.get("clean", {})
+            clean = {**output.get("clean", {}), **output.get("publish", {})}
             return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
                              clean.get("rows_out"), round(seconds, 2), None,
                              clean.get("rows_rejected"), clean.get("rows_suppressed"),
@@ -239,10 +355,10 @@ class LocalLake:
     def export(self, directory: Path, results: list[RunResult] | None = None) -> Path:
         """Copy every zone's committed objects to ``directory/<zone>/<key>``, and the ledger.
 
-        ``ledger.json`` and ``raw_versions.json`` let ``lakeguard ledger check --local`` prove
-        the accounting offline. Nothing is written outside ``directory``: an object whose key
-        cannot be a path there goes to ``<zone>/_unsafe-keys/<digest>``, listed with its key in
-        ``unsafe_keys.json``.
+        ``ledger.json``, ``raw_versions.json`` and ``catalog.json`` (the tables' metadata
+        locations) let ``lakeguard ledger check --local`` and ``query --local`` work offline.
+        Nothing is written outside ``directory``: an object whose key cannot be a path there
+        goes to ``<zone>/_unsafe-keys/<digest>``, listed with its key in ``unsafe_keys.json``.
         """
         s3 = client("s3")
         unsafe = []
@@ -250,8 +366,9 @@ class LocalLake:
             bucket = self.bucket(zone)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):
-                    if obj["Key"].startswith("_staging/"):
-                        continue
+                    if obj["Key"].startswith("_staging/") or (
+                            obj["Key"].endswith("/") and obj["Size"] == 0):
+                        continue  # hand-offs in flight; empty folder markers S3 clients leave
                     target = export_path(directory / zone, obj["Key"])
                     if target.parent.name == UNSAFE_FOLDER:
                         unsafe.append({"zone": zone, "key": obj["Key"],
@@ -266,6 +383,8 @@ class LocalLake:
             json.dumps([e.to_json() for e in entries], indent=2) + "\n", encoding="utf-8")
         (directory / RAW_VERSIONS_FILE).write_text(
             json.dumps(raw_object_versions(self.bucket("raw")), indent=2) + "\n", encoding="utf-8")
+        (directory / CATALOG_FILE).write_text(json.dumps(describe_catalog(
+            names_of(Settings.from_outputs(self.outputs))), indent=2) + "\n", encoding="utf-8")
         if results is not None:
             (directory / "summary.json").write_text(
                 json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")

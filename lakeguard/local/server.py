@@ -1,4 +1,4 @@
-"""Start moto in server mode, in this process, on a fixed port, with Step Functions executing."""
+"""Start moto in server mode, in this process, on a free port, with Step Functions executing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import requests
 from lakeguard.exceptions import LocalRuntimeError
 from lakeguard.local.cloudformation import REGION
 
-DEFAULT_PORT = 5000
 ENV_PORT = "LAKEGUARD_LOCAL_PORT"
 
 
@@ -38,26 +37,35 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def free_port() -> int:
+    """A port nothing listens on now (the operating system's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_embedded_aws(port: int | None = None) -> EmbeddedAws:
     """Start the server and point this process's AWS clients at it.
 
-    Step Functions' interpreter calls other services at ``localhost:$MOTO_PORT``, so the
-    port is fixed and exported; credentials are fake, the region is fixed.
+    The port is ``port``, else ``$LAKEGUARD_LOCAL_PORT``, else a free one; it is exported
+    as ``MOTO_PORT`` because Step Functions' interpreter calls other services at
+    ``localhost:$MOTO_PORT``. The region is fixed; credentials are set by the caller.
     """
     from moto.server import ThreadedMotoServer
 
-    chosen = port if port is not None else int(os.environ.get(ENV_PORT, DEFAULT_PORT))
+    if port is None and os.environ.get(ENV_PORT):
+        port = int(os.environ[ENV_PORT])
+    chosen = free_port() if port is None else port
     if not _port_free(chosen):
         raise LocalRuntimeError(
-            f"port {chosen} is in use: stop the other embedded AWS or set {ENV_PORT}"
+            f"port {chosen} is in use: stop what listens there, or unset {ENV_PORT} to let "
+            "the embedded AWS pick a free port"
         )
     os.environ.update({
         "AWS_ENDPOINT_URL": f"http://localhost:{chosen}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
         "MOTO_PORT": str(chosen),
     })
     os.environ.pop("AWS_PROFILE", None)

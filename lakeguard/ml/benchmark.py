@@ -44,18 +44,16 @@ from lakeguard.ml.nab import (
 )
 from lakeguard.ml.nab.sweep import first_scored_row
 
-#: The parameters each project detector runs with in the benchmark, and nowhere else. The
-#: same for every series (NAB forbids per-file tuning); a detector not listed runs with its
-#: defaults. NAB counts every detection outside a window as a false positive, so each
-#: detector debounces its alerts: ``cooldown`` is how many quiet points end an event. The
-#: values were chosen on NAB's realKnownCause files (7 series, 19 windows), which is
-#: also where ``bench/nab.py`` reports them, so read those figures as in-sample.
-#: ``robust_zscore`` keeps ``season=0``: the cycle length differs between series and NAB
-#: gives no per-series setting; ``forecast_likelihood`` finds its own (``season="auto"``).
+#: The parameters each project detector runs with in the benchmark, and nowhere else: the
+#: candidate ``lakeguard nab cv`` chose on every category from the detector's grid
+#: (:data:`lakeguard.ml.crossval.GRIDS`), the same for every series (NAB forbids per-file
+#: tuning). ``range_likelihood``'s defaults are that choice, so it needs no entry. NAB counts
+#: every detection outside a window as a false positive, so each detector debounces its
+#: alerts: ``cooldown`` is how many quiet points end an event.
 NAB_PARAMS: dict[str, dict[str, Any]] = {
-    "quantile_band": {"cooldown": 50},
-    "robust_zscore": {"cooldown": 50},
-    "forecast_likelihood": {"cooldown": 150},
+    "quantile_band": {"cooldown": 50, "lower_quantile": 0.01, "upper_quantile": 0.99},
+    "robust_zscore": {"cooldown": 150, "threshold": 5.0},
+    "forecast_likelihood": {"cooldown": 50},
 }
 
 #: The columns of a NAB data file.
@@ -113,7 +111,9 @@ class BenchmarkResult:
 
 
 @dataclass(frozen=True)
-class _Series:
+class Series:
+    """One NAB series: ``<category>/<file>.csv``, its timestamps and values in file order."""
+
     name: str
     timestamps: pd.DatetimeIndex
     values: FloatArray
@@ -147,7 +147,7 @@ def run_benchmark(
     say = progress or (lambda line: None)
     windows = load_labels(labels)
     costs = load_profiles(profiles)
-    series = _read_folder(Path(data_dir))
+    series = read_folder(Path(data_dir))
     for one in series:
         windows.for_series(one.name)  # fail before the long part, naming the series
     names = list(DETECTORS) if detectors is None else list(detectors)
@@ -158,7 +158,7 @@ def run_benchmark(
         outputs, seconds = {}, 0.0
         for one in series:
             start = time.perf_counter()
-            outputs[one.name] = (one.timestamps, _detect(cls, name, params, one))
+            outputs[one.name] = (one.timestamps, detect(cls, name, params, one))
             elapsed = time.perf_counter() - start
             seconds += elapsed
             say(f"{name}: {one.name} ({one.values.size} rows, {elapsed:.2f} s)")
@@ -170,8 +170,11 @@ def run_benchmark(
     return BenchmarkResult(tuple(results), tuple(one.name for one in series), skipped)
 
 
-def _detect(cls: type[Detector], name: str, params: Mapping[str, Any], series: _Series) -> FloatArray:
-    """Fit on NAB's probation, score the rest causally; probation rows score 0."""
+def detect(cls: type[Detector], name: str, params: Mapping[str, Any], series: Series) -> FloatArray:
+    """NAB's per-row anomaly scores of one detector: fit on NAB's probation, score the rest causally.
+
+    Probation rows score 0 (NAB ignores them).
+    """
     start = first_scored_row(series.values.size)
     try:
         model = cls.fit(series.values[:start], params)
@@ -184,7 +187,8 @@ def _detect(cls: type[Detector], name: str, params: Mapping[str, Any], series: _
     return scores
 
 
-def _read_folder(data_dir: Path) -> list[_Series]:
+def read_folder(data_dir: Path) -> list[Series]:
+    """Every ``<category>/<file>.csv`` series of a NAB data folder, sorted by name."""
     if not data_dir.is_dir():
         raise BenchmarkError(f"no data folder {data_dir}; pass NAB's data folder "
                              "(<category>/<file>.csv files)")
@@ -197,11 +201,11 @@ def _read_folder(data_dir: Path) -> list[_Series]:
         if len(relative.parts) != 2:
             raise BenchmarkError(f"{path} is not in NAB's layout: series must be "
                                  f"{data_dir}/<category>/<file>.csv, one folder deep")
-        series.append(_read_series(path, relative.as_posix()))
+        series.append(read_series(path, relative.as_posix()))
     return series
 
 
-def _read_series(path: Path, name: str) -> _Series:
+def read_series(path: Path, name: str) -> Series:
     """A data file's timestamps and values, refusing anything NAB would not score."""
     try:
         frame = pd.read_csv(path)
@@ -222,12 +226,12 @@ def _read_series(path: Path, name: str) -> _Series:
     if bad.size:
         raise BenchmarkError(f"{path}: row {int(bad[0]) + 1} has value {frame['value'].iloc[bad[0]]!r}, "
                              "not a number; NAB series have a number on every row")
-    return _Series(name, timestamps, values)
+    return Series(name, timestamps, values)
 
 
 def _published(
     root: Path,
-    series: list[_Series],
+    series: list[Series],
     windows: Labels,
     costs: Mapping[str, CostProfile],
     taken: set[str],
@@ -235,11 +239,27 @@ def _published(
     say: Callable[[str], None],
 ) -> list[DetectorResult]:
     """Score every detector of a NAB results folder on exactly the series we ran."""
+    results = []
+    for name, outputs in published_outputs(root, series, skipped, say).items():
+        label = name if name not in taken else f"{name}_published"
+        results.append(DetectorResult(label, True, evaluate(outputs, windows, costs)))
+        say(f"{label} (published): scored on {len(outputs)} file(s)")
+    return results
+
+
+def published_outputs(
+    root: Path, series: Sequence[Series], skipped: dict[str, str], say: Callable[[str], None],
+) -> dict[str, dict[str, tuple[pd.DatetimeIndex, FloatArray]]]:
+    """Each published detector's outputs on exactly ``series``, by detector name.
+
+    A detector folder without results for one of the series is left out, with the reason
+    in ``skipped``; results with another row count than the data file are an error.
+    """
     if not root.is_dir():
         raise BenchmarkError(f"no published results folder {root}; pass NAB's results folder "
                              "(<detector>/<category>/<detector>_<file>.csv)")
     wanted = {one.name: one for one in series}
-    results = []
+    found = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if not any(folder.glob(f"*/{folder.name}_*.csv")):
             continue  # e.g. NAB's null and random folders hold only score tables
@@ -256,7 +276,5 @@ def _published(
                 raise BenchmarkError(f"{folder} has {len(stamps)} rows for {name} but the data file has "
                                      f"{wanted[name].values.size}; the results are of another "
                                      "version of the data")
-        label = folder.name if folder.name not in taken else f"{folder.name}_published"
-        results.append(DetectorResult(label, True, evaluate(subset, windows, costs)))
-        say(f"{label} (published): scored on {len(subset)} file(s)")
-    return results
+        found[folder.name] = subset
+    return found

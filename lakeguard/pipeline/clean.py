@@ -132,7 +132,9 @@ def clean(
         writer = PartitionWriter(Path(folder), contract.partition_by)
         digest = hashlib.sha256()
         raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
-        report = anonymise_stream(raw, contract, key, writer.write)
+        # classes counted over the published table are judged at Publish (privacy.tablek)
+        report = anonymise_stream(raw, contract, key, writer.write,
+                                  suppress_classes=contract.privacy.k_scope == "object")
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
         outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]
@@ -145,6 +147,11 @@ def clean(
         "rows_warned": report.rows_warned,
         "k_required": report.k_required,
         "k_achieved": report.k_achieved,
+        "k_counted_in": report.k_counted_in,
+        "quasi_identifiers": list(contract.privacy.quasi_identifiers),
+        "sensitive": contract.privacy.sensitive,
+        "l_required": report.l_required,
+        "l_achieved": report.l_achieved,
         "key_version": report.key_version,
         "input_sha256": digest.hexdigest(),
         "partitions": [p for p in partitions if p],

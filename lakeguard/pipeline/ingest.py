@@ -8,10 +8,10 @@ claims still starts one, so Validate quarantines it with a reason instead of los
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
 
 from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
@@ -23,7 +23,9 @@ from lakeguard.pipeline.ledger import Ledger
 if TYPE_CHECKING:
     import boto3
 
-logger = logging.getLogger(__name__)
+#: Failures are logged here, with their reason, before the record goes back to the queue
+#: (and after five receives to the dead-letter queue): the DLQ message alone says nothing.
+logger = Logger(service="lakeguard")
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,15 @@ class IngestResult:
 
 
 def object_from_event(event: dict[str, Any]) -> ObjectRef:
-    """Read bucket, key, size and version from an EventBridge S3 event."""
+    """Read bucket, key, size and version from an EventBridge S3 event.
+
+    EventBridge delivers the key as written (``PSG+OM.csv``, ``a b.csv``, ``é.csv``), unlike
+    S3's direct notifications, which URL-encode it: decoding it again would turn ``+`` into
+    a space and name an object that does not exist.
+    """
     detail = event["detail"]
     bucket = detail["bucket"]["name"]
-    key = unquote_plus(detail["object"]["key"])
+    key = detail["object"]["key"]
     version = detail["object"].get("version-id")
     try:
         dataset: str | None = contract_for_key(key).name
@@ -82,6 +89,11 @@ def ingest_sqs_batch(event: dict[str, Any], state_machine_arn: str, ledger_table
             ref = object_from_event(json.loads(record["body"]))
             ledger.receive(ref, execution_arn(state_machine_arn, ref.run_id))
             start(ref, state_machine_arn, session)
-        except Exception:
+        except Exception as err:  # one bad record must not fail the others of the batch
+            logger.exception("could not start the pipeline for a record; SQS will redeliver it",
+                             extra={"message_id": record.get("messageId"),
+                                    "receive_count": record.get("attributes", {}).get(
+                                        "ApproximateReceiveCount"),
+                                    "error_type": type(err).__name__})
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}

@@ -1,8 +1,9 @@
 """Where every zone keeps what: the one place that knows the S3 key conventions.
 
-Stages write under ``_staging/<run_id>/`` first; Publish commits staged objects to their
-final keys, named after the raw key (``<key_id>-<n>.parquet``), so reprocessing a raw
-key replaces its earlier output instead of adding to it.
+Stages hand their rows to the next stage under ``_staging/<run_id>/``; only Publish turns
+them into Iceberg commits (:mod:`lakeguard.tables`), each row tagged with the raw key's id
+(:func:`key_id`), so reprocessing a raw key replaces its earlier rows instead of adding to
+them. The tables' own files live under ``<table>/data/`` and ``<table>/metadata/``.
 """
 
 from __future__ import annotations
@@ -46,17 +47,6 @@ def partition_path(names: tuple[str, ...], values: tuple[str, ...]) -> str:
 def object_key(prefix: str, partition: str, name: str) -> str:
     """Key of an object in a (possibly unpartitioned) table folder."""
     return posixpath.join(prefix, partition, name) if partition else posixpath.join(prefix, name)
-
-
-def final_key(staged_key: str, run: str, source_key_id: str, index: int) -> str:
-    """Final key of a staged object: same table and partition folders, named after the source."""
-    relative = staged_key.removeprefix(staging_prefix(run))
-    return posixpath.join(posixpath.dirname(relative), f"{source_key_id}-{index}.parquet")
-
-
-def is_from_source(key: str, source_key_id: str) -> bool:
-    """Whether a committed object was produced from the raw key ``source_key_id``."""
-    return posixpath.basename(key).startswith(f"{source_key_id}-")
 
 
 def model_prefix(dataset: str, entity: str) -> str:

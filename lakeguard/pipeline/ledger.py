@@ -159,24 +159,38 @@ class Ledger:
                 f"{current.state if current else 'missing'}; it cannot become {state}"
             ) from err
 
-    def newer_version(self, ref: ObjectRef) -> str | None:
-        """The id of a version of the same key written after this one, if any.
+    def _later_versions(self, ref: ObjectRef) -> list[dict[str, Any]]:
+        """Items of versions of the same key written after this one (S3's ``sequencer``).
 
-        S3 orders writes to one key by the events' ``sequencer``; an older version whose
+        S3 orders writes to one key by the events' sequencer; an older version whose
         execution finishes last must not replace the newer one's rows.
         """
         if not ref.sequencer:
-            return None
+            return []
         pages = self._ddb.get_paginator("query").paginate(
             TableName=self.table_name, ConsistentRead=True,
             KeyConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "object"},
             ExpressionAttributeValues={":o": {"S": f"{ref.bucket}/{ref.key}"}})
-        mine = ref.sequencer
-        for item in (i for page in pages for i in page["Items"]):
-            theirs = item.get("sequencer", {}).get("S")
-            if theirs and _later(theirs, mine):
+        return [item for page in pages for item in page["Items"]
+                if item.get("sequencer", {}).get("S")
+                and _later(item["sequencer"]["S"], ref.sequencer)]
+
+    def newer_version(self, ref: ObjectRef, *, published_only: bool = False) -> str | None:
+        """The id of a version of the same key written after this one, if any.
+
+        With ``published_only``, only a later version already published counts: a later
+        version that is still running may yet be quarantined, and a quarantined one never
+        supersedes anything.
+        """
+        for item in self._later_versions(ref):
+            if not published_only or item.get("state", {}).get("S") == PUBLISHED:
                 return str(item["version_id"]["S"])
         return None
+
+    def newer_runs(self, ref: ObjectRef) -> list[str]:
+        """Runs of later versions of the same key that are not quarantined."""
+        return [str(item["run_id"]["S"]) for item in self._later_versions(ref)
+                if item.get("state", {}).get("S") != QUARANTINED]
 
     def get(self, ref: ObjectRef) -> LedgerEntry | None:
         """The record of one object version."""

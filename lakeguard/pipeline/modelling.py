@@ -1,8 +1,10 @@
 """CheckModel, Train and Score stages: per-entity models over a refined table's series.
 
-History for an entity is every committed row of the model's table plus this run's staged
-rows (replacing rows committed earlier from the same raw key), up to the latest time in
-this run: re-running the same files in the same order gives the same models.
+History for an entity is every row of the model's table in its current snapshot plus
+this run's staged rows (replacing rows committed earlier from the same raw key), up to
+the latest time in this run: re-running the same files in the same order gives the same
+models. A model's lineage names that snapshot and the run, so its exact training rows can
+be read back later (time travel), whatever was published since.
 
 A model is trained only when it is needed: the entity has no champion, this run's data
 drifted from the champion's training data (see :mod:`lakeguard.ml.drift`), or a scheduled
@@ -21,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
@@ -38,8 +39,10 @@ from lakeguard.ml.lineage import code_version, schema_hash, series_digest
 from lakeguard.ml.metrics import publish_drift
 from lakeguard.ml.store import S3Store
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import is_from_source, partition_path, staging_prefix
+from lakeguard.pipeline.layout import partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
+from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
+from lakeguard.tables.expressions import not_equal
 from lakeguard.transforms.refine import output_schema
 
 if TYPE_CHECKING:
@@ -73,21 +76,39 @@ def _run_keys(ref: ObjectRef, contract: Contract, settings: Settings,
     return _parquet(list_keys(settings.refined_bucket, prefix, session))
 
 
-def _history_keys(ref: ObjectRef, contract: Contract, settings: Settings,
-                  session: boto3.session.Session | None) -> list[str]:
-    committed = list_keys(settings.refined_bucket, f"{_spec(contract).table}/", session)
-    return [k for k in _parquet(committed) if not is_from_source(k, ref.key_id)]
+def _model_table(contract: Contract, settings: Settings) -> Any:
+    return load_table(settings, REFINED, _spec(contract).table)
 
 
-def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.Table,
-            session: boto3.session.Session | None = None) -> pa.Table:
+def committed(contract: Contract, settings: Settings, without_key: str | None = None
+              ) -> tuple[pa.Table, dict[str, Any]]:
+    """Rows of the model's table in its current snapshot, and what names that input.
+
+    ``without_key`` leaves out the rows of one raw key (this run's earlier version).
+    """
+    from pyiceberg.expressions import AlwaysTrue
+
+    schema, table = _schema(contract), _model_table(contract, settings)
+    snapshot = table.current_snapshot()
+    database, name = table.name()
+    where = not_equal(SOURCE_COLUMN, without_key) if without_key else AlwaysTrue()
+    rows = (table.scan(row_filter=where, selected_fields=tuple(schema.names)).to_arrow()
+            if snapshot is not None else schema.empty_table())
+    inputs = {"table": f"{database}.{name}",
+              "snapshot_id": None if snapshot is None else str(snapshot.snapshot_id),
+              "without_source_key_id": without_key, "schema_hash": schema_hash(schema)}
+    return rows.select(schema.names).cast(schema), inputs
+
+
+def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.Table
+            ) -> tuple[pa.Table, dict[str, Any]]:
     """Committed rows from other raw keys plus this run's rows, up to this run's latest time."""
     spec, schema = _spec(contract), _schema(contract)
-    keys = _history_keys(ref, contract, settings, session)
-    past = read_parquet(_uris(settings.refined_bucket, keys), session, schema)
+    past, inputs = committed(contract, settings, without_key=ref.key_id)
     rows = pa.concat_tables([past, current.select(schema.names).cast(schema)])
     latest = pc.max(current[spec.time])
-    return rows.filter(pc.less_equal(rows[spec.time], latest))
+    return (rows.filter(pc.less_equal(rows[spec.time], latest)),
+            {**inputs, "run_id": ref.run_id, "to": str(latest.as_py())})
 
 
 def _values(series: pa.Table, spec: ModelSpec) -> FloatArray:
@@ -196,13 +217,11 @@ def train(state: dict[str, Any], settings: Settings,
         return retrain_all(state, settings, session)
     run = _run(state, settings, session)
     ref, contract = run.ref, run.contract
-    rows = history(ref, contract, settings, run.current, session)
-    keys = _history_keys(ref, contract, settings, session) + _run_keys(ref, contract, settings,
-                                                                         session)
+    rows, inputs = history(ref, contract, settings, run.current)
     execution = {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
                  "source_version": ref.version_id}
     return _fit_entities(contract, run.store, rows, state["model_check"]["train"],
-                         _sources(settings.refined_bucket, keys, contract, session),
+                         {"inputs": inputs},
                          execution, state.get("clean", {}).get("key_version"))
 
 
@@ -214,28 +233,16 @@ def retrain_all(state: dict[str, Any], settings: Settings,
     ``{"retrain": "<schedule>", "dataset": "<name>"}``; no raw object is involved.
     """
     contract = load_contract(state["dataset"])
-    spec, store = _spec(contract), S3Store(settings.artefacts_bucket, session)
-    keys = _parquet(list_keys(settings.refined_bucket, f"{spec.table}/", session))
-    rows = read_parquet(_uris(settings.refined_bucket, keys), session, _schema(contract))
+    store = S3Store(settings.artefacts_bucket, session)
+    rows, inputs = committed(contract, settings)
     requests = [{"entity": entity, "trigger": "schedule", "reasons": [str(state["retrain"])]}
                 for _, entity in registry.entities(store, contract.name)]
-    return _fit_entities(contract, store, rows, requests,
-                         _sources(settings.refined_bucket, keys, contract, session),
+    return _fit_entities(contract, store, rows, requests, {"inputs": inputs},
                          {"schedule": state["retrain"]}, None)
 
 
-def _sources(bucket: str, keys: list[str], contract: Contract,
-             session: boto3.session.Session | None) -> dict[str, Any]:
-    """The refined objects a training read, with their S3 version ids, and their schema."""
-    s3 = client("s3", session)
-    return {"objects": [{"key": f"s3://{bucket}/{k}",
-                         "version_id": s3.head_object(Bucket=bucket, Key=k).get("VersionId")}
-                        for k in keys],
-            "schema_hash": schema_hash(_schema(contract))}
-
-
 def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
-                  requests: list[dict[str, Any]], sources: dict[str, Any],
+                  requests: list[dict[str, Any]], sources: dict[str, Any],  # the inputs read
                   execution: dict[str, Any], key_version: str | None) -> dict[str, Any]:
     """Fit one version per requested entity; the first is champion, later ones challengers."""
     spec = _spec(contract)

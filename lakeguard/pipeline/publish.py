@@ -1,121 +1,186 @@
-"""Publish stage: commit a run's staged objects, register partitions, write the audit record.
+"""Publish stage: commit the run's rows to each table of its dataset, then record them.
 
-Until this stage nothing of the run is visible under the final keys; earlier output of
-the same raw key is replaced here, in one place, so a re-sent file never duplicates rows.
+The protocol, retried whole by the state machine (every step is idempotent):
+
+1. If a newer version of the same raw key is already published, this run is superseded:
+   its staged rows are dropped and the ledger says so.
+2. For each table, clean first, then the refined tables side by side (they are
+   independent): one Iceberg commit replaces the key's rows with the run's (an overwrite
+   filtered on the source key, see :func:`lakeguard.tables.replace_rows`). A table whose visible rows
+   of the key are already this run's is skipped (a retry); one showing a newer version's
+   rows is left alone (the newer version wins whatever order runs finish in).
+3. The run's staged hand-off objects are deleted.
+4. The audit record and the ledger (``published``) name every table's snapshot id.
+
+The clean commit keeps only the run's rows whose class holds k people and l sensitive
+values over the whole published table (:mod:`lakeguard.privacy.tablek`), counted
+against the very table state it commits to.
+
+Nothing visible is deleted before its replacement commits; a run refused after some of
+its commits is reverted by Quarantine (:func:`lakeguard.tables.revert_run`), and
+``lakeguard ledger check`` names a run whose first commit is there without the others.
 """
 
 from __future__ import annotations
 
-import posixpath
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lakeguard.aws import client
 from lakeguard.config import Settings
+from lakeguard.contracts import load_contract
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import audit_key, final_key, is_from_source, staging_prefix
+from lakeguard.pipeline.layout import audit_key, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
-from lakeguard.s3io import delete_keys, list_keys, put_json
+from lakeguard.pipeline.seams import seam
+from lakeguard.privacy.tablek import enforce_across_table
+from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet
+from lakeguard.tables import (
+    CLEAN,
+    Names,
+    Source,
+    TableSpec,
+    load_table,
+    names_of,
+    replace_rows,
+    run_tables,
+)
+from lakeguard.tables.commit import Superseded, with_lineage
 
 if TYPE_CHECKING:
     import boto3
+    import pyarrow as pa
+    from pyiceberg.table import Table
+
+#: Attempts at one table's commit when a concurrent commit of the same key got in first.
+_ATTEMPTS = 3
 
 
-def commit_staged(bucket: str, ref: ObjectRef, session: boto3.session.Session | None = None) -> list[str]:
-    """Move a run's staged Parquet objects to their final keys; return the final keys."""
-    s3 = client("s3", session)
-    staged = [k for k in list_keys(bucket, staging_prefix(ref.run_id), session)
-              if k.endswith(".parquet")]
-    tables = sorted({k.removeprefix(staging_prefix(ref.run_id)).split("/", 1)[0] for k in staged})
-    for table in tables:  # drop what an earlier version of the same raw key published
-        old = [k for k in list_keys(bucket, f"{table}/", session) if is_from_source(k, ref.key_id)]
-        delete_keys(bucket, old, session)
-    committed = []
-    counters: dict[str, int] = {}
-    for key in staged:
-        folder = posixpath.dirname(key)
-        counters[folder] = counters.get(folder, -1) + 1
-        target = final_key(key, ref.run_id, ref.key_id, counters[folder])
-        s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
-        committed.append(target)
-    delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
-    return committed
+def staged_rows(spec: TableSpec, ref: ObjectRef, names: Names,
+                session: boto3.session.Session | None) -> pa.Table:
+    """The rows earlier stages handed over for one table (partition values from paths)."""
+    bucket = names.bucket(spec.zone)
+    keys = [k for k in list_keys(bucket, f"{staging_prefix(ref.run_id)}{spec.name}/", session)
+            if k.endswith(".parquet")]
+    return read_parquet([f"s3://{bucket}/{k}" for k in keys], session)
 
 
-def register_partitions(database: str, keys: list[str],
-                        session: boto3.session.Session | None = None) -> int:
-    """Add the Glue partitions the committed objects live in (existing ones are kept)."""
-    glue = client("glue", session)
-    by_table: dict[str, set[str]] = {}
-    for key in keys:
-        table, _, rest = key.partition("/")
-        by_table.setdefault(table, set()).add(posixpath.dirname(rest))
-    added = 0
-    for table, folders in sorted(by_table.items()):
-        descriptor = glue.get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]
-        location = descriptor["Location"].rstrip("/")
-        for folder in sorted(f for f in folders if f):  # unpartitioned tables have none
-            values = [part.split("=", 1)[1] for part in folder.split("/")]
-            try:
-                glue.create_partition(DatabaseName=database, TableName=table, PartitionInput={
-                    "Values": values,
-                    "StorageDescriptor": {**descriptor, "Location": f"{location}/{folder}/"},
-                })
-                added += 1
-            except glue.exceptions.AlreadyExistsException:
-                continue
-    return added
+def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Settings,
+                 newer_runs: frozenset[str], session: boto3.session.Session | None,
+                 privacy: Callable[[Table, pa.Table], pa.Table] | None = None) -> int:
+    """Commit the run's rows of one table (or find that commit); return the snapshot id.
+
+    ``privacy`` (clean tables) keeps the rows that may be published given what the table
+    holds at this attempt: counted again on every retry, against the table it commits to.
+    """
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    names = names_of(settings)
+    for attempt in range(1, _ATTEMPTS + 1):
+        table = load_table(settings, spec.zone, spec.name)
+        rows = staged_rows(spec, ref, names, session)
+        if privacy is not None:
+            rows = privacy(table, rows)
+        try:
+            return replace_rows(table, with_lineage(rows, table.schema().as_arrow(), source),
+                                source, newer_runs=newer_runs,
+                                on_written=lambda: seam(f"commit:{spec.key}:written", ref.run_id))
+        except (CommitFailedException, ValidationException):
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
-def supersede(ref: ObjectRef, newer: str, state: dict[str, Any], settings: Settings,
-              ledger: Ledger, session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """A newer version of the key was written: drop this run's output instead of committing.
+def supersede(ref: ObjectRef, newer: str, dataset: str, settings: Settings, ledger: Ledger,
+              session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """A newer version of the key is published: drop this run's hand-off instead of committing.
 
     The entry is final (published, with no outputs and the reason), so the accounting
-    holds, and the refined partitions keep reflecting the latest version.
+    holds, and the tables keep the newer version's rows.
     """
+    _drop_staging(ref, settings, session)
+    ledger.advance(ref, PUBLISHED, dataset=dataset, outputs=[],
+                   reason=f"superseded: version {newer} of the same key was published later")
+    return {"snapshots": {}, "superseded_by": newer}
+
+
+def _drop_staging(ref: ObjectRef, settings: Settings,
+                  session: boto3.session.Session | None) -> None:
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
-    ledger.advance(ref, PUBLISHED, dataset=state["validation"]["dataset"], outputs=[],
-                   reason=f"superseded: version {newer} of the same key was written later")
-    return {"clean_objects": 0, "refined_objects": 0, "partitions_added": 0,
-            "superseded_by": newer}
 
 
 def publish(state: dict[str, Any], settings: Settings,
             session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """Commit clean and refined output of the run and write its record."""
+    """Commit the run's rows to each table of its dataset and record the snapshots."""
     ref = ObjectRef.from_state(state)
+    dataset = state["validation"]["dataset"]
     ledger = Ledger(settings.ledger_table, session)
-    newer = ledger.newer_version(ref)
+    newer = ledger.newer_version(ref, published_only=True)
     if newer is not None:
-        return supersede(ref, newer, state, settings, ledger, session)
-    clean_keys = commit_staged(settings.clean_bucket, ref, session)
-    refined_keys = commit_staged(settings.refined_bucket, ref, session)
-    partitions = register_partitions(settings.glue_database, refined_keys, session)
+        return supersede(ref, newer, dataset, settings, ledger, session)
     clean = state["clean"]
+    source = Source(ref.run_id, ref.key_id, ref.key, ref.version_id, clean.get("input_sha256"))
+    newer_runs = frozenset(ledger.newer_runs(ref))
+    snapshots: dict[str, int] = {}
+    skipped: list[str] = []
+    contract = load_contract(dataset)
+    judged: dict[str, Any] = {}
+
+    def across_table(table: Table, rows: pa.Table) -> pa.Table:
+        kept, verdict = enforce_across_table(table, rows, contract, source.key_id)
+        judged.update(verdict.to_json())
+        return kept
+
+    table_k = contract.privacy.quasi_identifiers and contract.privacy.k_scope == "table"
+
+    def commit(spec: TableSpec) -> None:
+        try:
+            snapshots[spec.key] = commit_table(
+                spec, ref, source, settings, newer_runs, session,
+                across_table if table_k and spec.zone == CLEAN else None)
+        except Superseded:
+            skipped.append(spec.key)
+            return
+        seam(f"commit:{spec.key}:done", ref.run_id)
+
+    clean_table, *refined_tables = run_tables(contract)
+    commit(clean_table)  # clean first: a refined row never shows without its clean rows
+    with ThreadPoolExecutor(max_workers=len(refined_tables) or 1) as pool:
+        for done in [pool.submit(commit, spec) for spec in refined_tables]:
+            done.result()  # the refined tables are independent: committed side by side
+    seam("publish:committed", ref.run_id)
+    _drop_staging(ref, settings, session)
+    outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
+    counts = {**clean, **judged}  # Publish's count over the table replaces Clean's
     record = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
                    "sha256": clean.get("input_sha256")},
-        "dataset": state["validation"]["dataset"],
-        "contract": {"name": state["validation"]["dataset"],
-                     "version": state["validation"]["contract_version"],
+        "dataset": dataset,
+        "contract": {"name": dataset, "version": state["validation"]["contract_version"],
                      "sha256": state["validation"]["contract_digest"]},
         "pseudonym_key_version": clean.get("key_version"),
-        "rows": {k.removeprefix("rows_"): clean.get(k) for k in
+        "rows": {k.removeprefix("rows_"): counts.get(k) for k in
                  ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
-        "k_anonymity": {"required": clean.get("k_required"), "achieved": clean.get("k_achieved")},
+        "k_anonymity": {"required": counts.get("k_required"),
+                        "achieved": counts.get("k_achieved"),
+                        "counted_in": counts.get("k_counted_in"),
+                        "quasi_identifiers": list(contract.privacy.quasi_identifiers)},
+        "l_diversity": {"required": counts.get("l_required"), "achieved": counts.get("l_achieved"),
+                        "sensitive": contract.privacy.sensitive},
         "rejects": clean.get("rejects", []),
-        "clean_objects": clean_keys,
-        "refined_objects": refined_keys,
+        "clean_objects": [o for o in outputs if o.startswith(f"{CLEAN}/")],
+        "refined_objects": [o for o in outputs if not o.startswith(f"{CLEAN}/")],
+        "snapshots": {key: str(snapshot) for key, snapshot in sorted(snapshots.items())},
+        "newer_version_kept": skipped,
         "anomalies": (state.get("score") or {}).get("anomalies"),
         "received_at": state.get("received_at"),
-        "published_at": datetime.now(UTC).isoformat(),
     }
-    put_json(record, settings.artefacts_bucket, audit_key(record["dataset"], ref.run_id), session)
-    ledger.advance(
-        ref, PUBLISHED, dataset=record["dataset"], digest=clean.get("input_sha256"),
-        outputs=[f"clean/{k}" for k in clean_keys] + [f"refined/{k}" for k in refined_keys])
-    return {"clean_objects": len(clean_keys), "refined_objects": len(refined_keys),
-            "partitions_added": partitions}
+    put_json(record, settings.artefacts_bucket, audit_key(dataset, ref.run_id), session)
+    ledger.advance(ref, PUBLISHED, dataset=dataset, digest=clean.get("input_sha256"),
+                   outputs=outputs)
+    seam("publish:recorded", ref.run_id)
+    return {"snapshots": record["snapshots"], "tables": len(snapshots),
+            "published_at": datetime.now(UTC).isoformat(), **judged}

@@ -1,6 +1,8 @@
 """Quarantine stage: keep the rejected object and a machine-readable report of why.
 
-It also removes everything the run staged, so a failed run leaves no partial output.
+It also removes what the run handed between stages, and, when Publish failed after some
+of its commits, reverts them: the key's rows go back to what they were before the run, so
+a refused version never has visible rows and never replaces a published one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lakeguard.pipeline.keys import safe_name
 from lakeguard.pipeline.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
+from lakeguard.tables import Source, load_table, revert_run, run_tables
 
 if TYPE_CHECKING:
     import boto3
@@ -70,10 +73,30 @@ def quarantine(state: dict[str, Any], settings: Settings,
         "quarantined_at": datetime.now(UTC).isoformat(),
         "object": object_key,
     }
+    if failed_stage == "publish" and dataset:
+        report["reverted"] = revert_commits(ref, dataset, settings)
     report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
     Ledger(settings.ledger_table, session).advance(
         ref, QUARANTINED, dataset=dataset, reason=f"{reason['error']}: {reason['message']}"[:1000],
         outputs=[f"quarantine/{object_key}", f"quarantine/{prefix}report.json"])
-    return {"report": report_key, "reason": reason["error"], "failed_stage": failed_stage}
+    return {"report": report_key, "reason": reason["error"], "failed_stage": failed_stage,
+            "reverted": report.get("reverted", {})}
+
+
+def revert_commits(ref: ObjectRef, dataset: str, settings: Settings) -> dict[str, str]:
+    """Undo the commits a refused run made before Publish failed; return what was reverted.
+
+    Reverting tables in reverse commit order leaves, at every moment, no table holding
+    this run's rows without the tables committed before it.
+    """
+    from lakeguard.contracts import load_contract
+
+    source = Source(ref.run_id, ref.key_id, ref.key, ref.version_id, None)
+    reverted = {}
+    for spec in reversed(run_tables(load_contract(dataset))):
+        snapshot = revert_run(load_table(settings, spec.zone, spec.name), source)
+        if snapshot is not None:
+            reverted[spec.key] = str(snapshot)
+    return reverted

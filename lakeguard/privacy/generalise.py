@@ -78,6 +78,21 @@ def bands(values: pa.Array, edges: list[float]) -> tuple[pa.Array, Mask]:
     return pc.if_else(below, pa.scalar(None, pa.string()), result), below.fill_null(False)
 
 
+def band_floor(values: pa.Array, edges: list[float]) -> tuple[pa.Array, Mask]:
+    """Numbers -> the lower edge of their band: ``[0, 28, 56]`` turns 30 into 28, 60 into 56.
+
+    Unlike :func:`bands` the result is still a number, so it can be summed; it carries no
+    more than the band does (hours worked, say, banded as the duration they follow).
+    """
+    result = pa.nulls(len(values), values.type)
+    integer = pa.types.is_integer(values.type)
+    for low in edges:
+        edge = pa.scalar(int(low) if integer else low, values.type)
+        result = pc.if_else(pc.greater_equal(values, edge), edge, result)
+    below = pc.less(values, edges[0])
+    return result, below.fill_null(False)
+
+
 def top_code(values: pa.Array, top: float) -> tuple[pa.Array, Mask]:
     """Cap numbers at ``top`` so rare extreme values do not single anyone out."""
     return pc.min_element_wise(values, pa.scalar(top, values.type)), \

@@ -1,54 +1,156 @@
-"""k-anonymity on quasi-identifiers: measure it, and suppress rows of too-small classes.
+"""k-anonymity and l-diversity counted in people, measured batch by batch over a whole object.
 
-A row whose combination of quasi-identifiers (age band, departement, ...) is shared by
-fewer than k rows could single a person out; such rows are removed before anything is
-written, and counted, so the run's report states the achieved k and what it cost.
+An equivalence class is the set of rows sharing the contract's quasi-identifiers (age
+band, departement, site, month, duration band ...). Its size is the number of *distinct
+people* in it (the contract's ``subject``, a pseudonym), not of rows: five absences of
+one 95-year-old are one person, whom the class singles out. A class is published only if
+it holds at least ``k`` people and, when the contract names a ``sensitive`` attribute
+(the diagnosis chapter), at least ``l`` distinct values of it: otherwise knowing
+someone's class would tell their diagnosis. The rows of every other class are
+suppressed and counted.
+
+:class:`ClassCounter` sees the batches one by one and keeps only the distinct
+(class, person) and (class, sensitive value) pairs, compacted as they grow, so memory
+follows the people and classes of the object, not its rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeguard.contracts.model import PrivacySpec
+
+_SEPARATOR, _NULL = "\x1f", "\x00"
+#: Distinct pairs kept before the first compaction.
+_COMPACT_AT = 1 << 16
+
+
+def class_keys(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...]) -> pa.Array:
+    """One text key per row naming its quasi-identifier class (nulls are a value of their own)."""
+    parts = [pc.fill_null(pc.cast(batch.column(q), pa.string()), _NULL) for q in quasi_identifiers]
+    joined = pc.binary_join_element_wise(*parts, _SEPARATOR)
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
 
 @dataclass(frozen=True)
-class KAnonymity:
-    """Outcome of enforcing k on one output."""
+class Verdict:
+    """Which classes may be published, and what the guarantee achieved is."""
 
-    k_required: int
+    small: pa.Array
+    k_required: int | None
     k_achieved: int | None
-    rows_suppressed: int
+    l_required: int | None
+    l_achieved: int | None
+    counted_in: str
     classes: int
+    rows_suppressed: int
 
 
-_NULL = "\x00null"
+class _Pairs:
+    """Distinct (class, value) pairs, compacted as batches add to them."""
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+        self.kept = 0
+
+    def add(self, keys: pa.Array, values: pa.Array) -> None:
+        pairs = pa.table({"k": keys, "v": pc.cast(values, pa.string())}).group_by(
+            ["k", "v"], use_threads=False).aggregate([])
+        self.parts.append(pairs)
+        self.kept += pairs.num_rows
+        if self.kept > max(2 * self.parts[0].num_rows, _COMPACT_AT):
+            self.parts = [self.distinct()]
+            self.kept = self.parts[0].num_rows
+
+    def distinct(self) -> pa.Table:
+        if not self.parts:
+            return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
+        return pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False).aggregate([])
+
+    def per_class(self) -> dict[str, int]:
+        counted = self.distinct().group_by("k", use_threads=False).aggregate([([], "count_all")])
+        return dict(zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(), strict=True))
 
 
-def _keys(table: pa.Table, quasi_identifiers: list[str]) -> pa.Table:
-    """Quasi-identifiers as text, nulls as a value of their own (joins drop null keys)."""
-    return pa.table({q: pc.fill_null(pc.cast(table[q], pa.string()), _NULL)
-                     for q in quasi_identifiers})
+@dataclass
+class ClassCounter:
+    """Rows, people and sensitive values per class, over every batch of an object."""
+
+    privacy: PrivacySpec
+    rows: dict[str, int] = field(default_factory=dict)
+    people: _Pairs = field(default_factory=_Pairs)
+    sensitive: _Pairs = field(default_factory=_Pairs)
+
+    def measure(self, batch: pa.RecordBatch) -> tuple[dict[str, int], pa.Table, pa.Table]:
+        """What one batch adds (thread-safe: touches nothing shared); see :meth:`add`."""
+        quasi = self.privacy.quasi_identifiers
+        keys = class_keys(batch, quasi)
+        counted = pa.table({"k": keys}).group_by("k", use_threads=False).aggregate(
+            [([], "count_all")])
+        rows = dict(zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(), strict=True))
+        people = self._pairs(keys, batch, self.privacy.subject)
+        sensitive = self._pairs(keys, batch, self.privacy.sensitive)
+        return rows, people, sensitive
+
+    @staticmethod
+    def _pairs(keys: pa.Array, batch: pa.RecordBatch, column: str | None) -> pa.Table:
+        if column is None:
+            return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
+        values = pc.fill_null(pc.cast(batch.column(column), pa.string()), _NULL)
+        return pa.table({"k": keys, "v": values}).group_by(["k", "v"], use_threads=False) \
+            .aggregate([])
+
+    def seed(self, published: pa.Table) -> None:
+        """Count the people and sensitive values of already published rows in their classes.
+
+        Their rows are not this object's: they weigh in each class's size but are neither
+        published nor suppressed again (:meth:`verdict` judges this object's classes only).
+        """
+        for batch in published.to_batches():
+            _, people, sensitive = self.measure(batch)
+            self.add(({}, people, sensitive))
+
+    def add(self, measured: tuple[dict[str, int], pa.Table, pa.Table]) -> None:
+        """Fold in what :meth:`measure` returned for one batch (on one thread, in order)."""
+        rows, people, sensitive = measured
+        for name, count in rows.items():
+            self.rows[name] = self.rows.get(name, 0) + count
+        for pairs, target in ((people, self.people), (sensitive, self.sensitive)):
+            if pairs.num_rows:
+                target.add(pairs["k"], pairs["v"])
+
+    def verdict(self) -> Verdict:
+        """The classes too small in people or too uniform in the sensitive attribute."""
+        spec = self.privacy
+        if not spec.quasi_identifiers:
+            return Verdict(pa.array([], pa.string()), None, None, None, None, "rows", 0, 0)
+        sizes = self.people.per_class() if spec.subject else self.rows
+        diversity = self.sensitive.per_class() if spec.sensitive else {}
+        small, kept_sizes, kept_l = [], [], []
+        for name in self.rows:
+            size, distinct = sizes.get(name, 0), diversity.get(name, 0)
+            if size < spec.k or (spec.sensitive and distinct < spec.l):
+                small.append(name)
+            else:
+                kept_sizes.append(size)
+                kept_l.append(distinct)
+        suppressed = sum(self.rows[name] for name in small)
+        return Verdict(
+            small=pa.array(small, pa.string()), k_required=spec.k,
+            k_achieved=min(kept_sizes, default=None),
+            l_required=spec.l if spec.sensitive else None,
+            l_achieved=min(kept_l, default=None) if spec.sensitive else None,
+            counted_in="people" if spec.subject else "rows",
+            classes=len(kept_sizes), rows_suppressed=suppressed)
 
 
-def class_sizes(table: pa.Table, quasi_identifiers: list[str]) -> pa.Table:
-    """Size of every equivalence class (nulls form their own class)."""
-    return _keys(table, quasi_identifiers).group_by(quasi_identifiers, use_threads=False) \
-        .aggregate([([], "count_all")])
-
-
-def enforce(table: pa.Table, quasi_identifiers: list[str], k: int) -> tuple[pa.Table, KAnonymity]:
-    """Drop rows of classes smaller than ``k``; return the rest and the measured outcome."""
-    if not quasi_identifiers or table.num_rows == 0:
-        return table, KAnonymity(k, None, 0, 0)
-    sizes = class_sizes(table, quasi_identifiers)
-    keys = _keys(table, quasi_identifiers)
-    joined = keys.append_column("__row", pa.array(range(table.num_rows), pa.int64())).join(
-        sizes, keys=quasi_identifiers, join_type="left outer", use_threads=False)
-    keep = joined.filter(pc.greater_equal(joined["count_all"], k))
-    rows = pc.sort_indices(keep["__row"])
-    kept = table.take(pc.take(keep["__row"], rows))
-    kept_sizes = sizes.filter(pc.greater_equal(sizes["count_all"], k))
-    achieved = pc.min(kept_sizes["count_all"]).as_py() if kept_sizes.num_rows else None
-    return kept, KAnonymity(k, achieved, table.num_rows - kept.num_rows, kept_sizes.num_rows)
+def suppress(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...],
+             small: pa.Array) -> pa.RecordBatch | pa.Table:
+    """The batch (or table) without the rows of the ``small`` classes."""
+    if not quasi_identifiers or not len(small):
+        return batch
+    return batch.filter(pc.invert(pc.is_in(class_keys(batch, quasi_identifiers),
+                                            value_set=small)))

@@ -1,129 +1,246 @@
-"""The leak guard: scan an output for identifiers before it is written, and fail closed.
+"""The leak guard: scan the output after redaction, and fail closed if an identifier remains.
 
-It looks for identifier patterns (NIR, e-mail, phone, IBAN) in every text column, and for
-the exact raw values of the columns the contract drops or pseudonymises. Any hit raises
-:class:`LeakDetected`: the state machine quarantines the object and nothing reaches clean.
+It does not trust the redactor. It folds every text cell again and reads it through its
+own views:
+
+* the *joined view*, where up to three separators between two digits are removed, so a
+  NIR or a phone number written with any spacing becomes one run of digits; NIR-shaped
+  runs (13 characters, or 15 with the key, bounded by non-digits) and French or valid
+  international phone numbers are leaks;
+* the *dated view*, where French month names become their numbers before digits are
+  joined: a run equal to any written form of a birth date of the object is a leak;
+* the digit runs as written: a run equal to a postcode of the object is a leak;
+* the words of free-text columns: a word of a name (or id) of the object is a leak;
+* whole cells: a cell equal to a raw identifier of the object is a leak;
+* e-mail addresses (spelled-out too) and IBANs.
+
+Pseudonymised columns are compared with nothing: they are HMACs, not raw text. The error
+names the rows, the columns and the kinds found, never a value, so it can go into the
+ledger, the quarantine report and the logs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
-from lakeguard.privacy.patterns import find_identifiers
+from lakeguard.privacy.detectors import EMAIL, IBAN, MONTH_NAMES, is_phone
+from lakeguard.privacy.normalise import fold
+from lakeguard.privacy.rawvalues import RawValues
 
-#: Shortest raw value the guard looks for: shorter ones collide with ordinary codes.
-MIN_RAW_LENGTH = 3
+#: Hits named in a :class:`LeakDetected` message at most.
+SHOWN = 10
+
+_JOIN = r"([0-9ab])[^a-zA-Z0-9]{1,3}([0-9ab])"
+_NIR_RUN = (r"(^|[^0-9])[1-478][0-9]{2}(0[1-9]|1[0-2]|20|3[0-9]|4[0-2]|[5-9][0-9])"
+            r"([0-9]{2}|2[ab])[0-9]{6}([0-9]{2})?([^0-9]|$)")
+_PHONE_RUN = r"(^|[^0-9+])((\+|00)330?|0)[1-9][0-9]{8}([^0-9]|$)"
+_PHONE_INTERNATIONAL = r"(\+|\b00)[1-9][0-9]{6,14}"
+_MONTH_NUMBERS = {name: f"{number:02d}" for names, number in (
+    (("janvier", "janv"), 1), (("fevrier", "fevr", "fev"), 2), (("mars",), 3),
+    (("avril", "avr"), 4), (("mai",), 5), (("juin",), 6), (("juillet", "juil"), 7),
+    (("aout",), 8), (("septembre", "sept"), 9), (("octobre", "oct"), 10),
+    (("novembre", "nov"), 11), (("decembre", "dec"), 12)) for name in names}
+assert set(_MONTH_NUMBERS) == set(MONTH_NAMES)
 
 
 class LeakDetected(LakeguardError):
     """An output holds an identifier: it is not written."""
 
 
-#: Words of free text, for every script: RE2's ``\\w`` is ASCII-only and would cut
-#: "Hélène" into "h", "l", "ne", letting an accented name through.
-_NON_WORD = r"[^\p{L}\p{N}_]+"
-_ONE_WORD = r"^[\p{L}\p{N}_]+$"
-#: Raw values of two to four words of letters ("Jean-Pierre", "de La Fontaine") are looked
-#: for as phrases in free text; values with digits (dates, spaced NIRs) only as a whole.
-_PHRASE = r"^\p{L}+([^\p{L}\p{N}_]+\p{L}+){1,3}$"
-_LONGEST_PHRASE = 4
-
-
 @dataclass(frozen=True)
-class RawValues:
-    """The raw values an output must not contain, prepared once for every batch's scan.
+class Hit:
+    """One identifier found: where (output row, column) and what kind, never the value."""
 
-    Hash sets of the distinct values (as typed, and lower-cased single words for the
-    words of free text): each scan then looks up only the distinct cells of a batch,
-    instead of rebuilding a lookup of every raw value for every column of every batch.
-    ``phrases`` are the multi-word names, lower-cased with one space between words.
+    row: int | None
+    column: str
+    kind: str
+
+
+@dataclass
+class Findings:
+    """Every hit of a scan: counts per column and kind, and the first hits with their rows."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    first: list[Hit] = field(default_factory=list)
+
+    def add(self, column: str, kind: str, rows: list[int | None]) -> None:
+        """Count ``rows`` hits of ``kind`` in ``column`` and remember the first few."""
+        if not rows:
+            return
+        found = self.counts.setdefault(column, {})
+        found[kind] = found.get(kind, 0) + len(rows)
+        self.first += [Hit(r, column, kind) for r in rows[:SHOWN - len(self.first)]]
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def message(self) -> str:
+        """Rows, columns and kinds; the values are never shown."""
+        where = "; ".join(f"row {h.row} column {h.column!r}: {h.kind}" if h.row is not None
+                          else f"column {h.column!r}: {h.kind}" for h in self.first)
+        total = sum(n for kinds in self.counts.values() for n in kinds.values())
+        return f"{where} ({total} in all)"
+
+
+def _joined(folded: pa.Array) -> pa.Array:
+    """Digits (and Corsica's ``2a``/``2b``) with up to three separators between them joined."""
+    return _until_stable(folded, _JOIN)
+
+
+def _until_stable(values: pa.Array, pattern: str) -> pa.Array:
+    """Replace ``pattern`` by its two groups until nothing changes.
+
+    A match consumes the digit on its right, so one pass joins every other gap of
+    ``1 2 3 4``; a few passes join them all (each one at least halves what is left).
     """
-
-    exact: frozenset[str]
-    lowered: frozenset[str]
-    phrases: pa.Array
-
-    @classmethod
-    def of(cls, raw_values: pa.Array) -> RawValues:
-        """Prepare the distinct values long enough to be identifiers."""
-        distinct = pc.unique(raw_values.drop_null())
-        # 1-2 character values ("7", "11") are codes, not identifiers
-        distinct = distinct.filter(pc.greater_equal(pc.utf8_length(distinct), MIN_RAW_LENGTH))
-        lowered = pc.utf8_lower(distinct)  # only a single word can equal a word of free text
-        words = lowered.filter(pc.match_substring_regex(lowered, _ONE_WORD))
-        phrases = pc.replace_substring_regex(
-            lowered.filter(pc.match_substring_regex(lowered, _PHRASE)), _NON_WORD, " ")
-        return cls(frozenset(distinct.to_pylist()), frozenset(words.to_pylist()),
-                   pc.unique(phrases))
+    for _ in range(6):
+        joined = pc.replace_substring_regex(values, pattern, r"\1\2")
+        if joined.equals(values):
+            break
+        values = joined
+    return values
 
 
-def _token_hits(column: pa.Array, raw: RawValues) -> int:
-    """Cells of free text holding a raw value as a word or a phrase of words.
+def _dated(folded: pa.Array) -> pa.Array:
+    """Month names turned into their numbers, then digits joined (``12 mars 85`` -> ``120385``)."""
+    named = pc.fill_null(pc.match_substring_regex(
+        folded, r"\b(" + "|".join(_MONTH_NUMBERS) + r")\b"), False)
+    if pc.any(named).as_py():
+        subset = pc.filter(folded, named)
+        subset = pc.replace_substring_regex(subset, r"\b1er\b", "1")
+        for name, number in sorted(_MONTH_NUMBERS.items(), key=lambda kv: -len(kv[0])):
+            subset = pc.replace_substring_regex(subset, rf"\b{name}\b\.?", number)
+        folded = pc.replace_with_mask(folded, named, subset)
+    return _until_stable(folded, r"([0-9])[^a-zA-Z0-9]{1,3}(?:de )?([0-9])")
 
-    A surname inside a comment is a word; a compound first name ("Jean-Pierre") is a run
-    of consecutive words of the same cell, compared as n-grams joined by one space.
+
+def _runs_in(view: pa.Array, values: pa.Array) -> pa.Array:
+    """Cells with a maximal run of digits equal to one of ``values``."""
+    if not len(values) or not len(view):
+        return pa.repeat(False, len(view))
+    runs = pc.split_pattern_regex(view, pattern=r"[^0-9]+")
+    hit = pc.is_in(pc.list_flatten(runs), value_set=values)
+    owners = pc.filter(pc.list_parent_indices(runs), hit)
+    return pc.is_in(pa.array(range(len(view)), pa.int64()), value_set=pc.cast(owners, pa.int64()))
+
+
+def _words_in(folded: pa.Array, words: pa.Array) -> pa.Array:
+    """Cells holding a word (a run of letters) found in ``words``."""
+    if not len(words) or not len(folded):
+        return pa.repeat(False, len(folded))
+    split = pc.split_pattern_regex(folded, pattern=r"[^\p{L}]+")
+    hit = pc.is_in(pc.list_flatten(split), value_set=words)
+    owners = pc.filter(pc.list_parent_indices(split), hit)
+    return pc.is_in(pa.array(range(len(folded)), pa.int64()), value_set=pc.cast(owners, pa.int64()))
+
+
+def _matches(values: pa.Array, pattern: str) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(values, pattern), False)
+
+
+def _international(joined: pa.Array) -> pa.Array:
+    """Cells with a ``+``/``00`` number that ``phonenumbers`` reads as valid."""
+    candidates = _matches(joined, _PHONE_INTERNATIONAL)
+    if not pc.any(candidates).as_py():
+        return candidates
+    import re
+
+    pattern = re.compile(_PHONE_INTERNATIONAL)
+    found = [any(is_phone(m.group()) for m in pattern.finditer(text))
+             for text in pc.filter(joined, candidates).to_pylist()]
+    return pc.replace_with_mask(candidates, candidates, pa.array(found, pa.bool_()))
+
+
+def _digit_kinds(folded: pa.Array, raw: RawValues) -> dict[str, pa.Array]:
+    """The kinds only a cell holding digits can hold."""
+    joined = _joined(folded)
+    return {
+        "NIR": _matches(joined, _NIR_RUN),
+        "PHONE": pc.or_(_matches(joined, _PHONE_RUN), _international(joined)),
+        "IBAN": _matches(folded, IBAN),
+        "BIRTH_DATE": _runs_in(_dated(folded), raw.birth_forms),
+        "POSTCODE": _runs_in(folded, raw.postcodes),
+    }
+
+
+def _kinds(folded: pa.Array, raw: RawValues, free_text: pa.Array) -> dict[str, pa.Array]:
+    """For distinct folded cells: one mask per kind of identifier they hold.
+
+    ``free_text`` marks the cells of free-text columns, the only ones read word by word.
+    Digit-borne kinds are looked for only in cells with a digit.
     """
-    words = pc.split_pattern_regex(pc.utf8_lower(column), pattern=_NON_WORD)
-    flat = pc.list_flatten(words)
-    owners = pc.list_parent_indices(words)
-    hits = []
-    found = [w for w in pc.unique(flat).to_pylist() if w in raw.lowered]
-    if found:
-        hits.append(pc.filter(owners, pc.is_in(flat, value_set=pa.array(found, pa.string()))))
-    if len(raw.phrases):
-        for n in range(2, _LONGEST_PHRASE + 1):
-            starts = len(flat) - n + 1
-            if starts <= 0:
-                break
-            grams = pc.binary_join_element_wise(*(flat.slice(i, starts) for i in range(n)), " ")
-            same_cell = pc.equal(owners.slice(0, starts), owners.slice(n - 1, starts))
-            matched = pc.and_(same_cell, pc.is_in(grams, value_set=raw.phrases))
-            hits.append(pc.filter(owners.slice(0, starts), matched))
-    if not hits:
-        return 0
-    return len(pc.unique(pa.concat_arrays(hits)))
+    none = pa.repeat(False, len(folded))
+    digits = pc.fill_null(pc.match_substring_regex(folded, "[0-9]"), False)
+    found: dict[str, pa.Array] = {"EMAIL": _matches(folded, EMAIL)}
+    if pc.any(digits).as_py():
+        for kind, mask in _digit_kinds(pc.filter(folded, digits), raw).items():
+            found[kind] = pc.replace_with_mask(none, digits, mask)
+    if raw.exact:
+        cells = folded.to_pylist()
+        if not raw.exact.keys().isdisjoint(cells):  # one C-level pass in the usual, clean case
+            for kind in {raw.exact[c] for c in cells if c in raw.exact}:
+                mask = pa.array([raw.exact.get(c) == kind for c in cells], pa.bool_())
+                found[kind.upper()] = pc.or_(found.get(kind.upper(), none), mask)
+    if pc.any(free_text).as_py():
+        words = _words_in(pc.filter(folded, free_text), raw.words)
+        found["NAME"] = pc.or_(found.get("NAME", none),
+                               pc.replace_with_mask(none, free_text, words))
+    return found
 
 
-def scan(output: pa.Table, raw: RawValues,
-         free_text: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
-    """Hits per output column: pattern names and ``RAW_VALUE`` counts (never the values).
+def scan(output: pa.Table, raw: RawValues, free_text: tuple[str, ...] = (),
+         skip: tuple[str, ...] = (), row_column: str | None = None) -> Findings:
+    """Every identifier left in the text columns of ``output`` (``skip``: pseudonyms).
 
-    Every text cell is compared with the raw values; ``free_text`` columns are also split
-    into words, so a name written inside a comment is caught too.
+    The distinct cells of every text column are folded and scanned together, once; the
+    rows are taken from ``row_column`` (the raw data row) when the output carries it.
     """
-    hits: dict[str, dict[str, int]] = {}
+    findings = Findings()
+    names, encoded = [], []
     for name in output.column_names:
-        column = output[name].combine_chunks()
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        if name in skip or name == row_column:
             continue
-        counts = pc.value_counts(column)
-        values, weights = counts.field("values"), counts.field("counts")
-        found = find_identifiers(values, weights)
-        if raw.exact:
-            cells, raw_hits = values.to_pylist(), 0
-            if not raw.exact.isdisjoint(cells):  # one C-level pass in the usual, clean case
-                raw_hits = sum(n for v, n in zip(cells, weights.to_pylist(), strict=True)
-                               if v in raw.exact)
-            if name in free_text:
-                raw_hits = max(raw_hits, _token_hits(column, raw))
-            if raw_hits:
-                found["RAW_VALUE"] = int(raw_hits)
-        if found:
-            hits[name] = found
-    return hits
+        column = output[name].combine_chunks()
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            names.append(name)
+            encoded.append(pc.dictionary_encode(column.cast(pa.string())))
+    if not names:
+        return findings
+    distinct = pa.concat_arrays([e.dictionary for e in encoded])
+    sizes = [len(e.dictionary) for e in encoded]
+    free = pa.array([name in free_text for name, n in zip(names, sizes, strict=True)
+                     for _ in range(n)], pa.bool_())
+    kinds = _kinds(fold(distinct), raw, free)
+    for kind, mask in kinds.items():
+        if not pc.any(mask).as_py():
+            continue
+        offset = 0
+        for name, codes, size in zip(names, encoded, sizes, strict=True):
+            hit = pc.indices_nonzero(mask.slice(offset, size))
+            offset += size
+            if not len(hit):
+                continue
+            hit_rows = pc.fill_null(pc.is_in(codes.indices, value_set=hit.cast(
+                codes.indices.type)), False)
+            if row_column is not None:
+                rows: list[int | None] = pc.filter(output[row_column].combine_chunks(),
+                                                   hit_rows).to_pylist()
+            else:
+                rows = [None] * int(pc.sum(hit_rows).as_py() or 0)
+            findings.add(name, kind, rows)
+    return findings
 
 
-def guard(output: pa.Table, raw: RawValues, free_text: tuple[str, ...] = ()) -> None:
-    """Raise :class:`LeakDetected` naming the columns and patterns when anything leaks."""
-    hits = scan(output, raw, free_text)
-    if hits:
-        detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in found.items())}"
-                           for c, found in hits.items())
+def guard(output: pa.Table, raw: RawValues, free_text: tuple[str, ...] = (),
+          skip: tuple[str, ...] = (), row_column: str | None = None) -> None:
+    """Raise :class:`LeakDetected` naming rows, columns and kinds when anything remains."""
+    findings = scan(output, raw, free_text, skip, row_column)
+    if findings:
         raise LeakDetected(
-            f"the output would carry identifiers ({detail}); nothing was written. Fix the "
-            "contract's policy for these columns (drop, pseudonymise, generalise or redact)"
-        )
+            f"the output would carry identifiers: {findings.message()}; nothing was written. "
+            "Fix the contract's policy for these columns (drop, pseudonymise, generalise or "
+            "redact), or the rows at the source")

@@ -43,7 +43,13 @@ def derive(function: str, columns: dict[str, pa.Array], source: str,
            options: dict[str, Any]) -> pa.Array:
     """Apply the derivation ``function`` to column ``source`` with the contract's options."""
     if function in _BINARY:
-        return _BINARY[function](columns[source], columns[options["other"]])
+        values = _BINARY[function](columns[source], columns[options["other"]])
+        if "bands" not in options:
+            return values
+        # a banded duration is a quasi-identifier a class can hold; the exact one is not
+        from lakeguard.privacy.generalise import band_floor
+
+        return band_floor(values, [float(e) for e in options["bands"]])[0]
     try:
         return _FUNCTIONS[function](columns[source], **options)
     except KeyError as err:

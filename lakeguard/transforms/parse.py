@@ -22,7 +22,7 @@ from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.parallel import ordered_map
 from lakeguard.privacy import nir
-from lakeguard.privacy.leakguard import RawValues
+from lakeguard.privacy.rawvalues import RawValues, identifier_values
 from lakeguard.transforms.checks import (
     Verdict,
     date_verdicts,
@@ -64,8 +64,8 @@ class Reject:
 class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
-    ``sensitive_raw`` holds the distinct raw values of dropped and pseudonymised columns,
-    only in memory and only for the leak guard.
+    ``sensitive_raw`` holds the distinct raw identifiers (tagged with their kind, see
+    :mod:`lakeguard.privacy.rawvalues`), only in memory, for the redactor and the leak guard.
     """
 
     rows_in: int = 0
@@ -91,21 +91,13 @@ class ParseReport:
     def raw_values(self) -> RawValues:
         """The distinct raw values the output must not contain, ready for the leak guard."""
         if not self.sensitive_raw:
-            return RawValues.of(pa.array([], pa.string()))
+            return RawValues.empty()
         return RawValues.of(pa.concat_arrays(self.sensitive_raw))
 
     @property
     def rows_rejected(self) -> int:
         """Number of raw rows kept out of clean."""
         return len({r.row for r in self.rejects})
-
-
-def _sensitive_raw(text: pa.Array, column: Column) -> pa.Array:
-    """Raw forms of a value the output must never contain (as typed by producers, canonical)."""
-    forms = [pc.unique(text).drop_null()]
-    if column.type == "nir":
-        forms.append(pc.unique(nir.canonical(forms[0])))
-    return pa.concat_arrays(forms)
 
 
 def _verdicts(text: pa.Array, typed: dict[str, pa.Array], type_failed: pa.Array,
@@ -182,7 +174,7 @@ class TypedBatch:
 
     ``clean`` holds the rows that passed (typed and derived columns, plus :data:`ROW`);
     ``rejects`` and ``warnings`` name rows by their 1-based data row, never by value;
-    ``sensitive`` holds the distinct raw values of dropped and pseudonymised columns.
+    ``sensitive`` holds the distinct raw identifiers, tagged with their kind.
     """
 
     clean: pa.RecordBatch
@@ -209,8 +201,6 @@ def type_batch(batch: pa.RecordBatch, contract: Contract, first_row: int,
             text = nullify(batch.column(column.source), column)
         else:  # an optional column absent from this file
             text = pa.nulls(batch.num_rows, pa.string())
-        if column.policy in ("drop", "pseudonymise"):
-            sensitive.append(_sensitive_raw(text, column))
         if column.type == "nir":
             typed_nir, problems = nir.validate(text)
             typed = {column.name: typed_nir}
@@ -222,6 +212,7 @@ def type_batch(batch: pa.RecordBatch, contract: Contract, first_row: int,
         bad_any = pc.or_(bad_any, _judge(verdicts, column, first_row, batch.num_rows,
                                          rejects, warnings))
         columns.update(typed)
+        sensitive.append(identifier_values(text, typed.get(column.name, text), column))
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
     columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())

@@ -60,6 +60,22 @@ def team_perspective(batch: pa.RecordBatch, options: dict[str, Any]) -> pa.Recor
 SEGMENT_SEPARATOR = " / "
 
 
+def _people(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """The distinct-people count a table's cells are judged by, when it names ``people``."""
+    return [(options["people"], "count_distinct")] if "people" in options else []
+
+
+def _large_enough(grouped: pa.Table, options: dict[str, Any]) -> pa.Array:
+    """Cells holding at least ``min_count`` people (``people`` given) or rows (otherwise).
+
+    Five absences of one person are one person: counting rows would publish their
+    diagnosis chapter in a cell that looks safe.
+    """
+    counted = grouped[f"{options['people']}_count_distinct"] if "people" in options \
+        else grouped["count_all"]
+    return pc.greater_equal(counted, int(options["min_count"]))
+
+
 def monthly_counts_schema(options: dict[str, Any]) -> pa.Schema:
     """Output of :func:`monthly_counts`: the keys, the month, the count, the measure, the year."""
     segment = [pa.field(options["segment"], pa.string())] if "segment" in options else []
@@ -73,15 +89,17 @@ def monthly_counts_schema(options: dict[str, Any]) -> pa.Schema:
 def monthly_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
     """Count rows and sum a measure per keys and month; suppress cells under ``min_count``.
 
-    Small cells are removed, as statistical offices do, because a count of 1 or 2 in a
-    departement and month can point at a person even without identifiers. With a
+    With a ``people`` option (the subject column) a cell is kept only when it holds
+    ``min_count`` distinct people. Small cells are removed, as statistical offices do,
+    because a count of 1 or 2 in a departement and month can point at a person even
+    without identifiers. With a
     ``segment`` option the keys are also joined into one column, so a detector can watch
     each departement and reason as one series.
     """
     keys, time, measure = list(options["keys"]), options["time"], options["measure"]
     grouped = table.group_by([*keys, time], use_threads=False).aggregate(
-        [([], "count_all"), (measure, "sum")])
-    grouped = grouped.filter(pc.greater_equal(grouped["count_all"], int(options["min_count"])))
+        [([], "count_all"), (measure, "sum"), *_people(options)])
+    grouped = grouped.filter(_large_enough(grouped, options))
     columns = {k: pc.cast(grouped[k], pa.string()) for k in keys}
     if "segment" in options:
         columns[options["segment"]] = pc.binary_join_element_wise(
@@ -104,9 +122,9 @@ def category_counts_schema(options: dict[str, Any]) -> pa.Schema:
 def category_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
     """Count rows and sum a measure per category; suppress cells under ``min_count``."""
     keys, measure = list(options["keys"]), options["measure"]
-    grouped = table.group_by(keys, use_threads=False).aggregate([([], "count_all"),
-                                                                 (measure, "sum")])
-    grouped = grouped.filter(pc.greater_equal(grouped["count_all"], int(options["min_count"])))
+    grouped = table.group_by(keys, use_threads=False).aggregate(
+        [([], "count_all"), (measure, "sum"), *_people(options)])
+    grouped = grouped.filter(_large_enough(grouped, options))
     columns = {k: pc.cast(grouped[k], pa.string()) for k in keys}
     columns[options["count_as"]] = grouped["count_all"]
     columns[measure] = pc.round(pc.cast(grouped[f"{measure}_sum"], pa.float64()), 2)

@@ -2,17 +2,16 @@
 newest version of a key wins whatever order the executions finish in."""
 
 import datetime as dt
-import io
 import json
 import threading
 import time
 
-import pyarrow.parquet as pq
 import pytest
 
-from lakeguard.aws import client
 from lakeguard.cli import main
 from lakeguard.local.faults import hold
+
+from .tables import team_goals
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KEY = "matches/duplicates/2013-14_fr.1.csv"
@@ -27,12 +26,7 @@ def _season(home_goals):
 
 
 def _gamma_goals(lake):
-    s3, bucket = client("s3"), lake.bucket("refined")
-    keys = [o["Key"] for o in s3.list_objects_v2(
-        Bucket=bucket, Prefix="team_matches/season=2013-14/").get("Contents", [])]
-    rows = [r for k in keys for r in pq.read_table(io.BytesIO(
-        s3.get_object(Bucket=bucket, Key=k)["Body"].read())).to_pylist() if r["team"] == "Gamma"]
-    return sorted(r["goals_for"] for r in rows)
+    return team_goals(lake, "refined", "Gamma")
 
 
 def _entries(capsys):

@@ -13,22 +13,12 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.pipeline.ingest import object_from_event
 from tests.corpus.hostile import PUBLISHED, QUARANTINED, Hostile, everything
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _ingest_keeps_keys_as_written() -> bool:
-    event = {"detail": {"bucket": {"name": "raw"}, "object": {"key": "matches/a+b%25.csv"}}}
-    return object_from_event(event).key == "matches/a+b%25.csv"
-
-
-#: While ingest URL-decodes EventBridge keys ('+' becomes a space, '%25' a '%'), an object
-#: whose key holds '+' or '%' is looked for under another key and never found: those cases
-#: wait for ingest to read keys as written (tests/unit/test_keys.py says when it does).
-CORPUS = [h for h in everything() if _ingest_keeps_keys_as_written()
-          or not (h.case.startswith("key_") and ("+" in h.name or "%" in h.name))]
+CORPUS = everything()
 #: Every execution finishes within this, however many run at once.
 DEADLINE_SECONDS = 2400
 #: Cases also run through the Glue anonymise job: files it must refuse as the Lambda path

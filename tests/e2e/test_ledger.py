@@ -34,8 +34,8 @@ def test_each_file_has_one_final_entry_with_outputs_or_a_reason(drops, capsys):
     entries = _entries(capsys)
     good = entries["matches/2005-06_fr.1.csv"]
     assert good["state"] == "published" and good["dataset"] == "matches"
-    assert any(o.startswith("clean/matches/") for o in good["outputs"])
-    assert any(o.startswith("refined/team_matches/") for o in good["outputs"])
+    assert any(o.startswith("clean/matches@") for o in good["outputs"])
+    assert any(o.startswith("refined/team_matches@") for o in good["outputs"])
     assert good["version_id"] and good["reason"] is None
     execution = client("stepfunctions").describe_execution(executionArn=good["execution_arn"])
     assert execution["name"] == good["run_id"] and execution["status"] == "SUCCEEDED"
@@ -49,18 +49,30 @@ def test_each_file_has_one_final_entry_with_outputs_or_a_reason(drops, capsys):
                                                                "misc/notes.txt"}
 
 
-def test_ledger_check_proves_the_accounting_and_catches_an_orphan(lake, drops, capsys):
+def test_ledger_check_proves_the_accounting_and_names_rows_nobody_published(lake, drops,
+                                                                           capsys):
+    import pyarrow as pa
+
+    from lakeguard.config import Settings
+    from lakeguard.tables import Source, load_table, replace_rows, revert_run
+    from lakeguard.tables.commit import with_lineage
+
+    capsys.readouterr()
     assert main(["ledger", "check", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["raw_versions"] >= 3 and not report["unaccounted"]
-    # an object nobody published is caught, by name
-    s3 = client("s3")
-    s3.put_object(Bucket=lake.bucket("clean"), Key="matches/stray.parquet", Body=b"x")
+    # rows committed outside the pipeline (no ledger entry names their run) are caught
+    table = load_table(Settings.from_outputs(lake.outputs), "clean", "matches")
+    stray = Source("stray-run", "stray-key", "matches/stray.csv", None, None)
+    replace_rows(table, with_lineage(pa.table({"home_team": ["Nobody"]}),
+                                     table.schema().as_arrow(), stray), stray)
     try:
         assert main(["ledger", "check"]) == 1
-        assert "orphan: clean/matches/stray.parquet" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "wrong rows: clean/matches: 1 rows of run stray-run" in out
+        assert "partial commit: run stray-run committed clean/matches@" in out
     finally:
-        s3.delete_object(Bucket=lake.bucket("clean"), Key="matches/stray.parquet")
+        revert_run(table.refresh(), stray)
 
 
 def test_ledger_check_works_offline_on_an_export(lake, drops, tmp_path, capsys):

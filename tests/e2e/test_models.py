@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CALM = ["1-0", "0-0", "2-1", "1-2", "0-1", "2-0", "1-1", "0-2"]  # net goals within [-2, 2]
 BLOW_OUTS = ["7-0", "0-7"]
-AHEAD = ["4-0", "5-1", "4-1", "3-0"]  # Alpha now wins by 3 to 4
+SWINGS = ["4-0", "0-4", "5-1", "1-5"]  # Alpha now wins or loses every match by 4
 
 
 def _season(path, start_year, scores):
@@ -44,8 +44,9 @@ def lifecycle(lake, tmp_path_factory):
         # calm again, where a band widened by the blow-outs loses to the champion
         ("drift", _season(folder / "2011-12_fr.1.csv", 2011,
                           [BLOW_OUTS[i % 2] for i in range(30)] + [CALM[i % 8] for i in range(30)])),
-        # a lasting change: Alpha now wins every match by 3 or 4, and the challenger wins
-        ("shift", _season(folder / "2012-13_fr.1.csv", 2012, [AHEAD[i % 4] for i in range(60)])),
+        # a lasting change: Alpha's matches now swing between big wins and big defeats, which
+        # a champion that only knows calm seasons keeps missing, and the challenger wins
+        ("shift", _season(folder / "2012-13_fr.1.csv", 2012, [SWINGS[i % 4] for i in range(60)])),
     ]
     for step, path in files:
         result = lake.drop(path, "matches/")
@@ -60,13 +61,26 @@ def test_first_file_trains_a_champion_with_full_lineage(lifecycle):
     info = registry.lineage(store, "matches", "Alpha", champion)
     assert info["trigger"] == "no_champion" and info["parent"] is None
     assert info["training"]["rows"] == 60 and len(info["training"]["digest"]) == 64
-    objects = info["training"]["objects"]
-    assert objects and all(o["version_id"] for o in objects)
-    assert any("team_matches/season=2010-11/" in o["key"] for o in objects)
-    assert info["training"]["schema_hash"] and info["contract"]["name"] == "matches"
+    inputs = info["training"]["inputs"]
+    assert inputs["table"].endswith(".team_matches") and inputs["run_id"] == steps[
+        "first"]["result"].run_id
+    assert inputs["schema_hash"] and info["contract"]["name"] == "matches"
     assert "pseudonym_key_version" in info and info["code_version"].startswith("0.")
     assert info["execution"]["run_id"] == steps["first"]["result"].run_id
     assert info["metrics"]["training"]["distribution"]["edges"]
+
+
+def test_models_show_reads_the_exact_training_rows_back_after_later_publishes(lifecycle, capsys):
+    # GIVEN the first champion, trained before two more seasons were published
+    _, steps = lifecycle
+    champion = steps["first"]["aliases"]["champion"]
+    capsys.readouterr()
+    # WHEN its input is read back from the snapshots its lineage names
+    assert main(["models", "show", "matches", "Alpha", champion, "--input"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    # THEN the same 60 rows come back, with the digest the model was fitted on
+    assert shown["input"]["rows"] == 60 and shown["input"]["digest_matches"]
+    assert shown["input"]["snapshots"]
 
 
 def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
@@ -84,17 +98,12 @@ def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
 
 
 def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
-    import io
-
-    import pyarrow.parquet as pq
+    from .tables import visible_rows
 
     _, steps = lifecycle
-    s3 = client("s3")
-    prefix = "anomalies/dataset=matches/season=2011-12/"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.bucket("refined"),
-                                                  Prefix=prefix)["Contents"]]
-    rows = [r for k in keys for r in pq.read_table(io.BytesIO(s3.get_object(
-        Bucket=lake.bucket("refined"), Key=k)["Body"].read())).to_pylist() if r["entity"] == "Alpha"]
+    rows = sorted((r for r in visible_rows(lake, "refined", "anomalies").to_pylist()
+                   if r["entity"] == "Alpha" and r["season"] == "2011-12"),
+                  key=lambda r: r["ts"])
     assert len(rows) == 60
     assert {r["model_version"] for r in rows} == {steps["drift"]["aliases"]["champion"]}
     blow_out = rows[0]

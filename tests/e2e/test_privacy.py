@@ -3,6 +3,7 @@ with no personal value anywhere downstream, k >= 5, an audit record, and an eras
 
 import csv
 import io
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.privacy.erasure import erase
 from lakeguard.privacy.nir import canonical
+from lakeguard.privacy.pseudonym import load_key
 from lakeguard.samples.absences import generate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -53,10 +55,10 @@ def test_no_personal_value_reaches_clean_or_refined(lake, absences):
     tables = {**_objects(lake.bucket("clean"), "absences/"),
               **_objects(lake.bucket("refined"), "absences_monthly/"),
               **_objects(lake.bucket("refined"), "site_absences_monthly/"),
-              **_objects(lake.bucket("refined"), "anomalies/dataset=absences/")}
-    assert any(k.startswith("absences/") for k in tables)
-    assert any(k.startswith("absences_monthly/") for k in tables)
-    assert any(k.startswith("anomalies/dataset=absences/") for k in tables)
+              **_objects(lake.bucket("refined"), "anomalies/data/dataset=absences/")}
+    assert any(k.startswith("absences/data/") for k in tables)
+    assert any(k.startswith("absences_monthly/data/") for k in tables)
+    assert any(k.startswith("anomalies/data/dataset=absences/") for k in tables)
     for key, table in tables.items():
         for column in table.column_names:
             values = {str(v) for v in table[column].to_pylist() if v is not None}
@@ -85,22 +87,34 @@ def test_audit_record_explains_the_run(lake, absences):
     assert audit["contract"]["name"] == "absences" and len(audit["contract"]["sha256"]) == 64
     assert audit["pseudonym_key_version"] and len(audit["source"]["sha256"]) == 64
     assert audit["rows"]["in"] == 10_000 and audit["k_anonymity"]["achieved"] >= 5
-    assert audit["clean_objects"] and audit["refined_objects"]
+    assert audit["clean_objects"] == [f"clean/absences@{audit['snapshots']['clean/absences']}"]
+    assert audit["refined_objects"]
     rows = absences[1]
     assert not any(r["nir"] in body or r["nom"] in body for r in rows)
 
 
 def test_erasure_removes_one_person_everywhere_and_is_audited(lake, absences):
     _, rows, _ = absences
-    subject = next(r["nir"] for r in rows if r["nir"] != rows[0]["nir"])
+    # a person whose rows were published (classes of fewer than 5 people were not)
+    key = load_key(lake.outputs["PseudonymSecretArn"])
+    published = set(pa.concat_tables(_objects(lake.bucket("clean"), "absences/").values())
+                    ["person_id"].to_pylist())
+    nirs = [r["nir"] for r in rows]
+    pseudonyms = key.pseudonymise(canonical(pa.array(nirs))).to_pylist()
+    subject = next(n for n, p in zip(nirs, pseudonyms, strict=True) if p in published)
     settings = Settings.from_outputs(lake.outputs)
     # WHEN the person asks to be forgotten
     report = erase("absences", subject, settings, lake.outputs["PseudonymSecretArn"])
-    # THEN their rows are gone from clean, the raw version holding them is deleted, and
-    # the audit names the pseudonym and counts, not the NIR
+    # THEN their rows are gone from clean, from every file left in S3 (every version, old
+    # snapshots expired), the raw version holding them is deleted, and the audit names the
+    # pseudonym and counts, not the NIR
     assert report.clean_rows_removed >= 1
-    clean = pa.concat_tables(_objects(lake.bucket("clean"), "absences/").values())
-    assert report.pseudonym not in clean["person_id"].to_pylist()
+    for key, table in _objects(lake.bucket("clean"), "absences/").items():
+        assert report.pseudonym not in table["person_id"].to_pylist(), key
+    versions = client("s3").list_object_versions(Bucket=lake.bucket("clean"),
+                                                 Prefix="absences/data/").get("Versions", [])
+    assert all(v["IsLatest"] for v in versions)  # no noncurrent copy of an erased file
+    assert report.purged
     assert report.raw_versions_deleted
     path, _, _ = absences  # (other modules leave absences files of other people in raw)
     versions = client("s3").list_object_versions(Bucket=lake.bucket("raw"),
@@ -139,22 +153,20 @@ def test_objects_above_the_lambda_limit_go_through_the_glue_anonymise_job(lake, 
     assert "CleanLarge" in entered and "Clean" not in entered
 
 
-def test_a_leaking_policy_is_quarantined_by_the_leak_guard(lake, tmp_path, monkeypatch):
-    # GIVEN the absences contract edited to keep the NIR in clear (a mistake in review)
+def test_a_leaking_policy_is_quarantined_by_the_leak_guard(lake, tmp_path):
+    # GIVEN the absences contract deployed edited to keep the NIR in clear (a review miss)
     from pathlib import Path
 
-    import lakeguard.pipeline.clean as clean_stage
-    from lakeguard.contracts import parse_contract
+    from tests.e2e.deployed import code_changed
 
     source = Path(__file__).resolve().parents[2] / "datasets" / "absences.toml"
-    leaky = parse_contract(source.read_text().replace('policy = "pseudonymise"',
-                                                      'policy = "keep"', 1).replace(
-        'subject = "person_id"\n', ""), "datasets/absences.toml (edited)")
-    monkeypatch.setattr(clean_stage, "load_contract", lambda name: leaky)
+    leaky = source.read_text().replace('policy = "pseudonymise"', 'policy = "keep"', 1).replace(
+        'subject = "person_id"\n', "")
     path = tmp_path / "absences_2025-02.csv"
-    path.write_text(generate(500, seed=31))
+    path.write_text(generate(2000, seed=31, first=date(2025, 2, 1), days=28))
     # WHEN a file arrives
-    result = lake.drop(path, "absences/")
+    with code_changed(lake, "clean", {"datasets/absences.toml": leaky.encode()}):
+        result = lake.drop(path, "absences/")
     # THEN it is quarantined by the leak guard and nothing of it reached clean
     assert result.outcome == "quarantined"
     assert result.reason.startswith("LeakDetected") and "NIR" in result.reason

@@ -1,11 +1,15 @@
 """Settings and the Arrow -> Glue type mapping fail with a message that says where and how to fix."""
 
 import aws_cdk as cdk
-import pyarrow as pa
 import pytest
 
-from stacks.catalog import glue_type
-from stacks.settings import CONTEXT_KEY, SettingsError, file_context, load_settings
+from stacks.settings import (
+    CONTEXT_KEY,
+    SettingsError,
+    check_partition,
+    file_context,
+    load_settings,
+)
 
 
 def _app(env, **overrides):
@@ -25,7 +29,9 @@ def test_each_environment_of_cdk_json_loads():
 @pytest.mark.parametrize(("field", "value"), [("removal_policy", "delete"),
                                               ("log_retention_days", 42),
                                               ("lambda_max_bytes", "256MiB"),
-                                              ("noncurrent_version_days", True)])
+                                              ("noncurrent_version_days", True),
+                                              ("lambda_architecture", "x86"),
+                                              ("stage_reserved_concurrency", 0)])
 def test_a_bad_value_names_its_cdk_json_field(field, value):
     with pytest.raises(SettingsError, match=rf"cdk.json: field '{CONTEXT_KEY}.dev.{field}'"):
         load_settings(_app("dev", **{field: value}))
@@ -37,13 +43,31 @@ def test_an_unknown_environment_lists_the_known_ones():
         load_settings(app)
 
 
-@pytest.mark.parametrize(("arrow", "glue"), [(pa.date32(), "date"), (pa.int64(), "bigint"),
-                                             (pa.int32(), "int"), (pa.float64(), "double"),
-                                             (pa.bool_(), "boolean"), (pa.string(), "string")])
-def test_arrow_types_map_to_glue_types(arrow, glue):
-    assert glue_type(arrow, "c") == glue
+@pytest.mark.parametrize("region", ["eu-west-3", "ap-southeast-5", "me-central-1", "il-central-1"])
+def test_every_commercial_region_is_accepted_opt_in_ones_included(region):
+    check_partition(region)
 
 
-def test_an_unmapped_arrow_type_fails_naming_the_column():
-    with pytest.raises(TypeError, match=r"column 'at'.*timestamp"):
-        glue_type(pa.timestamp("us"), "at")
+@pytest.mark.parametrize(("region", "partition"), [("cn-north-1", "aws-cn"),
+                                                   ("us-gov-west-1", "aws-us-gov")])
+def test_synth_refuses_another_partition_in_one_line(tmp_path, region, partition):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "app.py"], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "CDK_DEFAULT_REGION": region,
+                               "CDK_OUTDIR": str(tmp_path)}, check=False)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.startswith("lakeguard:")]
+    assert len(lines) == 1 and partition in lines[0] and region in lines[0]
+
+
+def test_the_embedded_lake_may_override_the_architecture():
+    from stacks.settings import ARCHITECTURE_OVERRIDE
+
+    app = _app("dev")
+    app.node.set_context(ARCHITECTURE_OVERRIDE, "x86_64")
+    assert load_settings(app).lambda_architecture == "x86_64"

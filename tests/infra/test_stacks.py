@@ -61,15 +61,28 @@ def test_every_bucket_denies_plain_http(dev):
 def test_raw_bucket_emits_eventbridge_events_without_custom_resources(dev):
     raw = _buckets(dev)["raw"]["Properties"]
     assert raw["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
-    for template in dev.values():
+    for template in dev.values():  # the one custom resource is the tables' (its own function)
         types = {r["Type"] for r in template.to_json()["Resources"].values()}
-        assert not any(t.startswith("Custom::") for t in types), types
+        assert {t for t in types if t.startswith("Custom::")} <= {"Custom::LakeguardTables"}
 
 
-def test_raw_objects_expire_after_the_contracts_retention(dev):
+def _expirations(rules):
+    return {r.get("Prefix", ""): r["ExpirationInDays"] for r in rules if "ExpirationInDays" in r}
+
+
+def test_raw_objects_expire_after_their_own_contracts_retention(dev):
     rules = _buckets(dev)["raw"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert {"ExpirationInDays": 365} in [{k: v for k, v in r.items() if k == "ExpirationInDays"}
-                                         for r in rules]
+    # absences, absenteeism and customers keep raw personal data 90 days, matches a year;
+    # keys under no contract's prefix (quarantined as unrouted) go with the longest.
+    assert _expirations(rules) == {"absences/": 90, "absenteeism/": 90, "customers/": 90,
+                                   "matches/": 365, "": 365}
+
+
+@pytest.mark.parametrize(("fixture", "days"), [("dev", 30), ("prod", 90)])
+def test_quarantined_objects_expire_after_the_quarantine_retention(request, fixture, days):
+    rules = _buckets(request.getfixturevalue(fixture))["quarantine"]["Properties"][
+        "LifecycleConfiguration"]["Rules"]
+    assert _expirations(rules) == {"": days}
 
 
 @pytest.mark.parametrize(("fixture", "policy"), [("dev", "Delete"), ("prod", "Retain")])
@@ -139,15 +152,26 @@ def test_state_machine_logs_all_and_traces(dev):
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_glue_tables_come_from_the_contracts(dev):
-    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
-              for t in _resources(dev["LakeguardCatalogStack"], "AWS::Glue::Table").values()}
-    assert [k["Name"] for k in tables["team_matches"]["PartitionKeys"]] == ["season"]
-    assert [k["Name"] for k in tables["anomalies"]["PartitionKeys"]] == ["dataset", "season"]
-    columns = {c["Name"]: c["Type"] for c in tables["team_matches"]["StorageDescriptor"]["Columns"]}
-    assert columns == {"date": "date", "team": "string", "opponent": "string",
-                       "home_away": "string", "goals_for": "bigint", "goals_against": "bigint",
-                       "num_goals_net": "bigint"}
+def test_iceberg_tables_come_from_the_contracts_through_one_custom_resource(dev):
+    from lakeguard.tables import all_tables
+    from lakeguard.tables.spec import digest
+
+    for template in dev.values():  # no second description of the tables
+        assert not _resources(template, "AWS::Glue::Table")
+    # made in the processing stack, by a function with the lake's dependency layer
+    processing = dev["LakeguardProcessingStack"]
+    (resource,) = _resources(processing, "Custom::LakeguardTables").values()
+    props = resource["Properties"]
+    assert props["TablesDigest"] == digest(all_tables())
+    assert props["CleanDatabase"] == "lakeguard_dev_clean"
+    assert props["RefinedDatabase"] == "lakeguard_dev_refined"
+    handlers = [f["Properties"]["Handler"]
+                for f in _resources(processing, "AWS::Lambda::Function").values()]
+    assert handlers.count("lambdas.tables.handler") == 1
+    specs = {s.key: s for s in all_tables()}
+    assert specs["refined/team_matches"].partition_by == ("season",)
+    assert specs["refined/anomalies"].partition_by == ("dataset", "season")
+    assert specs["clean/matches"].schema.names[-2:] == ["source_key_id", "run_id"]
 
 
 def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev):
@@ -161,18 +185,39 @@ def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev)
     assert "--secret_id" not in jobs["lakeguard-dev-refine"]["DefaultArguments"]
 
 
-def test_lambda_functions_use_the_handlers_and_managed_layers(dev):
-    functions = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::Function")
+def _functions(templates):
+    return {**_resources(templates["LakeguardProcessingStack"], "AWS::Lambda::Function"),
+            **_resources(templates["LakeguardOrchestrationStack"], "AWS::Lambda::Function")}
+
+
+def test_lambda_functions_use_the_handlers_and_the_lakes_own_layer(dev):
+    functions = _functions(dev)
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"lambdas.{n}.handler" for n in
                               ["validate", "clean", "clean_report", "quality", "check_model",
-                               "train", "score",
-                               "publish", "quarantine"])
+                               "train", "score", "publish", "quarantine", "ingest", "tables"])
+    (layer_id,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion")
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.11" and "ImageUri" not in props["Code"]
-        layers = json.dumps(props["Layers"])
-        assert "AWSSDKPandas-Python311" in layers and "AWSLambdaPowertoolsPythonV3" in layers
+        assert props["Architectures"] == ["arm64"]
+        # Every function, ingest included, gets exactly the one owned layer; no managed one.
+        assert len(props["Layers"]) == 1 and layer_id in json.dumps(props["Layers"])
+
+
+def test_the_layer_holds_the_lock_files_packages_for_lambdas_cpu(dev):
+    from stacks.layer import read_lock
+
+    (layer,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    folder = _staged_asset(dev, layer["Properties"]["Content"]["S3Key"])
+    installed = {p.name.removesuffix(".dist-info").split("-")[0].lower().replace("_", "-"):
+                 p.name.removesuffix(".dist-info").split("-")[1]
+                 for p in (folder / "python").glob("*.dist-info")}
+    assert installed == read_lock()
+    # The code calls botocore APIs newer than the runtime's own SDK: the layer carries it.
+    assert "botocore" in installed
+    assert list((folder / "python" / "pyarrow").glob("lib.cpython-311-aarch64-linux-gnu.so"))
 
 
 def _staged_asset(synth, s3_key):
@@ -225,12 +270,13 @@ def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(
 def test_every_function_has_its_own_role(dev):
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
              for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == 10
+    assert len(roles) == len(set(roles)) == 11  # 10 pipeline functions and the tables'
 
 
 EXPECTED_OUTPUTS = {
     "RawBucketName", "CleanBucketName", "RefinedBucketName", "QuarantineBucketName",
     "ArtefactsBucketName", "AthenaResultsBucketName", "GlueDatabaseName", "AthenaWorkgroupName",
+    "CleanDatabaseName",
     "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "RefineJobName"}
 
 
@@ -280,15 +326,77 @@ def test_every_log_group_is_kms_encrypted_with_retention(dev):
         assert "KmsKeyId" in group["Properties"] and group["Properties"]["RetentionInDays"] == 30
 
 
-@pytest.mark.parametrize(("fixture", "limit"), [("dev", 10), ("prod", 50)])
-def test_functions_reserve_concurrency_so_a_burst_cannot_exhaust_the_account(request, fixture,
-                                                                             limit):
+@pytest.mark.parametrize(("fixture", "limit"), [("dev", None), ("prod", 50)])
+def test_stage_concurrency_is_reserved_only_where_the_environment_asks(request, fixture, limit):
     templates = request.getfixturevalue(fixture)
-    stages = _resources(templates["LakeguardProcessingStack"], "AWS::Lambda::Function")
-    assert {f["Properties"]["ReservedConcurrentExecutions"] for f in stages.values()} == {limit}
+    stages = [f for f in _resources(templates["LakeguardProcessingStack"],
+                                    "AWS::Lambda::Function").values()
+              if f["Properties"]["Handler"] != "lambdas.tables.handler"]
+    assert len(stages) == 9
+    assert {f["Properties"].get("ReservedConcurrentExecutions") for f in stages} == {limit}
+    # Ingest reserves nothing: its SQS event source caps it at five concurrent calls.
     (ingest,) = _resources(templates["LakeguardOrchestrationStack"],
                            "AWS::Lambda::Function").values()
-    assert ingest["Properties"]["ReservedConcurrentExecutions"] == 5
+    assert "ReservedConcurrentExecutions" not in ingest["Properties"]
+    (mapping,) = _resources(templates["LakeguardOrchestrationStack"],
+                            "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
+
+
+def test_glue_job_logs_go_to_managed_groups_with_the_lakes_retention(dev):
+    processing = dev["LakeguardProcessingStack"]
+    groups = {g["Properties"].get("LogGroupName"): g["Properties"]
+              for g in _resources(processing, "AWS::Logs::LogGroup").values()}
+    for job in _resources(processing, "AWS::Glue::Job").values():
+        prefix = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
+        for stream in ("output", "error"):
+            group = groups[f"{prefix}/{stream}"]
+            assert group["RetentionInDays"] == 30 and "KmsKeyId" in group
+
+
+def test_glue_jobs_pin_what_they_import_to_the_lock_files_versions(dev):
+    from stacks.layer import read_lock
+
+    pins = read_lock()
+    for job in _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job").values():
+        modules = job["Properties"]["DefaultArguments"]["--additional-python-modules"]
+        assert dict(m.split("==") for m in modules.split(",")) == {
+            "pyarrow": pins["pyarrow"], "numpy": pins["numpy"],
+            "phonenumberslite": pins["phonenumberslite"]}
+
+
+def test_alarms_can_publish_to_the_alarm_topic_from_this_account_only(dev):
+    (policy,) = _resources(dev["LakeguardMonitoringStack"], "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (alarms,) = [s for s in statements
+                 if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"]
+    assert alarms["Effect"] == "Allow" and alarms["Action"] == "sns:Publish"
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":cloudwatch:" in json.dumps(alarms["Condition"]["ArnLike"]["aws:SourceArn"])
+    # Every alarm notifies that topic.
+    topic = alarms["Resource"]
+    for alarm in _resources(dev["LakeguardMonitoringStack"], "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [topic]
+
+
+def test_every_service_grant_on_the_key_and_the_topics_is_scoped_to_this_account(dev):
+    documents = [r["Properties"]["KeyPolicy"] for t in dev.values()
+                 for r in _resources(t, "AWS::KMS::Key").values()]
+    documents += [r["Properties"]["PolicyDocument"] for t in dev.values()
+                  for r in _resources(t, "AWS::SNS::TopicPolicy").values()]
+    services = [s for d in documents for s in d["Statement"]
+                if "Service" in s.get("Principal", {}) and s["Effect"] == "Allow"]
+    assert len(services) >= 5  # logs, cloudwatch+events, events (queue, topic), alarms topic
+    for statement in services:
+        condition = json.dumps(statement.get("Condition", {}))
+        assert "aws:SourceAccount" in condition or "kms:EncryptionContext" in condition, statement
+
+
+def test_every_stack_refuses_a_partition_other_than_the_commercial_one(dev):
+    for template in dev.values():
+        rule = template.to_json()["Rules"]["CommercialPartitionOnly"]
+        assert rule["Assertions"][0]["Assert"] == {
+            "Fn::Equals": [{"Ref": "AWS::Partition"}, "aws"]}
 
 
 def test_glue_jobs_encrypt_logs_bookmarks_and_s3_writes_with_kms(dev):
@@ -311,10 +419,11 @@ def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
     assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut"),
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"),
             ("AWS/Lambda", "Throttles"), ("lakeguard", "ObjectsQuarantined")} <= metrics
-    functions = sum(1 for t in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"])
-                    for _ in _resources(t, "AWS::Lambda::Function"))
+    # The tables function runs only inside a deploy, whose failure it fails: no alarm.
+    functions = sum(1 for f in _functions(dev).values()
+                    if f["Properties"]["Handler"] != "lambdas.tables.handler")
     lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
-    assert len(lambda_alarms) == 2 * functions  # errors and throttles of every function
+    assert len(lambda_alarms) == 2 * functions == 20  # errors and throttles of each pipeline function
     (topic,) = _resources(monitoring, "AWS::SNS::Topic").values()
     assert "KmsMasterKeyId" in topic["Properties"]
     for alarm in alarms:
@@ -328,3 +437,34 @@ def test_glue_failures_reach_the_alarm_topic_and_a_dashboard_exists(dev):
     assert rule["Properties"]["EventPattern"]["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
     assert len(rule["Properties"]["EventPattern"]["detail"]["jobName"]) == 2
     assert len(_resources(monitoring, "AWS::CloudWatch::Dashboard")) == 1
+
+
+def test_each_function_fits_lambdas_unzipped_limit_with_its_layer(dev, capsys):
+    from stacks.layer import UNZIPPED_LIMIT_BYTES, folder_size
+
+    layers = {lid: folder_size(_staged_asset(dev, r["Properties"]["Content"]["S3Key"]))
+              for t in dev.values() for lid, r in _resources(t, "AWS::Lambda::LayerVersion").items()}
+    for name, function in _functions(dev).items():
+        code = folder_size(_staged_asset(dev, function["Properties"]["Code"]["S3Key"]))
+        layer = sum(size for lid, size in layers.items() if lid in json.dumps(function["Properties"]))
+        total = code + layer
+        with capsys.disabled():
+            print(f"\n  {name}: code {code / 2**20:.1f} MiB + layer {layer / 2**20:.1f} MiB "
+                  f"= {total / 2**20:.1f} MiB of {UNZIPPED_LIMIT_BYTES / 2**20:.0f}", end="")
+        assert layer > 50 * 2**20, "the layer should hold pyarrow and numpy"
+        assert total < UNZIPPED_LIMIT_BYTES
+
+
+def test_the_lock_pins_what_the_tests_run_with():
+    """The layer's packages are the versions installed here: what Lambda imports was tested."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from stacks.layer import read_lock
+
+    pins = read_lock()
+    assert {"pyarrow", "numpy", "aws-lambda-powertools"} <= set(pins)
+    for name, pinned in pins.items():
+        try:
+            assert version(name) == pinned, name
+        except PackageNotFoundError:
+            pytest.fail(f"{name}=={pinned} is in the layer's lock but not installed for the tests")

@@ -1,6 +1,7 @@
 """The causal NAB runner on a tiny synthetic NAB-layout folder, and on one real series if present."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from lakeguard.ml.benchmark import NAB_PARAMS, run_benchmark
 from lakeguard.ml.detectors import DETECTORS
 from lakeguard.ml.nab import evaluate, load_labels
 
-NAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab"
+#: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
+NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
+           or Path(__file__).resolve().parents[3] / "shared" / "data" / "nab")
 PROFILES = {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
 STAMP = "%Y-%m-%d %H:%M:%S.%f"
 

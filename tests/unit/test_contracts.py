@@ -28,7 +28,7 @@ def test_keys_route_by_prefix_and_unclaimed_keys_say_which_prefixes_exist():
         (('type = "score"\ninto = ["home_goals", "away_goals"]', 'type = "score"'), "columns[2].into"),
         (('prefix = "matches/"', 'prefix = "matches"'), "raw.prefix"),
         (('policy = "keep"', 'policy = "publish"'), "columns[0].policy"),
-        (('detector = "quantile_band"', 'detector = "magic"'), "model.detector"),
+        (('detector = "range_likelihood"', 'detector = "magic"'), "model.detector"),
         (('partition_by = ["season"]', 'partition_by = ["nope"]'), "partition_by"),
     ],
 )

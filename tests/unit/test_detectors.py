@@ -9,6 +9,7 @@ from lakeguard.contracts.model import DETECTOR_NAMES
 from lakeguard.exceptions import InsufficientHistory, ModelError
 from lakeguard.ml.detectors import DETECTORS, load
 from lakeguard.ml.detectors.forecast_likelihood import ForecastLikelihood, choose_period
+from lakeguard.ml.detectors.range_likelihood import RangeLikelihood
 from lakeguard.ml.detectors.robust_zscore import RobustZScore
 
 PERIOD = 24
@@ -18,6 +19,7 @@ TEST_PARAMS = {
     "quantile_band": {"lower_quantile": 0.0, "upper_quantile": 1.0, "cooldown": 10},
     "robust_zscore": {"cooldown": 10},
     "forecast_likelihood": {"cooldown": 10},
+    "range_likelihood": {"cooldown": 10, "miss_gap": 10},
 }
 SPIKES = (100, 250)
 BURST = slice(400, 405)
@@ -141,6 +143,10 @@ def test_bad_shared_params_are_refused_naming_them(name, params):
     ("forecast_likelihood", {"window": 0}),
     ("forecast_likelihood", {"cap": 0.5}),
     ("forecast_likelihood", {"max_season": 1}),
+    ("range_likelihood", {"range_tolerance": -0.1}),
+    ("range_likelihood", {"min_gain": 1.5}),
+    ("range_likelihood", {"miss_gap": -1}),
+    ("range_likelihood", {"season": "daily"}),
 ])
 def test_bad_params_are_refused_naming_them(name, params):
     with pytest.raises(ModelError, match=next(iter(params))):
@@ -225,3 +231,67 @@ def test_forecast_likelihood_refuses_a_broken_document():
 def test_forecast_likelihood_needs_two_cycles_of_history_for_a_fixed_season():
     with pytest.raises(InsufficientHistory, match="at least 400"):
         ForecastLikelihood.fit(HISTORY[:300], {"season": 200})
+
+
+def test_range_likelihood_alerts_on_a_new_extreme_once_and_says_so():
+    # GIVEN a level drop to well below anything seen, then the same value again later
+    values = _cycle(300, start=600, seed=6)
+    values[[50, 200]] = HISTORY.min() - 5.0
+    explained = RangeLikelihood.fit(HISTORY, {}).score(values)
+    # THEN the first one alerts as a new extreme, the repeat is inside the span it widened
+    assert explained.alert[50] and "lower than the lowest value seen before" in explained.reason[50]
+    assert "lower than the lowest" not in explained.reason[200]
+    assert explained.lower[50] > values[50] and explained.score[50] > 1.0
+
+
+def test_range_likelihood_flags_what_stays_in_range_but_breaks_the_cycle():
+    # GIVEN a daily cycle, then a day stuck at the cycle's mean: every value is well inside
+    # the span seen before, only the forecast can tell
+    values = _cycle(24 * 6, start=600, seed=7, noise=0.1)
+    values[48:72] = 10.0
+    explained = RangeLikelihood.fit(HISTORY, {}).score(values)
+    first = int(np.flatnonzero(explained.alert)[0])
+    assert 48 <= first < 72 and explained.alert.sum() == 1
+    assert "from the forecast" in explained.reason[first] and "24-point cycle" in explained.reason[first]
+    assert "seen before" not in explained.reason[first]
+    assert HISTORY.min() < values[48:72].min() and values[48:72].max() < HISTORY.max()
+
+
+def test_range_likelihood_holds_alerts_during_the_cooldown_and_says_why():
+    values = _cycle(100, start=600, seed=8)
+    values[[10, 14]] = HISTORY.max() + np.array([20.0, 40.0])
+    explained = RangeLikelihood.fit(HISTORY, {"cooldown": 10, "miss_gap": 0}).score(values)
+    assert explained.alert[10] and explained.is_anomaly[14] and not explained.alert[14]
+    assert "no new alert: 4 point(s) after the last alert (cooldown 10)" in explained.reason[14]
+    again = RangeLikelihood.fit(HISTORY, {"cooldown": 3, "miss_gap": 0}).score(values)
+    assert again.alert[14]
+
+
+def test_range_likelihood_reports_a_run_of_forecast_misses_once():
+    # GIVEN every other value mirrored around the cycle's mean for 30 points: out of phase,
+    # but inside the span seen before
+    values = _cycle(200, start=600, seed=9)
+    values[50:80:2] = 20.0 - values[50:80:2]
+    explained = RangeLikelihood.fit(HISTORY, {"cooldown": 0, "miss_gap": 20}).score(values)
+    misses = np.flatnonzero(explained.is_anomaly[40:100]) + 40
+    assert misses.size > 3 and explained.alert[40:100].sum() == 1
+    assert any("the forecast already missed" in explained.reason[i] for i in misses)
+
+
+def test_range_likelihood_state_is_bounded_and_refuses_a_broken_document():
+    model = RangeLikelihood.fit(_cycle(5000), {})
+    state = model.to_json()["state"]
+    assert len(state["seasonal"]) == model.period == PERIOD and len(state["recent"]) == 9
+    assert state["low"] <= state["high"] and state["since_alert"] is None
+    with pytest.raises(ModelError, match="range_likelihood"):
+        RangeLikelihood.from_json({"params": model.params, "state": {**state, "low": None}})
+    with pytest.raises(ModelError, match="span"):
+        RangeLikelihood.from_json({"params": model.params, "state": {**state, "low": state["high"] + 1}})
+
+
+def test_range_likelihood_passes_over_missing_values():
+    values = _new_points()
+    values[[10, SPIKES[0] - 1]] = np.nan
+    explained = RangeLikelihood.fit(HISTORY, TEST_PARAMS["range_likelihood"]).score(values)
+    assert not explained.is_anomaly[10] and explained.score[10] == 0.0 and explained.reason[10] == ""
+    assert explained.alert[SPIKES[0]]

@@ -11,7 +11,7 @@ from lakeguard import config
 def settings_env(monkeypatch):
     for name in (config.ENV_RAW_BUCKET, config.ENV_CLEAN_BUCKET, config.ENV_REFINED_BUCKET,
                  config.ENV_QUARANTINE_BUCKET, config.ENV_ARTEFACTS_BUCKET,
-                 config.ENV_GLUE_DATABASE, config.ENV_LEDGER_TABLE):
+                 config.ENV_GLUE_DATABASE, config.ENV_LEDGER_TABLE, config.ENV_CLEAN_DATABASE):
         monkeypatch.setenv(name, "x")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)

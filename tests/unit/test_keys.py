@@ -103,10 +103,6 @@ def test_export_never_writes_outside_its_folder_and_loses_no_object(lake_buckets
     assert all((out / e["file"]).read_bytes() == e["key"].encode() for e in listed)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest still URL-decodes EventBridge keys "
-                   "(unquote_plus); EventBridge delivers them as written. When ingest reads "
-                   "them as written, remove this mark: tests/e2e/test_hostile.py then drops "
-                   "the '+' and '%' keys of the corpus too")
 @pytest.mark.parametrize("key", ["matches/a+b.csv", "matches/100%25 done.csv"])
 def test_ingest_keeps_event_keys_as_written(key):
     event = {"detail": {"bucket": {"name": "raw"}, "object": {"key": key, "size": 1}}}

@@ -5,6 +5,7 @@ import pytest
 from moto import mock_aws
 
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.layout import key_id
 from lakeguard.pipeline.ledger import (
     PROCESSING,
     PUBLISHED,
@@ -13,7 +14,7 @@ from lakeguard.pipeline.ledger import (
     LedgerConflict,
     LedgerEntry,
 )
-from lakeguard.pipeline.ledger_check import check
+from lakeguard.pipeline.ledger_check import TableState, check
 
 
 def _ref(key="matches/1996-97.csv", version="v1"):
@@ -67,23 +68,54 @@ def test_versions_of_one_key_are_separate_entries(ledger):
         "ValidationFailed: bad header"]
 
 
-def _entry(key, version, state, outputs=()):
+def _entry(key, version, state, outputs=(), run="r", sequencer=None):
     return LedgerEntry(bucket="raw", key=key, version_id=version, dataset="matches", size=1,
-                       state=state, run_id="r", received_at="t", updated_at="t",
-                       outputs=list(outputs))
+                       state=state, run_id=run, received_at="t", updated_at="t",
+                       outputs=list(outputs), sequencer=sequencer)
+
+
+def _table(runs, snapshots=(1,)):
+    return TableState({s: {} for s in snapshots}, runs)
 
 
 def test_check_accepts_a_complete_accounting_and_names_each_gap():
-    entries = [_entry("a.csv", "1", PUBLISHED, ["clean/a-0.parquet", "refined/t/a-0.parquet"]),
-               _entry("b.csv", "1", QUARANTINED, ["quarantine/b/report.json"])]
+    entries = [_entry("a.csv", "1", PUBLISHED, ["clean/m@1"], run="ra"),
+               _entry("b.csv", "1", QUARANTINED, ["quarantine/b/report.json"], run="rb")]
     good = check(entries, [("a.csv", "1"), ("b.csv", "1")],
-                 ["clean/a-0.parquet", "refined/t/a-0.parquet"])
+                 {"clean/m": _table({key_id("a.csv"): {"ra": 3}})}, [])
     assert good.ok and good.published == 1 and good.quarantined == 1 and good.raw_versions == 2
     bad = check([*entries, _entry("c.csv", "1", PROCESSING)],
                 [("a.csv", "1"), ("b.csv", "1"), ("c.csv", "1"), ("d.csv", "7")],
-                ["clean/a-0.parquet", "clean/stray.parquet"])
+                {"clean/m": _table({key_id("a.csv"): {"ra": 3}})}, ["clean/_staging/r/x.parquet"])
     assert not bad.ok
     assert bad.unaccounted == ["d.csv (version 7)"]
     assert bad.unfinished == ["c.csv (version 1): processing"]
-    assert bad.orphans == ["clean/stray.parquet"]
-    assert any("orphan: clean/stray.parquet" in line for line in bad.lines())
+    assert bad.staging_leftovers == ["clean/_staging/r/x.parquet"]
+    assert any("left in staging: clean/_staging/r/x.parquet" in line for line in bad.lines())
+
+
+def test_check_names_a_missing_snapshot_and_rows_of_another_version():
+    # GIVEN two published versions of a.csv: the newer one's rows must be the visible ones
+    entries = [_entry("a.csv", "1", PUBLISHED, ["clean/m@1"], run="r1", sequencer="01"),
+               _entry("a.csv", "2", PUBLISHED, ["clean/m@2"], run="r2", sequencer="02")]
+    stale = check(entries, [("a.csv", "1"), ("a.csv", "2")],
+                  {"clean/m": _table({key_id("a.csv"): {"r1": 3}}, snapshots=(1,))}, [])
+    assert stale.missing_snapshots == ["clean/m@2 of a.csv (version 2, run r2)"]
+    assert stale.wrong_rows == ["clean/m: 3 rows of run r1 for a.csv, whose newest published "
+                                "version is run r2"]
+
+
+def test_check_names_rows_of_a_quarantined_version_and_a_partial_commit():
+    entries = [_entry("a.csv", "1", PUBLISHED, ["clean/m@1", "refined/t@2"], run="r1"),
+               _entry("a.csv", "2", QUARANTINED, [], run="r2")]
+    state = {"clean/m": TableState({1: {}, 3: {"lakeguard.run-id": "r2"}},
+                                   {key_id("a.csv"): {"r2": 4}}),
+             "refined/t": _table({key_id("a.csv"): {"r1": 4}}, snapshots=(2,))}
+    result = check(entries, [("a.csv", "1"), ("a.csv", "2")], state, [])
+    assert result.quarantined_rows == ["clean/m: 4 rows of a.csv (version 2, run r2)"]
+    assert result.partial_commits[0].startswith(
+        "a.csv (version 2, run r2) committed clean/m@3 but is quarantined")
+    reverted = {**state, "clean/m": TableState(
+        {1: {}, 3: {"lakeguard.run-id": "r2"}, 4: {"lakeguard.reverted-run-id": "r2"}},
+        {key_id("a.csv"): {"r1": 4}})}
+    assert check(entries, [("a.csv", "1"), ("a.csv", "2")], reverted, []).ok

@@ -14,12 +14,14 @@ from lakeguard.exceptions import ModelError
 from lakeguard.ml.detectors.base import Detector, Explanation, FloatArray
 from lakeguard.ml.detectors.forecast_likelihood import ForecastLikelihood
 from lakeguard.ml.detectors.quantile_band import QuantileBand
+from lakeguard.ml.detectors.range_likelihood import RangeLikelihood
 from lakeguard.ml.detectors.robust_zscore import RobustZScore
 
 DETECTORS: dict[str, type[Detector]] = {
     QuantileBand.name: QuantileBand,
     RobustZScore.name: RobustZScore,
     ForecastLikelihood.name: ForecastLikelihood,
+    RangeLikelihood.name: RangeLikelihood,
 }
 
 __all__ = ["DETECTORS", "Detector", "Explanation", "detector_class", "fit", "load"]

@@ -68,7 +68,7 @@ _HARMONIC_TOLERANCE = 0.05
 _MIN_HALF_WIDTH = 1.0
 
 
-def _upper_z(tail: float) -> float:
+def upper_z(tail: float) -> float:
     """The z with ``P(Z > z) = tail`` for a standard normal Z (bisection, deterministic)."""
     low, high = -40.0, 40.0
     for _ in range(200):
@@ -86,7 +86,7 @@ def _floor(scale: float, level: float) -> float:
 
 
 @dataclass
-class _Forecaster:
+class Forecaster:
     """Additive Holt-Winters without trend: ``level + seasonal[phase]``."""
 
     alpha: float
@@ -96,7 +96,7 @@ class _Forecaster:
     phase: int = 0
 
     @classmethod
-    def start(cls, history: FloatArray, period: int, alpha: float, gamma: float) -> _Forecaster:
+    def start(cls, history: FloatArray, period: int, alpha: float, gamma: float) -> Forecaster:
         """Level from the first cycle (or point); the cycle's deviations from it as the profile."""
         if period:
             level = float(np.mean(history[:period]))
@@ -121,7 +121,7 @@ class _Forecaster:
 
 def _backtest_error(history: FloatArray, period: int, alpha: float, gamma: float) -> float:
     """Mean absolute one-step error over the second half of the history."""
-    model = _Forecaster.start(history, period, alpha, gamma)
+    model = Forecaster.start(history, period, alpha, gamma)
     start, total = history.size // 2, 0.0
     for i, value in enumerate(history.tolist()):
         if i >= start:
@@ -139,13 +139,14 @@ def _autocorrelation(history: FloatArray, max_lag: int) -> FloatArray:
     return np.asarray(acov / acov[0] if acov[0] > 0 else np.zeros(max_lag + 1), dtype=np.float64)
 
 
-def choose_period(history: FloatArray, alpha: float, gamma: float, max_season: int) -> int:
+def choose_period(history: FloatArray, alpha: float, gamma: float, max_season: int,
+                  min_gain: float = _MIN_GAIN) -> int:
     """The cycle length that forecasts the history best, or 0 when none helps enough.
 
     Candidates are the strongest local peaks of the autocorrelation (lags up to half the
     history, so every candidate is seen at least twice); a candidate is kept only if its
-    forecasts of the second half of the history beat no cycle by :data:`_MIN_GAIN`, and
-    of those the shortest that forecasts about as well as the best.
+    forecasts of the second half of the history beat no cycle by ``min_gain`` (a share of
+    the error), and of those the shortest that forecasts about as well as the best.
     """
     max_lag = min(history.size // 2, max_season)
     if max_lag < 3:
@@ -156,7 +157,7 @@ def choose_period(history: FloatArray, alpha: float, gamma: float, max_season: i
     candidates = sorted(peaks, key=lambda lag: (-acf[lag], lag))[:_CANDIDATE_PERIODS]
     plain = _backtest_error(history, 0, alpha, gamma)
     errors = {lag: _backtest_error(history, lag, alpha, gamma) for lag in candidates}
-    good = [lag for lag, error in errors.items() if error < (1.0 - _MIN_GAIN) * plain]
+    good = [lag for lag, error in errors.items() if error < (1.0 - min_gain) * plain]
     if not good:
         return 0
     best = min(errors[lag] for lag in good)
@@ -165,10 +166,10 @@ def choose_period(history: FloatArray, alpha: float, gamma: float, max_season: i
 
 
 @dataclass
-class _Filter:
+class ErrorFilter:
     """The running state, advanced one point at a time by :meth:`step`."""
 
-    forecaster: _Forecaster
+    forecaster: Forecaster
     scale: float
     mean: float
     var: float
@@ -235,30 +236,30 @@ class ForecastLikelihood:
         if period and clean.size < 2 * period:
             raise InsufficientHistory(f"{cls.name} needs at least {2 * period} points of history "
                                       f"for season {period}, got {clean.size}")
-        state = _Filter(_Forecaster.start(clean, period, alpha, gamma),
+        state = ErrorFilter(Forecaster.start(clean, period, alpha, gamma),
                         float(np.mean(np.abs(np.diff(clean)))), 0.0, 0.0, 0)
         window, cap = int(p.values["window"]), float(p.values["cap"])
-        z = _upper_z(float(p.values["tail_probability"]))
+        z = upper_z(float(p.values["tail_probability"]))
         for value in clean.tolist():
             state.step(value, window, cap, z)
         return cls._from_filter(p.values, period, state)
 
     @classmethod
-    def _from_filter(cls, params: dict[str, Any], period: int, state: _Filter) -> ForecastLikelihood:
+    def _from_filter(cls, params: dict[str, Any], period: int, state: ErrorFilter) -> ForecastLikelihood:
         f = state.forecaster
         return cls(params, period, f.phase, f.level, tuple(f.seasonal), state.scale, state.mean,
                    state.var, state.count, tuple(state.recent))
 
-    def _filter(self) -> _Filter:
-        forecaster = _Forecaster(float(self.params["alpha"]), float(self.params["gamma"]), self.level,
+    def _filter(self) -> ErrorFilter:
+        forecaster = Forecaster(float(self.params["alpha"]), float(self.params["gamma"]), self.level,
                                  list(self.seasonal), self.phase)
-        return _Filter(forecaster, self.scale, self.mean, self.var, self.count, list(self.recent))
+        return ErrorFilter(forecaster, self.scale, self.mean, self.var, self.count, list(self.recent))
 
     def score(self, values: FloatArray) -> Explanation:
         """Score each point against its forecast and the errors before it, then learn from it."""
         window, cap = int(self.params["window"]), float(self.params["cap"])
         tail = float(self.params["tail_probability"])
-        z = _upper_z(tail)
+        z = upper_z(tail)
         state = self._filter()
         n = values.size
         forecast, half = np.empty(n), np.empty(n)

@@ -15,6 +15,7 @@ Typical use::
 """
 
 from lakeguard.ml.nab.evaluation import evaluate, score_results
+from lakeguard.ml.nab.folds import FoldResult, OutOfFold, out_of_fold
 from lakeguard.ml.nab.labels import AnomalyWindow, Labels, load_labels
 from lakeguard.ml.nab.model import Evaluation, FileScore, ProfileScore
 from lakeguard.ml.nab.normalise import normalised_score
@@ -29,7 +30,9 @@ __all__ = [
     "CostProfile",
     "Evaluation",
     "FileScore",
+    "FoldResult",
     "Labels",
+    "OutOfFold",
     "ProfileScore",
     "ThresholdChoice",
     "evaluate",
@@ -38,6 +41,7 @@ __all__ = [
     "load_profiles",
     "normalised_score",
     "optimise_threshold",
+    "out_of_fold",
     "read_results_folder",
     "score_file",
     "score_results",

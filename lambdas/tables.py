@@ -1,0 +1,5 @@
+"""Lambda handler of the tables custom resource (logic: lakeguard.tables.deploy)."""
+
+from lakeguard.tables.deploy import handler
+
+__all__ = ["handler"]

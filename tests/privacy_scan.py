@@ -1,0 +1,50 @@
+"""An independent scanner: plain Python, none of lakeguard's detectors, for the corpus tests.
+
+It folds text its own way (NFKC, format characters dropped, a small look-alike table, case
+and accents folded), joins digits separated by up to three other characters, and looks for
+each case's needles: digit needles inside digit runs, word needles among words, e-mail
+local parts as substrings. It reports where and which class, never the value.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+_LOOK = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
+                       "і": "i", "н": "h", "м": "m", "т": "t", "к": "k", "в": "b"})
+_HEX = re.compile(r"\b[0-9a-f]{16,}\b")
+
+
+def normalise(text: str) -> str:
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFKC", text).lower().translate(_LOOK)
+    text = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _digit_runs(text: str) -> list[str]:
+    previous, joined = None, text
+    while joined != previous:
+        previous, joined = joined, re.sub(r"([0-9ab])[^a-z0-9]{1,3}([0-9ab])", r"\1\2", joined)
+    return re.findall(r"[0-9ab]+", joined)
+
+
+def findings(texts: dict[str, str], cases: Iterable[Any]) -> list[tuple[str, str]]:
+    """(where, class) for every needle of ``cases`` found in ``texts`` ({where: text})."""
+    needles = [(c.cls, n) for c in cases for n in c.needles]
+    found = []
+    for where, text in texts.items():
+        norm = _HEX.sub(" ", normalise(text))
+        runs = _digit_runs(norm)
+        words = set(re.findall(r"[a-z]+", norm))
+        for cls, needle in needles:
+            if needle.isdigit() or re.fullmatch(r"[0-9ab]+", needle.lower()):
+                hit = any(needle.lower() in run for run in runs)
+            elif "." in needle:
+                hit = needle in norm
+            else:
+                hit = needle in words
+            if hit:
+                found.append((where, cls))
+    return found

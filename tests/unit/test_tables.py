@@ -1,0 +1,195 @@
+"""Iceberg tables on moto (server mode, in process): create and evolve from specs, the one
+commit per run that replaces a source's rows, its retry, the revert, and the moto gap
+that let two concurrent commits both succeed."""
+
+import threading
+import warnings
+
+import pyarrow as pa
+import pytest
+
+from lakeguard.exceptions import ContractError
+from lakeguard.tables import Names, Source, TableSpec, ensure_tables, replace_rows, revert_run
+from lakeguard.tables.commit import Superseded, visible_runs, with_lineage
+from lakeguard.tables.ensure import SchemaChangeRefused, check_compatible
+from lakeguard.tables.spec import LINEAGE
+
+warnings.filterwarnings("ignore", category=UserWarning)
+NAMES = Names("c_db", "r_db", "clean-b", "refined-b")  # the iceberg_aws fixture's
+SPEC = TableSpec("refined", "scores", pa.schema([("team", pa.string()), ("goals", pa.int64()),
+                                                 ("season", pa.string()), *LINEAGE]),
+                 ("season",), "test table")
+
+
+@pytest.fixture
+def aws(iceberg_aws):
+    return iceberg_aws
+
+
+def _table(name):
+    from lakeguard.tables.catalog import glue_catalog
+
+    spec = TableSpec(SPEC.zone, name, SPEC.schema, SPEC.partition_by, SPEC.description)
+    ensure_tables((spec,), NAMES)
+    return spec, glue_catalog().load_table(spec.identifier(NAMES))
+
+
+def _source(key, run):
+    return Source(run, key, f"matches/{key}.csv", "v", "digest")
+
+
+def _rows(table, source, goals, n=5):
+    rows = pa.table({"team": ["A"] * n, "goals": [goals] * n, "season": ["2000-01"] * n})
+    return with_lineage(rows, table.schema().as_arrow(), source)
+
+
+def _visible(table):
+    table.refresh()
+    return visible_runs(table)
+
+
+def test_a_later_version_replaces_its_key_in_one_snapshot_and_a_retry_does_nothing(aws):
+    _, table = _table("replace")
+    first, second, other = _source("k1", "r1"), _source("k1", "r2"), _source("k2", "r3")
+    replace_rows(table, _rows(table, first, 1), first)
+    replace_rows(table.refresh(), _rows(table, other, 7), other)
+    snapshots = len(table.refresh().snapshots())
+    committed = replace_rows(table, _rows(table, second, 2), second)
+    assert len(table.refresh().snapshots()) == snapshots + 1  # one commit, one snapshot
+    assert _visible(table) == {"k1": {"r2": 5}, "k2": {"r3": 5}}
+    summary = table.snapshot_by_id(committed).summary.additional_properties
+    assert summary["lakeguard.run-id"] == "r2" and summary["lakeguard.source-key-id"] == "k1"
+    assert replace_rows(table, _rows(table, second, 2), second) == committed  # a retry
+    assert len(table.refresh().snapshots()) == snapshots + 1
+
+
+def test_an_older_run_never_replaces_a_newer_version(aws):
+    _, table = _table("newer")
+    newer, older = _source("k1", "r2"), _source("k1", "r1")
+    replace_rows(table, _rows(table, newer, 2), newer)
+    with pytest.raises(Superseded, match="newer version"):
+        replace_rows(table.refresh(), _rows(table, older, 1), older, newer_runs=frozenset({"r2"}))
+    assert _visible(table) == {"k1": {"r2": 5}}
+
+
+def test_a_crash_before_the_catalog_commit_changes_nothing_visible(aws):
+    _, table = _table("crash")
+    first, second = _source("k1", "r1"), _source("k1", "r2")
+    replace_rows(table, _rows(table, first, 1), first)
+
+    def crash():
+        raise RuntimeError("crashed")
+
+    with pytest.raises(RuntimeError):
+        replace_rows(table.refresh(), _rows(table, second, 2), second, on_written=crash)
+    assert _visible(table) == {"k1": {"r1": 5}}
+
+
+def test_revert_gives_the_key_back_its_rows_before_the_run(aws):
+    _, table = _table("revert")
+    first, second = _source("k1", "r1"), _source("k1", "r2")
+    replace_rows(table, _rows(table, first, 1), first)
+    replace_rows(table.refresh(), _rows(table, second, 2), second)
+    assert revert_run(table.refresh(), second) is not None
+    assert _visible(table) == {"k1": {"r1": 5}}
+    assert revert_run(table.refresh(), second) is None  # nothing left to revert
+
+
+def test_two_concurrent_commits_both_land_with_the_version_check(aws):
+    # GIVEN two writers that loaded the same table version (the race moto used to lose)
+    from lakeguard.tables.catalog import glue_catalog
+
+    spec, _ = _table("race")
+    loaded = [glue_catalog().load_table(spec.identifier(NAMES)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def write(i, table):
+        source = _source(f"k{i}", f"r{i}")
+        rows = _rows(table, source, i)
+        barrier.wait()
+        try:
+            replace_rows(table, rows, source)
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(i, t)) for i, t in enumerate(loaded)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN both commits are there: the loser was refused, reloaded and retried
+    assert not errors
+    assert _visible(loaded[0]) == {"k0": {"r0": 5}, "k1": {"r1": 5}}
+
+
+def test_a_new_column_evolves_the_table_and_old_rows_read_null(aws):
+    spec, table = _table("evolve")
+    source = _source("k1", "r1")
+    replace_rows(table, _rows(table, source, 1), source)
+    wider = TableSpec(spec.zone, spec.name, pa.schema([*SPEC.schema, ("coach", pa.string())]),
+                      spec.partition_by, spec.description)
+    assert ensure_tables((wider,), NAMES) == {"refined/evolve": ["added coach"]}
+    rows = table.refresh().scan().to_arrow()
+    assert "coach" in rows.column_names and rows["coach"].null_count == rows.num_rows
+
+
+def test_a_dropped_or_retyped_column_is_refused(aws):
+    spec, _ = _table("refuse")
+    narrower = TableSpec(spec.zone, spec.name, pa.schema([("team", pa.string()), *LINEAGE]),
+                         spec.partition_by, spec.description)
+    with pytest.raises(SchemaChangeRefused, match="column 'goals' would be dropped"):
+        ensure_tables((narrower,), NAMES)
+
+
+def test_check_compatible_refuses_at_synth_with_one_line():
+    recorded = [{"zone": "refined", "name": "t", "partition_by": ["season"],
+                 "columns": [["a", "string"], ["b", "int64"]]}]
+    check_compatible(recorded, [{**recorded[0], "columns": [["a", "string"], ["b", "int64"],
+                                                             ["c", "string"]]}])
+    with pytest.raises(ContractError) as refused:
+        check_compatible(recorded, [{**recorded[0], "columns": [["a", "string"],
+                                                                 ["b", "double"]]}])
+    assert "column 'b' would change type from int64 to double" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_the_lock_records_the_contracts_tables():
+    from lakeguard.tables.lock import LOCK, recorded
+    from lakeguard.tables.spec import all_tables, describe
+
+    assert recorded() == describe(all_tables()), (
+        f"{LOCK} is behind the contracts: run `python -m lakeguard.tables.lock` and commit it")
+
+
+def test_synth_refuses_a_retyped_column_against_the_lock(tmp_path):
+    from lakeguard.tables.lock import check_against_lock, recorded
+
+    lock = tmp_path / "tables.lock.json"
+    tables = recorded()
+    team = next(t for t in tables if t["name"] == "team_matches")
+    team["columns"] = [["goals_for", "string"] if c[0] == "goals_for" else c
+                       for c in team["columns"]]
+    lock.write_text(__import__("json").dumps(tables))
+    with pytest.raises(SchemaChangeRefused, match="column 'goals_for' would change type"):
+        check_against_lock(lock)
+
+
+def test_a_row_level_delete_then_purge_leaves_no_file_with_the_rows(aws):
+    from lakeguard.tables.expressions import equal
+    from lakeguard.tables.maintenance import current_files, purge
+
+    _, table = _table("purge")
+    source = _source("k1", "r1")
+    rows = _rows(table, source, 1).set_column(0, "team", pa.array(["A", "B", "A", "B", "C"]))
+    replace_rows(table, rows, source)
+    table.refresh()
+    before = current_files(table)
+    table.delete(equal("team", "B"))
+    table.refresh()
+    dropped = before - current_files(table)
+    assert dropped
+    purged = purge(table, dropped)
+    assert {f"s3://refined-b/{k}" for k in purged} >= dropped
+    assert len(table.refresh().snapshots()) == 1
+    assert "B" not in table.scan().to_arrow()["team"].to_pylist()
