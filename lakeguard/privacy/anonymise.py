@@ -193,9 +193,10 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
     return report
 
 
-def anonymise(data: bytes, contract: Contract,
-              key: PseudonymKey | None) -> tuple[pa.Table, AnonymiseReport]:
+def anonymise(data: bytes, contract: Contract, key: PseudonymKey | None,
+              suppress_classes: bool = True) -> tuple[pa.Table, AnonymiseReport]:
     """Anonymise an object held in memory into one table (tests, tools, the Spark check)."""
     batches: list[pa.RecordBatch] = []
-    report = anonymise_stream(data, contract, key, batches.append)
+    report = anonymise_stream(data, contract, key, batches.append,
+                              suppress_classes=suppress_classes)
     return pa.Table.from_batches(batches), report

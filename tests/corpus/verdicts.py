@@ -52,7 +52,9 @@ def lambda_verdict(hostile: Hostile, quality: bool = True) -> Verdict:
             raise ValidationFailed(problem)
         check_header(read_header(hostile.data[:PROBE], contract,
                                  whole=len(hostile.data) <= PROBE), contract)
-        table, report = anonymise(hostile.data, contract, KEY)
+        # as Clean does: classes are counted at Publish when k is counted over the table
+        table, report = anonymise(hostile.data, contract, KEY,
+                                  suppress_classes=contract.privacy.k_scope == "object")
     except ValidationFailed as err:
         return Verdict(QUARANTINED, str(err), type(err).__name__,
                        "".join(traceback.format_exception(err)))

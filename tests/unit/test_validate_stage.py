@@ -18,7 +18,8 @@ from lakeguard.pipeline.validate import validate
 
 SEASON = (Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1"
           / "2006-07_fr.1.csv").read_bytes()
-SETTINGS = Settings("raw", "clean", "refined", "quarantine", "artefacts", "db", "ledger")
+SETTINGS = Settings("raw", "clean", "refined", "quarantine", "artefacts", "db", "ledger",
+                    "clean_db")
 
 
 @pytest.fixture
