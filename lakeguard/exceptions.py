@@ -30,6 +30,14 @@ class QualityGateFailed(LakeguardError):
     """Clean data breaks one of the contract's quality rules."""
 
 
+class DuplicateUpload(LakeguardError):
+    """A raw object holds the very bytes another key already published: not published twice."""
+
+
+class NaturalKeyConflict(LakeguardError):
+    """Rows whose natural key another raw object already published (the contract says reject)."""
+
+
 class TransientError(LakeguardError):
     """A dependency failed in a way a retry can fix (throttling, a timeout).
 

@@ -95,7 +95,11 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
             ObjectGrant("clean", (STAGING,), WRITE, _RUN_NAMED),
         ),
         "clean_report": (ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),),
-        "quality": (ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),),
+        "quality": (
+            ObjectGrant("clean", (STAGING,), READ + WRITE, _RUN_NAMED),
+            ObjectGrant("clean", layout.clean_folders, READ,
+                        f"reads the published natural keys; {_ICEBERG_NAMED}"),
+        ),
         "check_model": (ObjectGrant("refined", history, READ, history_why),
                         ObjectGrant("artefacts", (MODELS_FOLDER,), READ, models_why)),
         "train": (ObjectGrant("refined", history, READ, history_why),

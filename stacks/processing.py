@@ -81,10 +81,12 @@ STAGES: dict[str, StageSpec] = {
 TABLE_WRITERS = ("publish", "quarantine")
 TABLE_READERS = ("check_model", "train", "score")
 
-#: Stages that move an object's ledger record (to processing, published, quarantined) and
-#: the item actions each needs; publish also reads the key's other versions (newest wins).
+#: Stages that move an object's ledger record (to processing, published, quarantined) or
+#: read it, and the item actions each needs. Publish reads the key's other versions (newest
+#: wins); publish and quality look published copies up by digest (the digest index).
 LEDGER_WRITERS = {
     "validate": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+    "quality": ["dynamodb:Query"],
     "publish": ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
     "quarantine": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
 }
@@ -92,8 +94,12 @@ LEDGER_WRITERS = {
 
 def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
                  actions: list[str]) -> None:
-    """Write the object ledger (conditional item writes on that one table only)."""
-    role.access.allow("WriteTheLedger", actions, [ledger.table_arn])
+    """Use the object ledger (item writes and queries on that one table and its indexes)."""
+    resources = [ledger.table_arn]
+    if "dynamodb:Query" in actions:
+        resources.append(f"{ledger.table_arn}/index/*")
+    role.access.allow("WriteTheLedger" if "dynamodb:UpdateItem" in actions else "ReadTheLedger",
+                      actions, resources)
     role.access.allow("UseTheLedgerKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
                                           "kms:DescribeKey"], [key.key_arn],
                       conditions={"StringEquals": {
@@ -165,6 +171,8 @@ class LakeguardProcessingStack(cdk.Stack):
             allow_table_commits(self.roles[stage], self.databases)
         for stage in TABLE_READERS:  # the model's history and its training snapshot
             allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
+        # the quality gate reads the published clean rows' natural keys
+        allow_table_commits(self.roles["quality"], self.databases, write=False, zone=CLEAN)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
             allow_ledger(self.roles[stage], ledger, key, actions)

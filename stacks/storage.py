@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lakeguard.contracts import list_contracts, load_contract
+from lakeguard.pipeline.ledger import DIGEST_INDEX
 from stacks.access import bucket_name
 from stacks.nag import acknowledge
 from stacks.policies import resolve, scope_service_statements
@@ -194,6 +195,12 @@ class LakeguardStorageStack(cdk.Stack):
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.key,
             removal_policy=settings.cdk_removal_policy,
         )
+        # Published versions by the sha256 of their bytes: a copy under another key is found
+        # in one query (lakeguard/pipeline/duplicates.py). Sparse: only published items have it.
+        table.add_global_secondary_index(
+            index_name=DIGEST_INDEX,
+            partition_key=dynamodb.Attribute(name="digest", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL)
         acknowledge(table, "HIPAA.Security-DynamoDBInBackupPlan",
                     "point-in-time recovery (35 days) is the ledger's backup; an AWS Backup plan "
                     "is an account-level choice left to the deploying organisation")

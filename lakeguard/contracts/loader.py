@@ -16,6 +16,7 @@ from typing import Any
 
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
+    CONFLICT_POLICIES,
     DETECTOR_NAMES,
     ENCODINGS,
     GENERALISATIONS,
@@ -28,6 +29,7 @@ from lakeguard.contracts.model import (
     Contract,
     Derived,
     ModelSpec,
+    NaturalKey,
     PrivacySpec,
     QualityRule,
     RawFormat,
@@ -318,6 +320,8 @@ def parse_contract(text: str, path: str) -> Contract:
                                     f"(one of {sorted(pseudonyms)})")
         if privacy.k < 1:
             raise p.fail("k", "must be at least 1")
+    natural_key = _natural_key(top.sub("natural_key"), clean_names) \
+        if "natural_key" in data else None
     return Contract(
         name=top.get("name", str),
         version=top.get("version", str),
@@ -331,8 +335,22 @@ def parse_contract(text: str, path: str) -> Contract:
         refined=refined,
         model=model,
         privacy=privacy,
+        natural_key=natural_key,
         source_text=text,
     )
+
+
+def _natural_key(r: _Reader, clean_names: set[str]) -> NaturalKey:
+    """``[natural_key]``: clean columns that exist and are published as they came in."""
+    key = NaturalKey(columns=r.strings("columns"),
+                     on_conflict=r.get("on_conflict", str, "reject", choices=CONFLICT_POLICIES))
+    if not key.columns:
+        raise r.fail("columns", "name at least one clean column, e.g. columns = ['date']")
+    for name in key.columns:
+        if name not in clean_names:
+            raise r.fail("columns", f"{name!r} is not a clean column (one of "
+                                    f"{sorted(clean_names)})")
+    return key
 
 
 def load_contract(name: str) -> Contract:

@@ -126,6 +126,24 @@ class Column:
         return self.typed_names
 
 
+#: What a row whose natural key another raw object already published does: ``reject``
+#: quarantines the whole file, ``skip`` publishes the file without those rows (counted and
+#: named in the ledger and the audit record).
+CONFLICT_POLICIES: tuple[str, ...] = ("reject", "skip")
+
+
+@dataclass(frozen=True)
+class NaturalKey:
+    """The clean columns that identify one real-world fact (a match: its date and home team).
+
+    Without it duplicates are found only within one raw object; with it a row is checked
+    against every row the dataset's other raw keys have published.
+    """
+
+    columns: tuple[str, ...]
+    on_conflict: Literal["reject", "skip"] = "reject"
+
+
 @dataclass(frozen=True)
 class PrivacySpec:
     """Guarantees enforced on the clean output before anything is written."""
@@ -235,6 +253,7 @@ class Contract:
     refined: tuple[RefinedTable, ...] = ()
     model: ModelSpec | None = None
     privacy: PrivacySpec = field(default_factory=PrivacySpec)
+    natural_key: NaturalKey | None = None
     source_text: str = field(default="", repr=False)
 
     @property

@@ -30,6 +30,10 @@ QUARANTINED = "quarantined"
 STATES = (RECEIVED, PROCESSING, PUBLISHED, QUARANTINED)
 FINAL = (PUBLISHED, QUARANTINED)
 
+#: The ledger's index on ``digest`` (the sha256 of the raw bytes, written when a version is
+#: published): finds a file already published under another key in one query.
+DIGEST_INDEX = "digest"
+
 #: The states each state may be reached from (a repeat of the same state is a no-op).
 _PREDECESSORS = {PROCESSING: (RECEIVED,), PUBLISHED: (RECEIVED, PROCESSING),
                  QUARANTINED: (RECEIVED, PROCESSING)}
@@ -191,6 +195,23 @@ class Ledger:
         """Runs of later versions of the same key that are not quarantined."""
         return [str(item["run_id"]["S"]) for item in self._later_versions(ref)
                 if item.get("state", {}).get("S") != QUARANTINED]
+
+    def published_with_digest(self, digest: str) -> list[LedgerEntry]:
+        """Published versions, of any key, whose raw bytes have this sha256."""
+        pages = self._ddb.get_paginator("query").paginate(
+            TableName=self.table_name, IndexName=DIGEST_INDEX,
+            KeyConditionExpression="digest = :d", ExpressionAttributeValues={":d": {"S": digest}})
+        found = [LedgerEntry.from_item(_plain(item)) for page in pages for item in page["Items"]]
+        return [e for e in found if e.state == PUBLISHED]
+
+    def is_current(self, entry: LedgerEntry) -> bool:
+        """Whether ``entry`` is the newest published version of its key and holds rows."""
+        if not entry.outputs:  # superseded before it committed: its rows were never shown
+            return False
+        ref = ObjectRef(bucket=entry.bucket, key=entry.key, version_id=entry.version_id,
+                        size=entry.size, dataset=entry.dataset, run_id=entry.run_id,
+                        sequencer=entry.sequencer)
+        return self.newer_version(ref, published_only=True) is None
 
     def get(self, ref: ObjectRef) -> LedgerEntry | None:
         """The record of one object version."""

@@ -30,6 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
+from lakeguard.pipeline.duplicates import (
+    check_not_a_copy,
+    find_conflicts,
+    published_keys,
+    refuse_conflicts,
+)
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.layout import audit_key, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
@@ -111,6 +117,15 @@ def _drop_staging(ref: ObjectRef, settings: Settings,
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
 
 
+def _skipped_reason(duplicates: dict[str, Any] | None) -> str | None:
+    """The ledger's note of the natural-key policy that left rows out, when one did."""
+    if not duplicates or not duplicates["rows_skipped"]:
+        return None
+    return (f"natural key ({', '.join(duplicates['natural_key'])}), on_conflict = "
+            f"{duplicates['on_conflict']}: {duplicates['rows_skipped']} row(s) left out, already "
+            f"published from source_key_id {', '.join(duplicates['sources'])}")
+
+
 def publish(state: dict[str, Any], settings: Settings,
             session: boto3.session.Session | None = None) -> dict[str, Any]:
     """Commit the run's rows to each table of its dataset and record the snapshots."""
@@ -121,6 +136,7 @@ def publish(state: dict[str, Any], settings: Settings,
     if newer is not None:
         return supersede(ref, newer, dataset, settings, ledger, session)
     clean = state["clean"]
+    check_not_a_copy(ref, clean.get("input_sha256"), ledger)  # a copy published meanwhile
     source = Source(ref.run_id, ref.key_id, ref.key, ref.version_id, clean.get("input_sha256"))
     newer_runs = frozenset(ledger.newer_runs(ref))
     snapshots: dict[str, int] = {}
@@ -128,18 +144,26 @@ def publish(state: dict[str, Any], settings: Settings,
     contract = load_contract(dataset)
     judged: dict[str, Any] = {}
 
-    def across_table(table: Table, rows: pa.Table) -> pa.Table:
+    table_k = contract.privacy.quasi_identifiers and contract.privacy.k_scope == "table"
+    natural_key = contract.natural_key
+
+    def judged_against(table: Table, rows: pa.Table) -> pa.Table:
+        """The clean rows, weighed against the very table state they are committed to."""
+        if natural_key is not None:  # another file with the same facts published meanwhile
+            refuse_conflicts(find_conflicts(rows, published_keys(table, rows, natural_key,
+                                                                 source.key_id), natural_key),
+                             contract, ref, at_publish=True)
+        if not table_k:
+            return rows
         kept, verdict = enforce_across_table(table, rows, contract, source.key_id)
         judged.update(verdict.to_json())
         return kept
-
-    table_k = contract.privacy.quasi_identifiers and contract.privacy.k_scope == "table"
 
     def commit(spec: TableSpec) -> None:
         try:
             snapshots[spec.key] = commit_table(
                 spec, ref, source, settings, newer_runs, session,
-                across_table if table_k and spec.zone == CLEAN else None)
+                judged_against if spec.zone == CLEAN and (table_k or natural_key) else None)
         except Superseded:
             skipped.append(spec.key)
             return
@@ -154,6 +178,10 @@ def publish(state: dict[str, Any], settings: Settings,
     _drop_staging(ref, settings, session)
     outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
     counts = {**clean, **judged}  # Publish's count over the table replaces Clean's
+    duplicates = (state.get("quality") or {}).get("duplicates")
+    skipped_rows = duplicates["rows_skipped"] if duplicates else 0
+    if skipped_rows and counts.get("rows_out") is not None:
+        counts["rows_out"] -= skipped_rows
     record = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
@@ -162,8 +190,10 @@ def publish(state: dict[str, Any], settings: Settings,
         "contract": {"name": dataset, "version": state["validation"]["contract_version"],
                      "sha256": state["validation"]["contract_digest"]},
         "pseudonym_key_version": clean.get("key_version"),
-        "rows": {k.removeprefix("rows_"): counts.get(k) for k in
-                 ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
+        "rows": {**{k.removeprefix("rows_"): counts.get(k) for k in
+                    ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
+                 "skipped": skipped_rows},
+        "natural_key": duplicates,
         "k_anonymity": {"required": counts.get("k_required"),
                         "achieved": counts.get("k_achieved"),
                         "counted_in": counts.get("k_counted_in"),
@@ -180,7 +210,7 @@ def publish(state: dict[str, Any], settings: Settings,
     }
     put_json(record, settings.artefacts_bucket, audit_key(dataset, ref.run_id), session)
     ledger.advance(ref, PUBLISHED, dataset=dataset, digest=clean.get("input_sha256"),
-                   outputs=outputs)
+                   outputs=outputs, reason=_skipped_reason(duplicates))
     seam("publish:recorded", ref.run_id)
     return {"snapshots": record["snapshots"], "tables": len(snapshots),
             "published_at": datetime.now(UTC).isoformat(), **judged}

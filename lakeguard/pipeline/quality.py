@@ -1,4 +1,8 @@
-"""Quality gate: clean data must pass the contract's rules before anything is refined."""
+"""Quality gate: clean data must pass the contract's rules before anything is refined.
+
+It is also where a file is weighed against the rest of the lake: a copy of a published
+file, or rows another file already published (:mod:`lakeguard.pipeline.duplicates`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,19 @@ import pyarrow.compute as pc
 
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
-from lakeguard.contracts.model import QualityRule
-from lakeguard.exceptions import QualityGateFailed
+from lakeguard.contracts.model import Contract, QualityRule
+from lakeguard.exceptions import NaturalKeyConflict, QualityGateFailed
+from lakeguard.pipeline.duplicates import (
+    check_not_a_copy,
+    find_conflicts,
+    published_keys,
+    refuse_conflicts,
+    skip_rows,
+)
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.ledger import Ledger
 from lakeguard.s3io import read_parquet
+from lakeguard.tables import CLEAN, load_table, run_tables
 
 if TYPE_CHECKING:
     import boto3
@@ -44,6 +58,8 @@ def quality(
 ) -> dict[str, Any]:
     """Run every rule; fail naming each broken rule, pass with the list of checks made."""
     contract = load_contract(state["validation"]["dataset"])
+    check_not_a_copy(ObjectRef.from_state(state), state["clean"].get("input_sha256"),
+                     Ledger(settings.ledger_table, session))
     table = read_parquet(state["clean"]["outputs"], session)
     checks = []
     failures = []
@@ -58,4 +74,27 @@ def quality(
             f"clean data of s3://{state['bucket']}/{state['key']} breaks quality rules of "
             f"{contract.path}: {' | '.join(failures)}"
         )
-    return {"passed": True, "checks": checks, "rows": table.num_rows}
+    result: dict[str, Any] = {"passed": True, "checks": checks, "rows": table.num_rows}
+    if contract.natural_key is not None:
+        result["duplicates"] = _across_objects(state, contract, table, settings, session)
+        result["rows"] = table.num_rows - result["duplicates"]["rows_skipped"]
+    return result
+
+
+def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
+                    settings: Settings, session: boto3.session.Session | None) -> dict[str, Any]:
+    """Apply the natural key against the published clean table (see :mod:`.duplicates`)."""
+    key = contract.natural_key
+    assert key is not None
+    ref = ObjectRef.from_state(state)
+    clean_table = load_table(settings, CLEAN, run_tables(contract)[0].name)
+    conflicts = find_conflicts(table, published_keys(clean_table, table, key, ref.key_id), key)
+    refuse_conflicts(conflicts, contract, ref)
+    if conflicts.rows == table.num_rows:
+        raise NaturalKeyConflict(f"s3://{ref.bucket}/{ref.key}: every row repeats a "
+                                 f"({', '.join(key.columns)}) already published from other raw "
+                                 "objects: nothing new to publish")
+    skipped = skip_rows(state["clean"]["outputs"], key, clean_table, ref.key_id, session) \
+        if conflicts.rows else 0
+    return {"natural_key": list(key.columns), "on_conflict": key.on_conflict,
+            "rows_skipped": skipped, "sources": list(conflicts.sources)}

@@ -24,3 +24,20 @@ def not_equal(column: str, value: Any) -> BooleanExpression:
     from pyiceberg.expressions import NotEqualTo
 
     return NotEqualTo(column, value)  # type: ignore[call-arg,arg-type]
+
+
+def one_of(column: str, values: set[Any]) -> BooleanExpression:
+    """``column IN (values)``."""
+    from pyiceberg.expressions import In
+
+    return In(column, values)  # type: ignore[call-arg,arg-type]
+
+
+def all_of(first: BooleanExpression, *more: BooleanExpression) -> BooleanExpression:
+    """``first AND more...``."""
+    from pyiceberg.expressions import And
+
+    condition = first
+    for other in more:
+        condition = And(condition, other)
+    return condition

@@ -12,9 +12,10 @@ import csv
 import io
 import random
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lakeguard.contracts import load_contract
 from lakeguard.samples.absences import generate
 
 SEASON = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1" / "2006-07_fr.1.csv"
@@ -32,6 +33,22 @@ class Base:
     def column(self, name: str) -> int:
         """Position of a column in the header."""
         return self.header.index(name)
+
+    def for_case(self, case: str) -> Base:
+        """The file with facts of its own: the names in its rows tagged with the case.
+
+        In a dataset with a natural key (matches: date and home team) files that share rows
+        repeat each other: all but the first would be refused as repeats, not for what they
+        test. Names (``normalise = "name"`` columns) get the case as a suffix.
+        """
+        contract = load_contract(self.dataset)
+        if contract.natural_key is None:
+            return self
+        tag = "".join(part.title() for part in case.split("_"))
+        names = {self.column(c.source) for c in contract.columns if c.normalise == "name"}
+        rows = [[f"{v} {tag}" if i in names and v else v for i, v in enumerate(row)]
+                for row in self.rows]
+        return replace(self, rows=rows)
 
 
 def _read(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:

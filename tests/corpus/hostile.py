@@ -79,7 +79,7 @@ def _value_case(base: Base, case: str, column: str, value: Callable[[str], str],
                 severity: str = "error") -> Hostile:
     """A file with one wrong value: how the contract's tolerance decides its fate."""
     name = f"{case}.csv"
-    data = _spoil(base, column, value)
+    data = _spoil(base.for_case(case), column, value)
     if severity == "warning":
         return Hostile(base.dataset, case, name, data, PUBLISHED, rule, rule, warned=1)
     tolerated = load_contract(base.dataset).raw.max_reject_ratio * len(base.rows) >= 1
@@ -163,31 +163,36 @@ def _values(base: Base) -> list[Hostile]:
 
 def _structure(base: Base) -> list[Hostile]:
     """Valid CSV written other ways, and files that are not the contract's CSV."""
-    dataset, text = base.dataset, _text(base)
-    rows = [list(r) for r in base.rows]
+    dataset = base.dataset
+
+    def text(case: str) -> str:
+        return _text(base.for_case(case))
+
+    rows = [list(r) for r in base.for_case("cp1252_file").rows]
     accented_column, accented = TEXT[dataset]
     rows[ROW][base.column(accented_column)] = accented
-    unquoted = text.split("\n")  # no value of a base file holds a line break
+    unquoted = text("unquoted_delimiter").split("\n")  # no base value holds a line break
     unquoted[ROW + 1] += f"{base.delimiter}an unquoted {base.delimiter} in a value"
     return [
         Hostile(dataset, "byte_order_mark", "byte_order_mark.csv",
-                codecs.BOM_UTF8 + text.encode("utf-8")),
+                codecs.BOM_UTF8 + text("byte_order_mark").encode("utf-8")),
         Hostile(dataset, "quoted_header", "quoted_header.csv",
-                _text(base, quoting=csv.QUOTE_ALL).encode("utf-8")),
+                _text(base.for_case("quoted_header"), quoting=csv.QUOTE_ALL).encode("utf-8")),
         Hostile(dataset, "cr_line_endings", "cr_line_endings.csv",
-                text.replace("\n", "\r").encode("utf-8")),
+                text("cr_line_endings").replace("\n", "\r").encode("utf-8")),
         Hostile(dataset, "crlf_line_endings", "crlf_line_endings.csv",
-                text.replace("\n", "\r\n").encode("utf-8")),
+                text("crlf_line_endings").replace("\n", "\r\n").encode("utf-8")),
         Hostile(dataset, "cp1252_file", "cp1252_file.csv",
                 _text(base, rows).encode("cp1252", errors="replace"), QUARANTINED,
                 "looks like cp1252"),
-        Hostile(dataset, "utf16_file", "utf16_file.csv", text.encode("utf-16"), QUARANTINED,
-                "UTF-16"),
+        Hostile(dataset, "utf16_file", "utf16_file.csv", text("utf16_file").encode("utf-16"),
+                QUARANTINED, "UTF-16"),
         Hostile(dataset, "unquoted_delimiter", "unquoted_delimiter.csv",
                 "\n".join(unquoted).encode("utf-8"), QUARANTINED,
                 f"data row(s) {ROW + 1}"),
         Hostile(dataset, "missing_header", "missing_header.csv",
-                _text(base, header=False).encode("utf-8"), QUARANTINED, "header missing?"),
+                _text(base.for_case("missing_header"), header=False).encode("utf-8"),
+                QUARANTINED, "header missing?"),
     ]
 
 
@@ -198,12 +203,14 @@ ORDINARY_KEYS = {"key_plus": "a+b.csv", "key_percent": "100%25 done.csv",
 
 
 def _keys(base: Base) -> list[Hostile]:
-    data = _text(base).encode("utf-8")
+    def data(case: str) -> bytes:
+        return _text(base.for_case(case)).encode("utf-8")
+
     names = ORDINARY_KEYS if base.dataset == "matches" else \
         {"key_specials": "a+b 100%25 été[1].csv"}
-    return [*(Hostile(base.dataset, case, name, data) for case, name in names.items()),
-            Hostile(base.dataset, "key_dot_dot", "../escape.csv", data, QUARANTINED,
-                    "'..' segment")]
+    return [*(Hostile(base.dataset, case, name, data(case)) for case, name in names.items()),
+            Hostile(base.dataset, "key_dot_dot", "../escape.csv", data("key_dot_dot"),
+                    QUARANTINED, "'..' segment")]
 
 
 def corpus(dataset: str) -> list[Hostile]:

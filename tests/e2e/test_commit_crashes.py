@@ -50,10 +50,10 @@ def _check(capsys):
 def test_a_crash_between_the_clean_and_the_refined_commit_leaves_the_published_version(
         lake, tmp_path, capsys):
     # GIVEN a key whose first version is published
-    assert _drop(lake, tmp_path, 2050, "Between", 1).outcome == "published"
+    assert _drop(lake, tmp_path, 2020, "Between", 1).outcome == "published"
     # WHEN its second version crashes for good right after the clean commit
     with crash_at("commit:clean/matches:done", error=RuntimeError):
-        second = _drop(lake, tmp_path, 2050, "Between", 2)
+        second = _drop(lake, tmp_path, 2020, "Between", 2)
     # THEN it is quarantined and both zones hold the first version's rows, and only them
     assert second.outcome == "quarantined"
     assert team_goals(lake, "clean", "Between") == [1] * 30
@@ -64,9 +64,9 @@ def test_a_crash_between_the_clean_and_the_refined_commit_leaves_the_published_v
 
 def test_a_throttled_crash_between_the_commits_is_retried_and_publishes_both(lake, tmp_path,
                                                                              capsys):
-    assert _drop(lake, tmp_path, 2051, "Retried", 1).outcome == "published"
+    assert _drop(lake, tmp_path, 2021, "Retried", 1).outcome == "published"
     with crash_at("commit:clean/matches:done", error=TransientError):
-        second = _drop(lake, tmp_path, 2051, "Retried", 2)
+        second = _drop(lake, tmp_path, 2021, "Retried", 2)
     assert second.outcome == "published", second.reason
     assert team_goals(lake, "clean", "Retried") == [2] * 30
     assert team_goals(lake, "refined", "Retried") == [2] * 30
@@ -75,9 +75,9 @@ def test_a_throttled_crash_between_the_commits_is_retried_and_publishes_both(lak
 
 
 def test_a_crash_inside_the_clean_commit_loses_no_row(lake, tmp_path, capsys):
-    assert _drop(lake, tmp_path, 2052, "Inside", 1).outcome == "published"
+    assert _drop(lake, tmp_path, 2022, "Inside", 1).outcome == "published"
     with crash_at("commit:clean/matches:written", error=RuntimeError):
-        second = _drop(lake, tmp_path, 2052, "Inside", 2)
+        second = _drop(lake, tmp_path, 2022, "Inside", 2)
     assert second.outcome == "quarantined"
     assert team_goals(lake, "clean", "Inside") == [1] * 30
     assert team_goals(lake, "refined", "Inside") == [1] * 30
@@ -100,7 +100,7 @@ def _audit(lake, result):
 def test_throttling_after_the_commits_is_retried_and_records_what_was_committed(lake, tmp_path,
                                                                                 capsys):
     with crash_at("publish:committed", error=TransientError):
-        result = _drop(lake, tmp_path, 2053, "Throttled", 3)
+        result = _drop(lake, tmp_path, 2023, "Throttled", 3)
     assert result.outcome == "published", result.reason
     assert team_goals(lake, "refined", "Throttled") == [3] * 30
     entry = _ledger_entry(capsys, result.run_id)
@@ -114,7 +114,7 @@ def test_throttling_after_the_commits_is_retried_and_records_what_was_committed(
 
 def test_a_time_out_after_the_ledger_write_keeps_the_audit_record(lake, tmp_path, capsys):
     with crash_at("publish:recorded", error=LambdaTimedOut):
-        result = _drop(lake, tmp_path, 2054, "TimedOut", 4)
+        result = _drop(lake, tmp_path, 2024, "TimedOut", 4)
     assert result.outcome == "published", result.reason
     audit = _audit(lake, result)
     assert audit["clean_objects"] and audit["refined_objects"]
@@ -123,14 +123,14 @@ def test_a_time_out_after_the_ledger_write_keeps_the_audit_record(lake, tmp_path
 
 def test_a_held_first_version_is_not_superseded_by_a_broken_second(lake, tmp_path, capsys):
     # GIVEN a published version, then a first correction held back at Publish
-    assert _drop(lake, tmp_path, 2055, "Held", 1).outcome == "published"
-    first = lake.submit(_season(tmp_path / "2055-56_fr.1.csv", 2055, "Held", 2),
+    assert _drop(lake, tmp_path, 2025, "Held", 1).outcome == "published"
+    first = lake.submit(_season(tmp_path / "2025-26_fr.1.csv", 2025, "Held", 2),
                         "matches/crashes/Held/")
     release = threading.Event()
     with lake.inject(hold("publish", first.run_id, release)):
         time.sleep(1.0)
         # WHEN a broken second correction of the same key is quarantined meanwhile
-        broken = _drop(lake, tmp_path, 2055, "Held", 3, broken=True)
+        broken = _drop(lake, tmp_path, 2025, "Held", 3, broken=True)
         assert broken.outcome == "quarantined"
         release.set()
         late = lake.wait(first)

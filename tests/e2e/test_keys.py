@@ -7,15 +7,17 @@ import pytest
 from lakeguard.aws import client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SEASON = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1" / "2003-04_fr.1.csv"
+SEASONS = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1"
 
 
-@pytest.mark.parametrize("name", ["PSG+OM.csv", "saison 2003 04.csv", "100%.csv",
-                                  "Olympique_de_Marseille_été.csv"])
+# One season per key: the same season under two keys would be a duplicate upload.
+@pytest.mark.parametrize(("name", "season"), [
+    ("PSG+OM.csv", "2003-04"), ("saison 2007 08.csv", "2007-08"), ("100%.csv", "2008-09"),
+    ("Olympique_de_Marseille_été.csv", "2009-10")])
 def test_a_key_with_plus_percent_space_or_accent_is_published_under_that_key(lake, tmp_path,
-                                                                            name):
+                                                                            name, season):
     path = tmp_path / name
-    path.write_bytes(SEASON.read_bytes())
+    path.write_bytes((SEASONS / f"{season}_fr.1.csv").read_bytes())
     result = lake.drop(path, "matches/")
     assert result.outcome == "published", result.reason
     entries = client("dynamodb").scan(TableName=lake.outputs["LedgerTableName"])["Items"]

@@ -468,3 +468,15 @@ def test_the_lock_pins_what_the_tests_run_with():
             assert version(name) == pinned, name
         except PackageNotFoundError:
             pytest.fail(f"{name}=={pinned} is in the layer's lock but not installed for the tests")
+
+
+def test_the_ledger_finds_published_copies_by_digest_and_the_gate_may_query_it(dev):
+    ledger = next(iter(_resources(dev["LakeguardStorageStack"], "AWS::DynamoDB::Table").values()))
+    indexes = {i["IndexName"]: i for i in ledger["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes["digest"]["KeySchema"] == [{"AttributeName": "digest", "KeyType": "HASH"}]
+    policies = _resources(dev["LakeguardProcessingStack"], "AWS::IAM::ManagedPolicy")
+    quality = [s for p in policies.values() if "Quality" in json.dumps(p["Properties"].get(
+        "Roles", [])) for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = next(s for s in quality if s.get("Sid") == "ReadTheLedger")
+    assert reads["Action"] == "dynamodb:Query"
+    assert any("/index/*" in json.dumps(r) for r in reads["Resource"])

@@ -30,6 +30,9 @@ def test_keys_route_by_prefix_and_unclaimed_keys_say_which_prefixes_exist():
         (('policy = "keep"', 'policy = "publish"'), "columns[0].policy"),
         (('detector = "range_likelihood"', 'detector = "magic"'), "model.detector"),
         (('partition_by = ["season"]', 'partition_by = ["nope"]'), "partition_by"),
+        (('columns = ["date", "home_team"]\non_conflict', 'columns = ["date", "team"]\non_conflict'),
+         "natural_key.columns"),
+        (('on_conflict = "skip"', 'on_conflict = "merge"'), "natural_key.on_conflict"),
     ],
 )
 def test_contract_errors_name_file_and_field(edit, field):
@@ -45,3 +48,12 @@ def test_contract_errors_name_file_and_field(edit, field):
 def test_invalid_toml_is_a_contract_error():
     with pytest.raises(ContractError, match="not valid TOML"):
         parse_contract("name = ", "datasets/x.toml")
+
+
+def test_a_natural_key_names_clean_columns_and_what_a_repeat_does():
+    key = load_contract("matches").natural_key
+    assert key is not None
+    assert key.columns == ("date", "home_team") and key.on_conflict == "skip"
+    # a contract without one keeps duplicates-within-a-file checks only
+    text = MATCHES.read_text().split("[natural_key]")[0]
+    assert parse_contract(text, "datasets/m.toml").natural_key is None

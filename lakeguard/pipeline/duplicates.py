@@ -1,0 +1,143 @@
+"""Duplicates across raw objects: the same bytes under another key, the same facts twice.
+
+The contract's ``unique`` quality rule finds duplicates within one object; these checks
+look across the lake, at the quality gate, before anything is refined:
+
+- an object whose sha256 equals that of the current published version of another key is
+  a duplicate upload, quarantined as such (the ledger's digest index finds it in one query);
+- a row whose natural key (``[natural_key]`` in the contract) another raw key already
+  published follows the contract's ``on_conflict``: ``reject`` quarantines the file,
+  ``skip`` publishes it without those rows, counted in the ledger and the audit record.
+
+Publish checks the natural key again against the very table state its clean commit
+replaces, so two overlapping files in flight at once cannot both get their rows in: the
+later one is quarantined and can be re-driven.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lakeguard.contracts.model import Contract, NaturalKey
+from lakeguard.exceptions import DuplicateUpload, NaturalKeyConflict
+from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.ledger import Ledger
+from lakeguard.s3io import read_bytes, split_uri, with_partition_columns, write_parquet
+from lakeguard.tables.expressions import all_of, not_equal, one_of
+from lakeguard.tables.spec import SOURCE_COLUMN
+
+if TYPE_CHECKING:
+    import boto3
+    from pyiceberg.table import Table
+
+_INDEX = "__lakeguard_row"
+
+
+def check_not_a_copy(ref: ObjectRef, digest: str | None, ledger: Ledger) -> None:
+    """Refuse an object whose bytes another key's current published version already holds."""
+    if not digest:
+        return
+    for entry in ledger.published_with_digest(digest):
+        if entry.key != ref.key and ledger.is_current(entry):
+            raise DuplicateUpload(
+                f"s3://{ref.bucket}/{ref.key} holds the very bytes (sha256 {digest[:12]}...) "
+                f"published from s3://{entry.bucket}/{entry.key} (version {entry.version_id}); "
+                "it is not published twice. Delete one of the two, or drop a corrected file "
+                "under the published key")
+
+
+@dataclass(frozen=True)
+class Conflicts:
+    """The run's rows whose natural key other raw keys already published."""
+
+    mask: pa.Array
+    sources: tuple[str, ...]
+
+    @property
+    def rows(self) -> int:
+        """How many of the run's rows repeat a published natural key."""
+        return int(pc.sum(self.mask).as_py() or 0)
+
+    def describe(self, key: NaturalKey) -> str:
+        """What was found, without a value of the data (keys may be pseudonyms)."""
+        return (f"{self.rows} row(s) repeat a ({', '.join(key.columns)}) already published from "
+                f"{len(self.sources)} other raw object(s) (clean column {SOURCE_COLUMN} = "
+                f"{', '.join(self.sources[:3])}{'...' if len(self.sources) > 3 else ''})")
+
+
+def find_conflicts(rows: pa.Table, published: pa.Table, key: NaturalKey) -> Conflicts:
+    """Which of ``rows`` repeat a natural key of ``published`` (rows with a null part never do).
+
+    ``published`` holds the key columns and :data:`SOURCE_COLUMN` of other keys' rows.
+    """
+    if not rows.num_rows or not published.num_rows:
+        return Conflicts(pa.repeat(False, rows.num_rows), ())
+    columns = list(key.columns)
+    numbered = rows.select(columns).append_column(_INDEX, pa.array(range(rows.num_rows),
+                                                                   pa.int64()))
+    wanted = published.select([*columns, SOURCE_COLUMN]).cast(pa.schema(
+        [numbered.schema.field(c) for c in columns] + [pa.field(SOURCE_COLUMN, pa.string())]))
+    matched = numbered.join(wanted, keys=columns, join_type="inner")
+    hits = pc.unique(matched[_INDEX])
+    mask = pc.is_in(pa.array(range(rows.num_rows), pa.int64()), value_set=hits)
+    sources = tuple(sorted(str(s) for s in pc.unique(matched[SOURCE_COLUMN]).to_pylist()))
+    return Conflicts(mask, sources)
+
+
+def published_keys(table: Table, rows: pa.Table, key: NaturalKey, key_id: str) -> pa.Table:
+    """Natural keys (and their source) of other raw keys' rows the run's rows may repeat.
+
+    The scan is filtered on the run's own key values, so Iceberg's column statistics skip
+    every data file that cannot hold one.
+    """
+    if table.current_snapshot() is None or not rows.num_rows:
+        return pa.table({})
+    filters = [not_equal(SOURCE_COLUMN, key_id)]
+    for column in key.columns:
+        values = pc.unique(rows[column]).drop_null().to_pylist()
+        if not values:
+            return pa.table({})
+        filters.append(one_of(column, set(values)))
+    return table.scan(row_filter=all_of(*filters),
+                      selected_fields=(*key.columns, SOURCE_COLUMN)).to_arrow()
+
+
+def refuse_conflicts(conflicts: Conflicts, contract: Contract, ref: ObjectRef,
+                     at_publish: bool = False) -> None:
+    """Raise :class:`NaturalKeyConflict` when the contract, or the moment, says so."""
+    key = contract.natural_key
+    if key is None or not conflicts.rows:
+        return
+    if at_publish:
+        raise NaturalKeyConflict(
+            f"s3://{ref.bucket}/{ref.key}: {conflicts.describe(key)}, published while this run "
+            f"was in flight; re-drive the object to apply {contract.path}'s on_conflict "
+            f"({key.on_conflict}) to them")
+    if key.on_conflict == "reject":
+        raise NaturalKeyConflict(
+            f"s3://{ref.bucket}/{ref.key}: {conflicts.describe(key)}; {contract.path} says "
+            "on_conflict = 'reject'. Remove those rows, or send the correction under the key "
+            "that published them")
+
+
+def skip_rows(outputs: list[str], key: NaturalKey, table: Table, key_id: str,
+              session: boto3.session.Session | None) -> int:
+    """Rewrite the run's staged clean objects without the rows other keys published.
+
+    Returns how many rows were left out.
+    """
+    skipped = 0
+    for uri in outputs:
+        bucket, object_key = split_uri(uri)
+        stored = pq.read_table(pa.BufferReader(read_bytes(bucket, object_key, session=session)))
+        rows = with_partition_columns(stored, object_key)
+        conflicts = find_conflicts(rows, published_keys(table, rows, key, key_id), key)
+        if conflicts.rows:
+            skipped += conflicts.rows
+            write_parquet(stored.filter(pc.invert(conflicts.mask)), bucket, object_key, session)
+    return skipped
