@@ -25,6 +25,7 @@ from constructs import Construct
 
 from lakeguard import config
 from lakeguard.ml.metrics import METRICS_NAMESPACE
+from lakeguard.pipeline.ledger import DIGEST_INDEX
 from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.layer import RUNTIME, DependencyLayer, read_lock
@@ -97,7 +98,7 @@ def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
     """Use the object ledger (item writes and queries on that one table and its indexes)."""
     resources = [ledger.table_arn]
     if "dynamodb:Query" in actions:
-        resources.append(f"{ledger.table_arn}/index/*")
+        resources.append(f"{ledger.table_arn}/index/{DIGEST_INDEX}")
     role.access.allow("WriteTheLedger" if "dynamodb:UpdateItem" in actions else "ReadTheLedger",
                       actions, resources)
     role.access.allow("UseTheLedgerKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
