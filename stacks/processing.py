@@ -24,7 +24,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
-from lakeguard.ml.metrics import METRICS_NAMESPACE
 from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.layer import RUNTIME, DependencyLayer, read_lock
@@ -211,8 +210,8 @@ class LakeguardProcessingStack(cdk.Stack):
             "PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
             wildcard_reason="CloudWatch PutMetricData supports no resource-level permission "
             "(IAM service authorization reference); the cloudwatch:namespace condition keeps "
-            f"it to {METRICS_NAMESPACE}",
-            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
+            f"it to {config.MODEL_METRICS_NAMESPACE}",
+            conditions={"StringEquals": {"cloudwatch:namespace": config.MODEL_METRICS_NAMESPACE}})
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str], grants: tuple[ObjectGrant, ...]
