@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 from lakeguard.glue.anonymise_job import run
 from lakeguard.glue.args import resolve_args
 from lakeguard.glue.errors import spark_errors
-from lakeguard.glue.io import write_json
+from lakeguard.glue.job_io import write_json
 from lakeguard.privacy.pseudonym import load_key
 
 

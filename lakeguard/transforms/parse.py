@@ -2,7 +2,7 @@
 
 The parser reads the raw CSV as text in bounded batches with the reader every path
 shares (:mod:`lakeguard.transforms.csvfile`), checks the header against the contract, types
-each column (:mod:`lakeguard.transforms.typing`), holds every value to the contract's rules
+each column (:mod:`lakeguard.transforms.cast`), holds every value to the contract's rules
 (:mod:`lakeguard.transforms.checks`), derives columns and yields clean batches. Rows that
 fail are collected as :class:`Reject` records (row number, column, rule, reason; never the
 raw value, which may be personal); rows kept despite a warning are listed the same way.
@@ -32,7 +32,7 @@ from lakeguard.transforms.checks import (
 )
 from lakeguard.transforms.csvfile import CsvObject, check_header, open_csv
 from lakeguard.transforms.derive import derive
-from lakeguard.transforms.typing import nullify, type_column
+from lakeguard.transforms.cast import nullify, type_column
 
 T = TypeVar("T")
 
