@@ -23,6 +23,7 @@ from lakeguard.exceptions import ValidationFailed
 from lakeguard.parallel import ordered_map
 from lakeguard.privacy import nir
 from lakeguard.privacy.rawvalues import RawValues, identifier_values
+from lakeguard.transforms.cast import nullify, type_column
 from lakeguard.transforms.checks import (
     Verdict,
     date_verdicts,
@@ -32,7 +33,6 @@ from lakeguard.transforms.checks import (
 )
 from lakeguard.transforms.csvfile import CsvObject, check_header, open_csv
 from lakeguard.transforms.derive import derive
-from lakeguard.transforms.cast import nullify, type_column
 
 T = TypeVar("T")
 
