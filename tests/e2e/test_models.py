@@ -11,8 +11,8 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.ml import registry
 from lakeguard.config import MODEL_METRICS_NAMESPACE
+from lakeguard.ml import registry
 from lakeguard.ml.store import S3Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
