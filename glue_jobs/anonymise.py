@@ -18,7 +18,8 @@ from lakeguard.privacy.pseudonym import load_key
 
 def main() -> None:
     """Parse the job arguments, anonymise, and leave the report for the clean_report stage."""
-    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"])
+    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"],
+                        task="CleanLarge")
     spark = SparkSession.builder.getOrCreate()
     key = load_key(args["secret_id"])
     with spark_errors("anonymise"):
