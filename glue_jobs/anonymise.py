@@ -21,9 +21,9 @@ def main() -> None:
     args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"],
                         task="CleanLarge")
     spark = SparkSession.builder.getOrCreate()
-    key = load_key(args["secret_id"])
+    hmac_key = load_key(args["secret_id"])
     with spark_errors("anonymise"):
-        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], key)
+        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], hmac_key)
     write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
 
 

@@ -89,12 +89,12 @@ LEDGER_WRITERS = {
 }
 
 
-def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
+def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, lake_key: kms.IKey,
                  actions: list[str]) -> None:
     """Write the object ledger (conditional item writes on that one table only)."""
     role.access.allow("WriteTheLedger", actions, [ledger.table_arn])
     role.access.allow("UseTheLedgerKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-                                          "kms:DescribeKey"], [key.key_arn],
+                                          "kms:DescribeKey"], [lake_key.key_arn],
                       conditions={"StringEquals": {
                           "kms:ViaService": f"dynamodb.{cdk.Aws.REGION}.amazonaws.com"}})
 
@@ -107,23 +107,23 @@ class LakeguardProcessingStack(cdk.Stack):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
-                 buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
+                 buckets: dict[str, s3.IBucket], lake_key: kms.IKey, database_name: str,
                  clean_database_name: str, ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.settings, self.key, self.database_name = settings, key, database_name
+        self.settings, self.lake_key, self.database_name = settings, lake_key, database_name
         self.databases = {CLEAN: clean_database_name, REFINED: database_name}
         self.layout = LakeLayout.from_contracts()
         # The pseudonymisation key: generated at deploy time (never in code or template),
         # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
         # lake's data may not decrypt the secret.
-        self.secret_key = kms.Key(
+        self.secret_encryption_key = kms.Key(
             self, "PseudonymKeyEncryption", enable_key_rotation=True,
             description="lakeguard: encrypts the pseudonymisation secret only",
             removal_policy=settings.cdk_removal_policy)
         self.pseudonym_secret = secretsmanager.Secret(
             self, "PseudonymKey",
             description="lakeguard HMAC key for pseudonyms (read by the anonymisers only)",
-            encryption_key=self.secret_key,
+            encryption_key=self.secret_encryption_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True),
             removal_policy=settings.cdk_removal_policy,
@@ -152,7 +152,7 @@ class LakeguardProcessingStack(cdk.Stack):
             native=bool(self.node.try_get_context(config.CONTEXT_NATIVE_LAYER))).layer
         # The Iceberg tables exist before any stage commits to them.
         self.tables = LakeTables(self, "Tables", settings=settings, databases=self.databases,
-                                 key=key, code=code, dependency_layer=self.dependency_layer)
+                                 key=lake_key, code=code, dependency_layer=self.dependency_layer)
         grants = stage_grants(self.layout)
         self.roles: dict[str, ServiceRole] = {}
         self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])
@@ -166,17 +166,17 @@ class LakeguardProcessingStack(cdk.Stack):
             allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
-            allow_ledger(self.roles[stage], ledger, key, actions)
+            allow_ledger(self.roles[stage], ledger, lake_key, actions)
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                    s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn)],
+                    s3_encryption_mode="SSE-KMS", kms_key_arn=lake_key.key_arn)],
                 cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
-                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn),
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=lake_key.key_arn),
                 job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
-                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn),
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=lake_key.key_arn),
             ),
         )
         jobs = job_grants(self.layout)
@@ -193,14 +193,14 @@ class LakeguardProcessingStack(cdk.Stack):
         """Decrypt what the role reads; data keys only for roles that write."""
         writes = any("s3:PutObject" in g.actions for g in grants)
         actions = ["kms:Decrypt", "kms:GenerateDataKey"] if writes else ["kms:Decrypt"]
-        role.access.allow("UseTheLakeKey", actions, [self.key.key_arn])
+        role.access.allow("UseTheLakeKey", actions, [self.lake_key.key_arn])
 
     def allow_secret(self, role: ServiceRole) -> None:
         """Read the pseudonymisation key: the anonymisers only."""
         role.access.allow("ReadThePseudonymKey", ["secretsmanager:GetSecretValue"],
                           [self.pseudonym_secret.secret_arn])
         role.access.allow(
-            "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_key.key_arn],
+            "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_encryption_key.key_arn],
             conditions={"StringEquals": {
                 "kms:ViaService": f"secretsmanager.{cdk.Aws.REGION}.amazonaws.com"}})
 
@@ -221,7 +221,7 @@ class LakeguardProcessingStack(cdk.Stack):
         log_group = logs.LogGroup(
             self, f"{title}Logs",
             retention=self.settings.log_retention,
-            encryption_key=self.key,  # stage logs name runs and datasets: encrypted at rest
+            encryption_key=self.lake_key,  # stage logs name runs and datasets: encrypted at rest
             removal_policy=self.settings.cdk_removal_policy,
         )
         role = self.roles[name] = ServiceRole(
@@ -285,7 +285,7 @@ class LakeguardProcessingStack(cdk.Stack):
         allow_objects(role.access, self.settings.name_prefix, grants,
                       list_raw_under=list_raw_under)
         role.access.allow("UseTheLakeKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                          [self.key.key_arn])
+                          [self.lake_key.key_arn])
         role.access.allow(
             "WriteJobLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                              "logs:AssociateKmsKey"],
@@ -300,7 +300,7 @@ class LakeguardProcessingStack(cdk.Stack):
         for stream in ("output", "error"):
             logs.LogGroup(self, f"{title}Job{stream.title()}Logs",
                           log_group_name=f"{log_prefix}/{stream}",
-                          retention=self.settings.log_retention, encryption_key=self.key,
+                          retention=self.settings.log_retention, encryption_key=self.lake_key,
                           removal_policy=self.settings.cdk_removal_policy)
         role.access.allow(
             "PutJobMetrics", ["cloudwatch:PutMetricData"], ["*"],
