@@ -199,6 +199,12 @@ class RefinedTable:
 #: every stage does, does not import the detectors' numerical code.
 DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "range_likelihood", "robust_zscore")
 
+#: Derivations a contract's ``[[derived]]`` tables may name (``lakeguard.transforms.derive``
+#: implements exactly these; a test holds the two together). Named here for the same
+#: reason: loading a contract must not import pyarrow (the ingest function does not ship
+#: with it at hand, and contracts sit below transforms).
+DERIVATION_NAMES = ("days_between", "season", "year")
+
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -45,3 +45,11 @@ def test_contract_errors_name_file_and_field(edit, field):
 def test_invalid_toml_is_a_contract_error():
     with pytest.raises(ContractError, match="not valid TOML"):
         parse_contract("name = ", "datasets/x.toml")
+
+
+def test_contract_derivation_names_are_the_implemented_ones():
+    """The loader checks names against contracts.model, which must not import transforms."""
+    from lakeguard.contracts.model import DERIVATION_NAMES
+    from lakeguard.transforms.derive import FUNCTIONS
+
+    assert set(DERIVATION_NAMES) == set(FUNCTIONS)
