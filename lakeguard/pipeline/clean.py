@@ -22,8 +22,8 @@ from lakeguard.aws import client
 from lakeguard.config import ENV_PSEUDONYM_SECRET, Settings
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
+from lakeguard.layout import object_key, partition_path, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import object_key, partition_path, staging_prefix
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
 from lakeguard.s3io import PARQUET_COMPRESSION, upload_path

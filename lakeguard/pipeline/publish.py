@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
+from lakeguard.layout import audit_key, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import audit_key, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.pipeline.seams import seam
 from lakeguard.privacy.tablek import enforce_across_table
