@@ -20,7 +20,7 @@ POLICIES: tuple[str, ...] = ("keep", "drop", "pseudonymise", "generalise", "reda
 GENERALISATIONS: tuple[str, ...] = ("departement", "age_band", "birth_year", "month", "bands",
                                     "band_floor", "top_code")
 #: What a raw column identifies, which tells the redactor and the leak guard how to look
-#: for it in the output (see :mod:`lakeguard.privacy.rawvalues`).
+#: for it in the output (see :mod:`lakeguard.identifiers.rawvalues`).
 IDENTIFIERS: tuple[str, ...] = ("name", "nir", "birth_date", "postcode", "email", "phone", "id",
                                 "job")
 #: Where a column's raw values are identifiers: anywhere in the object, or in their own row.

@@ -23,6 +23,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.glue.preflight import Preflight, preflight
+from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.privacy.anonymise import (
     check_reject_ratio,
     free_text_columns,
@@ -32,7 +33,6 @@ from lakeguard.privacy.anonymise import (
 from lakeguard.privacy.leakguard import LeakDetected, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.privacy.rawvalues import RawValues
 from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 

@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 
 from lakeguard.config import Settings
 from lakeguard.contracts.model import Contract
+from lakeguard.identifiers.words import redact_words
 from lakeguard.privacy.anonymise import free_text_columns
 from lakeguard.privacy.kanon import ClassCounter, class_keys, suppress
-from lakeguard.privacy.words import redact_words
 from lakeguard.tables import CLEAN, REFINED, RUN_COLUMN, SOURCE_COLUMN, Source, load_table, replace_rows
 from lakeguard.tables.commit import with_lineage
 from lakeguard.tables.expressions import equal

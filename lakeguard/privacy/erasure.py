@@ -33,7 +33,7 @@ from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ContractError
-from lakeguard.privacy import nir
+from lakeguard.identifiers import nir
 from lakeguard.privacy.erase_tables import erase_in_tables
 from lakeguard.privacy.pseudonym import canonical_text
 from lakeguard.privacy.subject import lines_holding, name_words, pseudonyms

@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.identifiers import nir
+from lakeguard.identifiers.rawvalues import RawValues, identifier_values
 from lakeguard.parallel import ordered_map
-from lakeguard.privacy import nir
-from lakeguard.privacy.rawvalues import RawValues, identifier_values
 from lakeguard.transforms.cast import nullify, type_column
 from lakeguard.transforms.checks import (
     Verdict,
@@ -65,7 +65,7 @@ class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
     ``sensitive_raw`` holds the distinct raw identifiers (tagged with their kind, see
-    :mod:`lakeguard.privacy.rawvalues`), only in memory, for the redactor and the leak guard.
+    :mod:`lakeguard.identifiers.rawvalues`), only in memory, for the redactor and the leak guard.
     """
 
     rows_in: int = 0
