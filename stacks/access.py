@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lakeguard.config import STAGING_PREFIX
 from lakeguard.contracts import list_contracts, load_contract
 from lakeguard.layout import AUDIT_FOLDER, MODELS_FOLDER
-from lakeguard.ml.anomalies import ANOMALIES_TABLE
+from lakeguard.tables.anomalies import ANOMALIES_TABLE
 from stacks.policies import ScopedPolicy, arn
 
 READ = ("s3:GetObject",)
