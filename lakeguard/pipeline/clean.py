@@ -133,7 +133,7 @@ def clean(
         writer = PartitionWriter(Path(folder), contract.partition_by)
         digest = hashlib.sha256()
         raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
-        # classes counted over the published table are judged at Publish (privacy.tablek)
+        # classes counted over the published table are judged at Publish (tables.tablek)
         report = anonymise_stream(raw, contract, hmac_key, writer.write,
                                   suppress_classes=contract.privacy.k_scope == "object")
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"

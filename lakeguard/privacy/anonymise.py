@@ -150,7 +150,7 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
     Batches are worked on ``workers`` threads (default: the cores available) and reach
     ``sink`` in file order, on the caller's thread. With ``suppress_classes`` false the
     classes are left whole for Publish to count over the published table
-    (:mod:`lakeguard.privacy.tablek`); the report then carries no k.
+    (:mod:`lakeguard.tables.tablek`); the report then carries no k.
     """
     workers = default_workers() if workers is None else workers
     quasi = contract.privacy.quasi_identifiers

@@ -287,7 +287,7 @@ class _PublishedTable:
 
 
 def test_a_class_small_in_the_file_is_published_when_the_table_holds_enough_people():
-    from lakeguard.privacy.tablek import enforce_across_table
+    from lakeguard.tables.tablek import enforce_across_table
 
     contract = load_contract("absences")
     quasi = {"age_band": "40-49", "departement": "69", "site": "Lyon Part-Dieu",
