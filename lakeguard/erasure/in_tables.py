@@ -153,7 +153,7 @@ def _recompute_refined(contract: Contract, changes: TableChanges, settings: Sett
     small cells suppressed, not a person's rows), so a model's lineage never points at a
     deleted input.
     """
-    from lakeguard.privacy.rescore import rescored
+    from lakeguard.erasure.rescore import rescored
 
     clean_table = load_table(settings, CLEAN, contract.name)
     kept = _training_inputs(contract, settings)
