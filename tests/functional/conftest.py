@@ -61,10 +61,10 @@ class Lake:
 
     settings: Settings
 
-    @staticmethod
-    def object_created(key: str, version_id: str, size: int) -> dict[str, Any]:
-        """The EventBridge "Object Created" event S3 sends for one object version."""
+    def object_created(self, key: str, version_id: str, size: int) -> dict[str, Any]:
+        """The EventBridge "Object Created" event S3 sends for one raw object version."""
         document = event("object_created")
+        document["detail"]["bucket"]["name"] = self.settings.raw_bucket
         document["detail"]["object"].update({"key": key, "size": size, "version-id": version_id})
         return document
 
@@ -102,32 +102,41 @@ class Lake:
         return entry
 
 
-@pytest.fixture
-def lake(aws, monkeypatch) -> Lake:
-    """Buckets (raw versioned), the ledger table and the pseudonymisation secret, in moto,
-    with the environment the processing stack gives the stage functions."""
+def deploy(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> Lake:
+    """Create the buckets (raw versioned), the ledger table and the pseudonymisation secret
+    in the current (moto) AWS, and set the environment the processing stack gives the stage
+    functions. ``suffix`` keeps the names of several lakes in one moto server apart."""
+    buckets = {zone: f"{name}{suffix}" for zone, name in BUCKETS.items()}
     s3 = client("s3")
-    for bucket in BUCKETS.values():
+    for bucket in buckets.values():
         s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=BUCKETS["raw"],
+    s3.put_bucket_versioning(Bucket=buckets["raw"],
                              VersioningConfiguration={"Status": "Enabled"})
     client("dynamodb").create_table(
-        TableName=LEDGER_TABLE, BillingMode="PAY_PER_REQUEST",
+        TableName=f"{LEDGER_TABLE}{suffix}", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "object", "KeyType": "HASH"},
                    {"AttributeName": "version_id", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "object", "AttributeType": "S"},
                               {"AttributeName": "version_id", "AttributeType": "S"}])
-    secret = client("secretsmanager").create_secret(Name=PSEUDONYM_SECRET,
+    secret = client("secretsmanager").create_secret(Name=f"{PSEUDONYM_SECRET}{suffix}",
                                                      SecretString="k" * 64)
     environment = {
-        config.ENV_RAW_BUCKET: BUCKETS["raw"], config.ENV_CLEAN_BUCKET: BUCKETS["clean"],
-        config.ENV_REFINED_BUCKET: BUCKETS["refined"],
-        config.ENV_QUARANTINE_BUCKET: BUCKETS["quarantine"],
-        config.ENV_ARTEFACTS_BUCKET: BUCKETS["artefacts"],
-        config.ENV_GLUE_DATABASE: "lg_refined", config.ENV_CLEAN_DATABASE: "lg_clean",
-        config.ENV_LEDGER_TABLE: LEDGER_TABLE, config.ENV_PSEUDONYM_SECRET: secret["ARN"],
+        config.ENV_RAW_BUCKET: buckets["raw"], config.ENV_CLEAN_BUCKET: buckets["clean"],
+        config.ENV_REFINED_BUCKET: buckets["refined"],
+        config.ENV_QUARANTINE_BUCKET: buckets["quarantine"],
+        config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"],
+        config.ENV_GLUE_DATABASE: f"lg_refined{suffix.replace('-', '_')}",
+        config.ENV_CLEAN_DATABASE: f"lg_clean{suffix.replace('-', '_')}",
+        config.ENV_LEDGER_TABLE: f"{LEDGER_TABLE}{suffix}",
+        config.ENV_PSEUDONYM_SECRET: secret["ARN"],
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return Lake(Settings.from_env())
+
+
+@pytest.fixture
+def lake(aws, monkeypatch) -> Lake:
+    """The stages' resources in moto in process (see :func:`deploy`)."""
+    return deploy(monkeypatch)

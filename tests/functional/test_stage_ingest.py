@@ -32,7 +32,7 @@ def test_an_object_starts_one_execution_and_a_redelivery_none(lake: Lake, monkey
     arn = _state_machine(monkeypatch)
     version = client("s3").put_object(Bucket=lake.settings.raw_bucket,
                                       Key="matches/2006-07.csv", Body=SEASON)["VersionId"]
-    created = Lake.object_created("matches/2006-07.csv", version, len(SEASON))
+    created = lake.object_created("matches/2006-07.csv", version, len(SEASON))
     # WHEN the ingest function gets the batch, twice (SQS delivers at least once)
     first = Lake.invoke("ingest", _batch(created))
     second = Lake.invoke("ingest", _batch(created))
@@ -51,7 +51,7 @@ def test_a_bad_record_alone_goes_back_to_the_queue(lake: Lake, monkeypatch):
     _state_machine(monkeypatch)
     version = client("s3").put_object(Bucket=lake.settings.raw_bucket,
                                       Key="matches/2007-08.csv", Body=SEASON)["VersionId"]
-    good = Lake.object_created("matches/2007-08.csv", version, len(SEASON))
+    good = lake.object_created("matches/2007-08.csv", version, len(SEASON))
     # WHEN it is ingested
     result = Lake.invoke("ingest", _batch(good, {"detail": {}}))
     # THEN only the bad record is reported for redelivery
