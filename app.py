@@ -32,7 +32,7 @@ def build_app(app: cdk.App) -> cdk.App:
         key=storage.key)
     processing = LakeguardProcessingStack(
         app, "LakeguardProcessingStack", stack_name=f"{prefix}-processing", settings=settings,
-        buckets=dict(storage.buckets), key=storage.key, database_name=catalog.database_name,
+        buckets=dict(storage.buckets), lake_key=storage.key, database_name=catalog.database_name,
         clean_database_name=catalog.clean_database_name, ledger=storage.ledger)
     processing.add_dependency(catalog)  # its tables custom resource fills the databases
     orchestration = LakeguardOrchestrationStack(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lakeguard.privacy.nir import check_key, why_invalid
+from lakeguard.identifiers.nir import check_key, why_invalid
 from lakeguard.samples.absences import generate
 
 SAMPLES = Path(__file__).resolve().parent / "results" / "samples.tmp"

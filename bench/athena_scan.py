@@ -38,12 +38,13 @@ from results_table import check, record
 
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import InsufficientHistory
+from lakeguard.layout import key_id, partition_path
 from lakeguard.ml import detectors
-from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, entity_series, score_entity
-from lakeguard.pipeline.layout import key_id, partition_path
+from lakeguard.ml.anomalies import entity_series, score_entity
 from lakeguard.privacy.anonymise import anonymise
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.s3io import PARQUET_COMPRESSION
+from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS
 from lakeguard.transforms.parse import parse_table
 from lakeguard.transforms.refine import refine_table
 

@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.privacy_scan
 from results_table import BenchResult, record, table
 
+from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.words import identifier_words, redact_words
 from lakeguard.privacy.detectors import redact_patterns
-from lakeguard.privacy.normalise import fold
-from lakeguard.privacy.words import identifier_words, redact_words
 from lakeguard.samples.absences import HEADER, generate
 from lakeguard.samples.adversarial import BENIGN, CLASSES, plant
 from tests.privacy_scan import findings

@@ -12,17 +12,18 @@ from pyspark.sql import SparkSession
 from lakeguard.glue.anonymise_job import run
 from lakeguard.glue.args import resolve_args
 from lakeguard.glue.errors import spark_errors
-from lakeguard.glue.io import write_json
+from lakeguard.glue.job_io import write_json
 from lakeguard.privacy.pseudonym import load_key
 
 
 def main() -> None:
     """Parse the job arguments, anonymise, and leave the report for the clean_report stage."""
-    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"])
+    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"],
+                        task="CleanLarge")
     spark = SparkSession.builder.getOrCreate()
-    key = load_key(args["secret_id"])
+    hmac_key = load_key(args["secret_id"])
     with spark_errors("anonymise"):
-        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], key)
+        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], hmac_key)
     write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
 
 

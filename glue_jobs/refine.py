@@ -16,7 +16,7 @@ from lakeguard.glue.refine_job import run
 
 def main() -> None:
     """Parse the job arguments and run the refine step."""
-    args = resolve_args(sys.argv, ["dataset", "inputs", "output_uri"])
+    args = resolve_args(sys.argv, ["dataset", "inputs", "output_uri"], task="Refine")
     spark = SparkSession.builder.getOrCreate()
     with spark_errors("refine"):
         run(spark, args["dataset"], json.loads(args["inputs"]), args["output_uri"])

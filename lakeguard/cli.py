@@ -19,8 +19,8 @@ from lakeguard.exceptions import LakeguardError
 if TYPE_CHECKING:
     import boto3
 
+    from lakeguard.erasure import ErasureReport
     from lakeguard.local.runtime import LocalLake, RunResult
-    from lakeguard.privacy.erasure import ErasureReport
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
@@ -125,7 +125,7 @@ def _eraser(args: argparse.Namespace) -> Callable[[LocalLake], None]:
 
     def erase_from(lake: LocalLake) -> None:
         from lakeguard.config import Settings
-        from lakeguard.privacy.erasure import erase
+        from lakeguard.erasure import erase
 
         print_erasure(erase(args.dataset, args.erase, Settings.from_outputs(lake.outputs),
                             lake.outputs["PseudonymSecretArn"], dry_run=args.dry_run))
@@ -168,7 +168,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     """Erase one data subject from a deployed environment and print what was removed."""
     from lakeguard.config import Settings
     from lakeguard.deployment import stack_outputs
-    from lakeguard.privacy.erasure import erase
+    from lakeguard.erasure import erase
 
     outputs = stack_outputs(args.stack_prefix)
     report = erase(args.dataset, args.subject, Settings.from_outputs(outputs),

@@ -37,6 +37,13 @@ ENV_FAULTS = "LAKEGUARD_FAULTS"
 CONTEXT_ARCHITECTURE = "lakeguard:lambda_architecture"
 CONTEXT_NATIVE_LAYER = "lakeguard:native_layer"
 
+#: CloudWatch namespaces, one per kind of metric. The stages' counts and outcomes (EMF on
+#: stdout, which the quarantine alarm watches) and the models' health (PutMetricData, which
+#: the IAM policy allows to this one namespace only) are kept apart on purpose; both are
+#: named here so that no module keeps a same-named constant with another value.
+PIPELINE_METRICS_NAMESPACE = "lakeguard"
+MODEL_METRICS_NAMESPACE = "lakeguard/models"
+
 #: Objects up to this size are anonymised by the Lambda path; larger ones by Glue Spark.
 DEFAULT_LAMBDA_MAX_BYTES = 256 * 1024 * 1024
 

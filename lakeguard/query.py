@@ -41,11 +41,6 @@ def _parse(sql: str) -> exp.Expression:
     return parsed
 
 
-def translate_to_duckdb(sql: str) -> str:
-    """Athena SQL -> DuckDB SQL."""
-    return _parse(sql).sql(dialect="duckdb")
-
-
 def refined_tables(directory: Path) -> dict[str, list[str]]:
     """Refined tables of an exported lake and the data files of their exported snapshot."""
     from lakeguard.tables.export import current_files, exported_table, read_catalog

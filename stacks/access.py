@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from lakeguard.config import STAGING_PREFIX
 from lakeguard.contracts import list_contracts, load_contract
-from lakeguard.ml.anomalies import ANOMALIES_TABLE
-from lakeguard.pipeline.layout import AUDIT_FOLDER, MODELS_FOLDER
+from lakeguard.layout import AUDIT_FOLDER, MODELS_FOLDER
+from lakeguard.tables.anomalies import ANOMALIES_TABLE
 from stacks.policies import ScopedPolicy, arn
 
 READ = ("s3:GetObject",)

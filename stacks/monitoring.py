@@ -21,7 +21,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from lakeguard.pipeline.handler import METRICS_NAMESPACE, OUTCOME_METRICS, SERVICE
+from lakeguard.config import PIPELINE_METRICS_NAMESPACE
+from lakeguard.pipeline.handler import OUTCOME_METRICS, SERVICE
 from stacks.policies import scope_service_statements
 from stacks.settings import EnvironmentSettings
 
@@ -66,7 +67,7 @@ class LakeguardMonitoringStack(cdk.Stack):
         alarm("ExecutionsFailed", state_machine.metric_failed(period=five_minutes),
               "An object was quarantined or a stage failed: see the quarantine report.")
         alarm("ObjectsQuarantined", cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE, metric_name=OUTCOME_METRICS["quarantine"],
+            namespace=PIPELINE_METRICS_NAMESPACE, metric_name=OUTCOME_METRICS["quarantine"],
             dimensions_map={"service": SERVICE}, statistic="Sum", period=five_minutes),
             "Objects were quarantined: their reports are in the quarantine bucket.")
         alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=five_minutes),

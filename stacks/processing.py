@@ -24,7 +24,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
-from lakeguard.ml.metrics import METRICS_NAMESPACE
 from lakeguard.pipeline.ledger import DIGEST_INDEX
 from lakeguard.tables import CLEAN, REFINED
 from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
@@ -93,7 +92,7 @@ LEDGER_WRITERS = {
 }
 
 
-def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
+def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, lake_key: kms.IKey,
                  actions: list[str]) -> None:
     """Use the object ledger (item writes and queries on that one table and its indexes)."""
     resources = [ledger.table_arn]
@@ -102,7 +101,7 @@ def allow_ledger(role: ServiceRole, ledger: dynamodb.ITable, key: kms.IKey,
     role.access.allow("WriteTheLedger" if "dynamodb:UpdateItem" in actions else "ReadTheLedger",
                       actions, resources)
     role.access.allow("UseTheLedgerKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-                                          "kms:DescribeKey"], [key.key_arn],
+                                          "kms:DescribeKey"], [lake_key.key_arn],
                       conditions={"StringEquals": {
                           "kms:ViaService": f"dynamodb.{cdk.Aws.REGION}.amazonaws.com"}})
 
@@ -115,23 +114,23 @@ class LakeguardProcessingStack(cdk.Stack):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
-                 buckets: dict[str, s3.IBucket], key: kms.IKey, database_name: str,
+                 buckets: dict[str, s3.IBucket], lake_key: kms.IKey, database_name: str,
                  clean_database_name: str, ledger: dynamodb.ITable, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.settings, self.key, self.database_name = settings, key, database_name
+        self.settings, self.lake_key, self.database_name = settings, lake_key, database_name
         self.databases = {CLEAN: clean_database_name, REFINED: database_name}
         self.layout = LakeLayout.from_contracts()
         # The pseudonymisation key: generated at deploy time (never in code or template),
         # readable by the anonymisers' roles only. Its own KMS key: whoever may decrypt the
         # lake's data may not decrypt the secret.
-        self.secret_key = kms.Key(
+        self.secret_encryption_key = kms.Key(
             self, "PseudonymKeyEncryption", enable_key_rotation=True,
             description="lakeguard: encrypts the pseudonymisation secret only",
             removal_policy=settings.cdk_removal_policy)
         self.pseudonym_secret = secretsmanager.Secret(
             self, "PseudonymKey",
             description="lakeguard HMAC key for pseudonyms (read by the anonymisers only)",
-            encryption_key=self.secret_key,
+            encryption_key=self.secret_encryption_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True),
             removal_policy=settings.cdk_removal_policy,
@@ -160,7 +159,7 @@ class LakeguardProcessingStack(cdk.Stack):
             native=bool(self.node.try_get_context(config.CONTEXT_NATIVE_LAYER))).layer
         # The Iceberg tables exist before any stage commits to them.
         self.tables = LakeTables(self, "Tables", settings=settings, databases=self.databases,
-                                 key=key, code=code, dependency_layer=self.dependency_layer)
+                                 key=lake_key, code=code, dependency_layer=self.dependency_layer)
         grants = stage_grants(self.layout)
         self.roles: dict[str, ServiceRole] = {}
         self.functions = {name: self.stage_function(name, spec, code, environment, grants[name])
@@ -176,17 +175,17 @@ class LakeguardProcessingStack(cdk.Stack):
         allow_table_commits(self.roles["quality"], self.databases, write=False, zone=CLEAN)
         self.allow_model_metrics(self.roles["check_model"])
         for stage, actions in LEDGER_WRITERS.items():
-            allow_ledger(self.roles[stage], ledger, key, actions)
+            allow_ledger(self.roles[stage], ledger, lake_key, actions)
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
         self.glue_security = glue.CfnSecurityConfiguration(
             self, "GlueSecurity", name=f"{settings.name_prefix}-glue",
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                    s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn)],
+                    s3_encryption_mode="SSE-KMS", kms_key_arn=lake_key.key_arn)],
                 cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
-                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn),
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=lake_key.key_arn),
                 job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
-                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn),
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=lake_key.key_arn),
             ),
         )
         jobs = job_grants(self.layout)
@@ -203,14 +202,14 @@ class LakeguardProcessingStack(cdk.Stack):
         """Decrypt what the role reads; data keys only for roles that write."""
         writes = any("s3:PutObject" in g.actions for g in grants)
         actions = ["kms:Decrypt", "kms:GenerateDataKey"] if writes else ["kms:Decrypt"]
-        role.access.allow("UseTheLakeKey", actions, [self.key.key_arn])
+        role.access.allow("UseTheLakeKey", actions, [self.lake_key.key_arn])
 
     def allow_secret(self, role: ServiceRole) -> None:
         """Read the pseudonymisation key: the anonymisers only."""
         role.access.allow("ReadThePseudonymKey", ["secretsmanager:GetSecretValue"],
                           [self.pseudonym_secret.secret_arn])
         role.access.allow(
-            "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_key.key_arn],
+            "DecryptThePseudonymKey", ["kms:Decrypt"], [self.secret_encryption_key.key_arn],
             conditions={"StringEquals": {
                 "kms:ViaService": f"secretsmanager.{cdk.Aws.REGION}.amazonaws.com"}})
 
@@ -220,8 +219,8 @@ class LakeguardProcessingStack(cdk.Stack):
             "PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
             wildcard_reason="CloudWatch PutMetricData supports no resource-level permission "
             "(IAM service authorization reference); the cloudwatch:namespace condition keeps "
-            f"it to {METRICS_NAMESPACE}",
-            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}})
+            f"it to {config.MODEL_METRICS_NAMESPACE}",
+            conditions={"StringEquals": {"cloudwatch:namespace": config.MODEL_METRICS_NAMESPACE}})
 
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
                        environment: dict[str, str], grants: tuple[ObjectGrant, ...]
@@ -231,7 +230,7 @@ class LakeguardProcessingStack(cdk.Stack):
         log_group = logs.LogGroup(
             self, f"{title}Logs",
             retention=self.settings.log_retention,
-            encryption_key=self.key,  # stage logs name runs and datasets: encrypted at rest
+            encryption_key=self.lake_key,  # stage logs name runs and datasets: encrypted at rest
             removal_policy=self.settings.cdk_removal_policy,
         )
         role = self.roles[name] = ServiceRole(
@@ -295,7 +294,7 @@ class LakeguardProcessingStack(cdk.Stack):
         allow_objects(role.access, self.settings.name_prefix, grants,
                       list_raw_under=list_raw_under)
         role.access.allow("UseTheLakeKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                          [self.key.key_arn])
+                          [self.lake_key.key_arn])
         role.access.allow(
             "WriteJobLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                              "logs:AssociateKmsKey"],
@@ -310,7 +309,7 @@ class LakeguardProcessingStack(cdk.Stack):
         for stream in ("output", "error"):
             logs.LogGroup(self, f"{title}Job{stream.title()}Logs",
                           log_group_name=f"{log_prefix}/{stream}",
-                          retention=self.settings.log_retention, encryption_key=self.key,
+                          retention=self.settings.log_retention, encryption_key=self.lake_key,
                           removal_policy=self.settings.cdk_removal_policy)
         role.access.allow(
             "PutJobMetrics", ["cloudwatch:PutMetricData"], ["*"],

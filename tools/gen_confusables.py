@@ -1,4 +1,4 @@
-"""Regenerate ``lakeguard/privacy/confusables.py`` from Unicode's confusables data.
+"""Regenerate ``lakeguard/identifiers/confusables.py`` from Unicode's confusables data.
 
 The data comes from the ``confusable-homoglyphs`` package (a JSON export of Unicode's
 ``confusables.txt``, Unicode licence), which is needed only to run this script:
@@ -20,7 +20,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parents[1] / "lakeguard" / "privacy" / "confusables.py"
+TARGET = Path(__file__).resolve().parents[1] / "lakeguard" / "identifiers" / "confusables.py"
 
 
 def table(data: dict[str, list[dict[str, str]]]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
     CONFLICT_POLICIES,
+    DERIVATION_NAMES,
     DETECTOR_NAMES,
     ENCODINGS,
     GENERALISATIONS,
@@ -38,7 +39,6 @@ from lakeguard.contracts.model import (
     Shape,
 )
 from lakeguard.exceptions import ContractError, RoutingError
-from lakeguard.transforms.derive import FUNCTIONS
 
 _QUALITY_RULES = ("not_null", "range", "min_rows", "unique")
 
@@ -232,7 +232,7 @@ def parse_contract(text: str, path: str) -> Contract:
     if not columns:
         raise top.fail("columns", "declare at least one [[columns]] table")
     derived = tuple(
-        Derived(name=d.get("name", str), function=d.get("function", str, choices=FUNCTIONS),
+        Derived(name=d.get("name", str), function=d.get("function", str, choices=DERIVATION_NAMES),
                 source=d.get("source", str), options=d.get("options", dict, {}))
         for d in top.items("derived")
     )

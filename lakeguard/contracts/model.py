@@ -20,7 +20,7 @@ POLICIES: tuple[str, ...] = ("keep", "drop", "pseudonymise", "generalise", "reda
 GENERALISATIONS: tuple[str, ...] = ("departement", "age_band", "birth_year", "month", "bands",
                                     "band_floor", "top_code")
 #: What a raw column identifies, which tells the redactor and the leak guard how to look
-#: for it in the output (see :mod:`lakeguard.privacy.rawvalues`).
+#: for it in the output (see :mod:`lakeguard.identifiers.rawvalues`).
 IDENTIFIERS: tuple[str, ...] = ("name", "nir", "birth_date", "postcode", "email", "phone", "id",
                                 "job")
 #: Where a column's raw values are identifiers: anywhere in the object, or in their own row.
@@ -216,6 +216,12 @@ class RefinedTable:
 #: these; a test holds the two together). Named here so that loading a contract, which
 #: every stage does, does not import the detectors' numerical code.
 DETECTOR_NAMES = ("forecast_likelihood", "quantile_band", "range_likelihood", "robust_zscore")
+
+#: Derivations a contract's ``[[derived]]`` tables may name (``lakeguard.transforms.derive``
+#: implements exactly these; a test holds the two together). Named here for the same
+#: reason: loading a contract must not import pyarrow (the ingest function does not ship
+#: with it at hand, and contracts sit below transforms).
+DERIVATION_NAMES = ("days_between", "season", "year")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.glue.preflight import Preflight, preflight
+from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.privacy.anonymise import (
     check_reject_ratio,
     free_text_columns,
@@ -32,7 +33,6 @@ from lakeguard.privacy.anonymise import (
 from lakeguard.privacy.leakguard import LeakDetected, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.privacy.rawvalues import RawValues
 from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 
@@ -42,18 +42,18 @@ if TYPE_CHECKING:
 _REJECTS_SHOWN = 20
 
 
-def clean_schema(contract: Contract, key: PseudonymKey | None) -> pa.Schema:
+def clean_schema(contract: Contract, hmac_key: PseudonymKey | None) -> pa.Schema:
     """Arrow schema of the clean rows, found by running the policies on an empty batch."""
     empty = pa.RecordBatch.from_pydict({c.source: pa.array([], pa.string())
                                         for c in contract.columns})
-    clean, _ = apply_policies(type_batch(empty, contract, 1).clean, contract, key)
+    clean, _ = apply_policies(type_batch(empty, contract, 1).clean, contract, hmac_key)
     return clean.schema
 
 
-def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+def _anonymised(contract: Contract, hmac_key: PseudonymKey | None):  # type: ignore[no-untyped-def]
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, key)
+            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, hmac_key)
             yield clean
     return apply
 
@@ -63,13 +63,13 @@ def _anonymised(contract: Contract, key: PseudonymKey | None):  # type: ignore[n
 _FINDINGS = "column string, rule string, reason string, severity string, first_of_row boolean"
 
 
-def _findings(contract: Contract, key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+def _findings(contract: Contract, hmac_key: PseudonymKey | None):  # type: ignore[no-untyped-def]
     today = processing_day()
 
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             typed = type_batch(batch, contract, 1, today)
-            _, more = apply_policies(typed.clean, contract, key)
+            _, more = apply_policies(typed.clean, contract, hmac_key)
             found = [(r, "error") for r in typed.rejects + more] + \
                 [(w, "warning") for w in typed.warnings]
             seen: set[tuple[str, int]] = set()
@@ -175,7 +175,7 @@ def read_raw(spark: SparkSession, path: str, contract: Contract, facts: Prefligh
 
 
 def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_uri: str,
-        key: PseudonymKey | None, suppress_classes: bool | None = None) -> dict[str, Any]:
+        hmac_key: PseudonymKey | None, suppress_classes: bool | None = None) -> dict[str, Any]:
     """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report.
 
     ``dataset`` is a contract's name (the Glue job), or the contract itself (tests).
@@ -195,9 +195,9 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_ur
         raise ValidationFailed(f"Spark's CSV reader found {rows_in} rows where the Arrow reader "
                                f"found {facts.rows}: the file is ambiguous CSV (a quote left "
                                "open?); nothing was written")
-    schema = clean_schema(contract, key)
-    clean = raw.mapInArrow(_anonymised(contract, key), from_arrow_schema(schema))
-    findings = raw.mapInArrow(_findings(contract, key), _FINDINGS).cache()
+    schema = clean_schema(contract, hmac_key)
+    clean = raw.mapInArrow(_anonymised(contract, hmac_key), from_arrow_schema(schema))
+    findings = raw.mapInArrow(_findings(contract, hmac_key), _FINDINGS).cache()
     errors = findings.filter(F.col("severity") == "error")
     reasons = [Reject(0, r["column"], r["reason"], r["rule"])
                for r in errors.limit(_REJECTS_SHOWN).collect()]
@@ -230,7 +230,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_ur
         "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
         "rows_suppressed": rows_typed - rows_out, "rows_warned": rows_warned,
         "k_required": None, "k_achieved": None, **outcome,
-        "key_version": key.version_id if key else None,
+        "key_version": hmac_key.version_id if hmac_key else None,
         "input_sha256": facts.sha256,
         "rejects": [{"row": None, "column": r.column, "reason": r.reason, "rule": r.rule}
                     for r in reasons],

@@ -15,8 +15,12 @@ class JobArgumentError(LakeguardError):
     """A Glue job was started without an argument it needs."""
 
 
-def resolve_args(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
-    """Return the values of ``--<name>`` for each of ``names`` (other arguments are ignored)."""
+def resolve_args(argv: Sequence[str], names: Sequence[str], *, task: str) -> dict[str, str]:
+    """Return the values of ``--<name>`` for each of ``names`` (other arguments are ignored).
+
+    ``task`` is the state machine's task that starts the job (``Refine``, ``CleanLarge``):
+    a missing argument is a mistake in that task's ``Arguments``, so the error names it.
+    """
     values: dict[str, str] = {}
     for index, token in enumerate(argv):
         if token.startswith("--") and token[2:] in names and index + 1 < len(argv):
@@ -25,6 +29,6 @@ def resolve_args(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
     if missing:
         raise JobArgumentError(
             f"job arguments {', '.join('--' + m for m in missing)} are missing; the state "
-            "machine's Refine task passes them (statemachines/pipeline.asl.json)"
+            f"machine's {task} task passes them (statemachines/pipeline.asl.json)"
         )
     return values

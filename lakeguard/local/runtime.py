@@ -28,6 +28,7 @@ from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
+from lakeguard.layout import run_id
 from lakeguard.local import faults, gaps, iam
 from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
@@ -36,7 +37,6 @@ from lakeguard.local.lambda_service import CodeStore, LambdaService
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
-from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
 from lakeguard.s3io import download_path

@@ -10,34 +10,7 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import ModelSpec
 from lakeguard.ml.detectors import Detector
-
-#: Name of the refined table of scored points (folder in the refined bucket, Glue table).
-ANOMALIES_TABLE = "anomalies"
-
-#: The ``refined.anomalies`` table: one row per scored point, whatever the dataset.
-#: ``lower``/``upper`` are the expected range the point was judged against, ``score`` its
-#: distance from the range's centre in half-widths, ``is_anomaly`` whether it lies outside,
-#: ``alert`` whether it opens a new event (debounced), ``reason`` the sentence to show.
-#: ``season`` is the period the point belongs to (the contract's ``model.period``).
-ANOMALIES_SCHEMA = pa.schema(
-    [
-        pa.field("entity", pa.string(), nullable=False),
-        pa.field("ts", pa.date32(), nullable=False),
-        pa.field("value", pa.float64(), nullable=False),
-        pa.field("lower", pa.float64(), nullable=False),
-        pa.field("upper", pa.float64(), nullable=False),
-        pa.field("score", pa.float64(), nullable=False),
-        pa.field("is_anomaly", pa.bool_(), nullable=False),
-        pa.field("alert", pa.bool_(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("detector", pa.string(), nullable=False),
-        pa.field("model_version", pa.string(), nullable=False),
-        pa.field("dataset", pa.string(), nullable=False),
-        pa.field("season", pa.string(), nullable=False),
-    ]
-)
-
-ANOMALIES_PARTITIONS = ("dataset", "season")
+from lakeguard.tables.anomalies import ANOMALIES_SCHEMA
 
 
 def entity_series(table: pa.Table, spec: ModelSpec, entity: str) -> pa.Table:

@@ -10,13 +10,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from lakeguard.aws import client
+from lakeguard.config import MODEL_METRICS_NAMESPACE
 from lakeguard.ml.drift import DriftCheck
 
 if TYPE_CHECKING:
     import boto3
-
-#: Namespace of model metrics (the IAM policy allows PutMetricData to this one only).
-METRICS_NAMESPACE = "lakeguard/models"
 
 #: PutMetricData accepts at most this many data points per call.
 _BATCH = 1000
@@ -33,5 +31,5 @@ def publish_drift(dataset: str, checks: Mapping[str, DriftCheck],
     ]
     cloudwatch = client("cloudwatch", session)
     for start in range(0, len(data), _BATCH):
-        cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=data[start:start + _BATCH])
+        cloudwatch.put_metric_data(Namespace=MODEL_METRICS_NAMESPACE, MetricData=data[start:start + _BATCH])
     return len(data)

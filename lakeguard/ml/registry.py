@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from lakeguard.exceptions import ModelError
+from lakeguard.layout import MODELS_FOLDER, model_prefix
 from lakeguard.ml.store import ConflictError, Store, encode
-from lakeguard.pipeline.layout import MODELS_FOLDER, model_prefix
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

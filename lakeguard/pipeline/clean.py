@@ -22,8 +22,8 @@ from lakeguard.aws import client
 from lakeguard.config import ENV_PSEUDONYM_SECRET, Settings
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
+from lakeguard.layout import object_key, partition_path, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import object_key, partition_path, staging_prefix
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
 from lakeguard.s3io import PARQUET_COMPRESSION, upload_path
@@ -90,9 +90,10 @@ class PartitionWriter:
         s3, outputs = client("s3", session), []
         for values, writer in sorted(self.writers.items()):
             writer.close()
-            key = object_key(prefix, partition_path(self.partition_by, values), "part-0.parquet")
-            upload_path(s3, writer.where, bucket, key)
-            outputs.append(f"s3://{bucket}/{key}")
+            s3_key = object_key(prefix, partition_path(self.partition_by, values),
+                                "part-0.parquet")
+            upload_path(s3, writer.where, bucket, s3_key)
+            outputs.append(f"s3://{bucket}/{s3_key}")
         return outputs
 
 
@@ -127,13 +128,13 @@ def clean(
     """Anonymise the object, streamed, and stage one Parquet object per partition."""
     ref = ObjectRef.from_state(state)
     contract = load_contract(state["validation"]["dataset"])
-    key = pseudonym_key(contract.needs_key, session)
+    hmac_key = pseudonym_key(contract.needs_key, session)
     with tempfile.TemporaryDirectory(prefix="lakeguard-clean-") as folder:
         writer = PartitionWriter(Path(folder), contract.partition_by)
         digest = hashlib.sha256()
         raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
-        # classes counted over the published table are judged at Publish (privacy.tablek)
-        report = anonymise_stream(raw, contract, key, writer.write,
+        # classes counted over the published table are judged at Publish (tables.tablek)
+        report = anonymise_stream(raw, contract, hmac_key, writer.write,
                                   suppress_classes=contract.privacy.k_scope == "object")
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
         outputs = writer.upload(settings.clean_bucket, prefix, session)

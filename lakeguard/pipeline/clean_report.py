@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard.config import Settings
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.layout import staging_prefix
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import staging_prefix
 from lakeguard.s3io import get_json, list_keys
 
 if TYPE_CHECKING:

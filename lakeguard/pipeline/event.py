@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lakeguard.pipeline.layout import key_id
+from lakeguard.layout import key_id
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from lakeguard.config import Settings
+from lakeguard.config import PIPELINE_METRICS_NAMESPACE, Settings
 from lakeguard.exceptions import TransientError
 
 Stage = Callable[[dict[str, Any], Settings], dict[str, Any]]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 SERVICE = "lakeguard"
-METRICS_NAMESPACE = "lakeguard"
 #: Stage result counts published as CloudWatch metrics (EMF), by metric name.
 COUNT_METRICS = {"rows_in": "RowsIn", "rows_out": "RowsOut", "rows_rejected": "RowsRejected",
                  "rows_suppressed": "RowsSuppressed", "rows_warned": "RowsWarned",
@@ -44,7 +43,7 @@ OUTCOME_METRICS = {"publish": "ObjectsPublished", "quarantine": "ObjectsQuaranti
 TRACED_MODULES = ("botocore", "httplib")
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+metrics = Metrics(namespace=PIPELINE_METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 

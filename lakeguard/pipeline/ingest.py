@@ -16,8 +16,8 @@ from aws_lambda_powertools import Logger
 from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import RoutingError
+from lakeguard.layout import run_id
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import run_id
 from lakeguard.pipeline.ledger import Ledger
 
 if TYPE_CHECKING:

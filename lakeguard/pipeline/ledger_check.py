@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lakeguard.aws import client
 from lakeguard.config import STAGING_PREFIX, Settings
 from lakeguard.exceptions import LakeguardError
-from lakeguard.pipeline.layout import key_id
+from lakeguard.layout import key_id
 from lakeguard.pipeline.ledger import FINAL, PUBLISHED, QUARANTINED, Ledger, LedgerEntry, _later
 
 if TYPE_CHECKING:

@@ -27,21 +27,17 @@ from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
 from lakeguard.exceptions import InsufficientHistory
+from lakeguard.layout import partition_path, staging_prefix
 from lakeguard.ml import detectors, drift, registry
-from lakeguard.ml.anomalies import (
-    ANOMALIES_PARTITIONS,
-    ANOMALIES_TABLE,
-    entity_series,
-    score_entity,
-)
+from lakeguard.ml.anomalies import entity_series, score_entity
 from lakeguard.ml.detectors.base import FloatArray
 from lakeguard.ml.lineage import code_version, schema_hash, series_digest
 from lakeguard.ml.metrics import publish_drift
 from lakeguard.ml.store import S3Store
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import partition_path, staging_prefix
 from lakeguard.s3io import list_keys, read_parquet, write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
+from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_TABLE
 from lakeguard.tables.expressions import not_equal
 from lakeguard.transforms.refine import output_schema
 

@@ -13,7 +13,7 @@ The protocol, retried whole by the state machine (every step is idempotent):
 4. The audit record and the ledger (``published``) name every table's snapshot id.
 
 The clean commit keeps only the run's rows whose class holds k people and l sensitive
-values over the whole published table (:mod:`lakeguard.privacy.tablek`), counted
+values over the whole published table (:mod:`lakeguard.tables.tablek`), counted
 against the very table state it commits to.
 
 Nothing visible is deleted before its replacement commits; a run refused after some of
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
+from lakeguard.layout import audit_key, staging_prefix
 from lakeguard.pipeline.duplicates import (
     check_not_a_copy,
     find_conflicts,
@@ -37,10 +38,8 @@ from lakeguard.pipeline.duplicates import (
     refuse_conflicts,
 )
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import audit_key, staging_prefix
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.pipeline.seams import seam
-from lakeguard.privacy.tablek import enforce_across_table
 from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet
 from lakeguard.tables import (
     CLEAN,
@@ -53,6 +52,7 @@ from lakeguard.tables import (
     run_tables,
 )
 from lakeguard.tables.commit import Superseded, with_lineage
+from lakeguard.tables.tablek import enforce_across_table
 
 if TYPE_CHECKING:
     import boto3

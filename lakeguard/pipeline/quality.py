@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 def check_rule(table: pa.Table, rule: QualityRule) -> str | None:
     """Return why ``table`` breaks ``rule``, or ``None`` when it passes."""
     if rule.rule == "min_rows":
-        minimum = int(rule.min or 1)
+        # ``min = 0`` is a bound the contract wrote (an empty object is fine), not "unset"
+        minimum = 1 if rule.min is None else int(rule.min)
         return None if table.num_rows >= minimum else f"{table.num_rows} rows < {minimum}"
     if rule.rule == "not_null":
         nulls = {c: table[c].null_count for c in rule.columns if table[c].null_count}

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard.aws import client
 from lakeguard.config import Settings
+from lakeguard.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.keys import safe_name
-from lakeguard.pipeline.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
 from lakeguard.tables import Source, load_table, revert_run, run_tables

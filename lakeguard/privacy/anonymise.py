@@ -5,7 +5,7 @@ types and applies the column policies (free text folded, its patterns and the ro
 values redacted), spills the anonymised batches to a local temporary file and measures:
 rejected rows, the people and sensitive values of every quasi-identifier class
 (:mod:`lakeguard.privacy.kanon`) and the object's raw identifiers
-(:mod:`lakeguard.privacy.rawvalues`). The second pass reads the spill back, drops the
+(:mod:`lakeguard.identifiers.rawvalues`). The second pass reads the spill back, drops the
 rows of classes with fewer than k people or l sensitive values, replaces in free text
 every word of a name the object holds (known only now that it has all been read), runs
 the leak guard on every batch and hands each batch to the caller's sink. Nothing
@@ -28,13 +28,13 @@ import pyarrow as pa
 
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.identifiers.rawvalues import RawValues
+from lakeguard.identifiers.words import redact_words
 from lakeguard.parallel import default_workers, ordered_map
 from lakeguard.privacy.kanon import ClassCounter, Verdict, suppress
 from lakeguard.privacy.leakguard import guard
 from lakeguard.privacy.policy import apply_policies, per_distinct
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.privacy.rawvalues import RawValues
-from lakeguard.privacy.words import redact_words
 from lakeguard.transforms.parse import ROW, ParseReport, Reject, parse_then
 
 Source = bytes | BinaryIO
@@ -150,7 +150,7 @@ def anonymise_stream(source: Source, contract: Contract, key: PseudonymKey | Non
     Batches are worked on ``workers`` threads (default: the cores available) and reach
     ``sink`` in file order, on the caller's thread. With ``suppress_classes`` false the
     classes are left whole for Publish to count over the published table
-    (:mod:`lakeguard.privacy.tablek`); the report then carries no k.
+    (:mod:`lakeguard.tables.tablek`); the report then carries no k.
     """
     workers = default_workers() if workers is None else workers
     quasi = contract.privacy.quasi_identifiers

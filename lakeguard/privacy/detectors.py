@@ -1,6 +1,6 @@
 """Identifier patterns of this domain, found in folded text and replaced span by span.
 
-Every pattern reads text already folded by :func:`lakeguard.privacy.normalise.fold`
+Every pattern reads text already folded by :func:`lakeguard.identifiers.normalise.fold`
 (lower case, ASCII digits, no accents, no invisible characters), so one expression covers
 every spelling of an identifier. Each match is replaced in place by its kind (``[NIR]``,
 ``[PHONE]`` ...) and the rest of the text is kept: a comment is published without its
@@ -31,7 +31,7 @@ Kinds, in the order they are replaced (longer and more specific first):
     five-digit numbers shaped as French postcodes (``01000``-``98999``).
 
 Honorifics followed by a word (``dr martin``, ``maitre durand``) and the raw identifiers
-of the object are found word by word in :mod:`lakeguard.privacy.words`.
+of the object are found word by word in :mod:`lakeguard.identifiers.words`.
 """
 
 from __future__ import annotations

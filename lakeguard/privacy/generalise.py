@@ -13,6 +13,8 @@ from typing import TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeguard.transforms.derive import floor_to_band
+
 Mask: TypeAlias = pa.Array
 
 
@@ -82,13 +84,11 @@ def band_floor(values: pa.Array, edges: list[float]) -> tuple[pa.Array, Mask]:
     """Numbers -> the lower edge of their band: ``[0, 28, 56]`` turns 30 into 28, 60 into 56.
 
     Unlike :func:`bands` the result is still a number, so it can be summed; it carries no
-    more than the band does (hours worked, say, banded as the duration they follow).
+    more than the band does (hours worked, say, banded as the duration they follow). The
+    flooring itself lives in :mod:`lakeguard.transforms.derive`, which bands derived
+    durations the same way; here the values below the first edge are also rejected.
     """
-    result = pa.nulls(len(values), values.type)
-    integer = pa.types.is_integer(values.type)
-    for low in edges:
-        edge = pa.scalar(int(low) if integer else low, values.type)
-        result = pc.if_else(pc.greater_equal(values, edge), edge, result)
+    result = floor_to_band(values, edges)
     below = pc.less(values, edges[0])
     return result, below.fill_null(False)
 

@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
+from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.privacy.detectors import EMAIL, IBAN, MONTH_NAMES, is_phone
-from lakeguard.privacy.normalise import fold
-from lakeguard.privacy.rawvalues import RawValues
 
 #: Hits named in a :class:`LeakDetected` message at most.
 SHOWN = 10

@@ -16,12 +16,12 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ContractError
+from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.words import redact_row_words
 from lakeguard.privacy import generalise as gen
 from lakeguard.privacy.detectors import redact_patterns
-from lakeguard.privacy.normalise import fold
 from lakeguard.privacy.pseudonym import PseudonymKey, canonical_text
 from lakeguard.privacy.shapes import outside
-from lakeguard.privacy.words import redact_row_words
 from lakeguard.transforms.parse import ROW, Reject
 
 

@@ -2,7 +2,7 @@
 
 Erasure cannot rely on what parses. A raw or quarantined file holding the subject's row
 with a bad date, an unquoted separator or no header still holds their NIR, so raw bytes
-are searched as text: folded (:mod:`lakeguard.privacy.normalise`), digits joined across
+are searched as text: folded (:mod:`lakeguard.identifiers.normalise`), digits joined across
 separators, then compared with the canonical NIR's first 13 characters (the key may be
 mistyped). Clean rows are found by pseudonym, computed with every version of the key,
 so rows written before a rotation are found too. The names on the subject's own rows
@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 
 from lakeguard.aws import client
 from lakeguard.contracts.model import Contract
-from lakeguard.privacy.normalise import fold
+from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.words import identifier_words
 from lakeguard.privacy.pseudonym import load_key
-from lakeguard.privacy.words import identifier_words
 
 if TYPE_CHECKING:
     import boto3

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from lakeguard.privacy.nir import check_key
+from lakeguard.identifiers.nir import check_key
 
 HEADER = ["nir", "nom", "prenom", "date_naissance", "code_postal", "siret_employeur", "site",
           "emploi", "debut_absence", "fin_absence", "motif_cim", "heures", "commentaire"]

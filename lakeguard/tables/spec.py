@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from lakeguard.contracts import list_contracts, load_contract
 from lakeguard.contracts.model import Contract
-from lakeguard.ml.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA, ANOMALIES_TABLE
+from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA, ANOMALIES_TABLE
 from lakeguard.transforms.refine import output_schema
 
 SOURCE_COLUMN = "source_key_id"

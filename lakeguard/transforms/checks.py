@@ -1,6 +1,6 @@
 """Strict checks of typed values: what parses but is still wrong.
 
-Typing (:mod:`lakeguard.transforms.typing`) says whether a cell has the declared shape;
+Typing (:mod:`lakeguard.transforms.cast`) says whether a cell has the declared shape;
 these checks say whether the value is real and plausible:
 
 * a date must round-trip: formatted back with its own format, it reads as written, so

@@ -33,6 +33,20 @@ def year(dates: pa.Array) -> pa.Array:
     return pc.cast(pc.year(dates), pa.string())
 
 
+def floor_to_band(values: pa.Array, edges: list[float]) -> pa.Array:
+    """Numbers -> the lower edge of their band (null below the first edge).
+
+    ``[0, 28, 56]`` turns 30 into 28 and 60 into 56. Shared with the privacy policy
+    ``band_floor`` (:mod:`lakeguard.privacy.generalise`), which lives a layer above.
+    """
+    result = pa.nulls(len(values), values.type)
+    integer = pa.types.is_integer(values.type)
+    for low in edges:
+        edge = pa.scalar(int(low) if integer else low, values.type)
+        result = pc.if_else(pc.greater_equal(values, edge), edge, result)
+    return result
+
+
 _FUNCTIONS: dict[str, Callable[..., pa.Array]] = {"season": season, "year": year}
 #: Derivations that read a second column, named by the option ``other``.
 _BINARY: dict[str, Callable[[pa.Array, pa.Array], pa.Array]] = {"days_between": days_between}
@@ -47,9 +61,7 @@ def derive(function: str, columns: dict[str, pa.Array], source: str,
         if "bands" not in options:
             return values
         # a banded duration is a quasi-identifier a class can hold; the exact one is not
-        from lakeguard.privacy.generalise import band_floor
-
-        return band_floor(values, [float(e) for e in options["bands"]])[0]
+        return floor_to_band(values, [float(e) for e in options["bands"]])
     try:
         return _FUNCTIONS[function](columns[source], **options)
     except KeyError as err:

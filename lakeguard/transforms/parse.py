@@ -2,7 +2,7 @@
 
 The parser reads the raw CSV as text in bounded batches with the reader every path
 shares (:mod:`lakeguard.transforms.csvfile`), checks the header against the contract, types
-each column (:mod:`lakeguard.transforms.typing`), holds every value to the contract's rules
+each column (:mod:`lakeguard.transforms.cast`), holds every value to the contract's rules
 (:mod:`lakeguard.transforms.checks`), derives columns and yields clean batches. Rows that
 fail are collected as :class:`Reject` records (row number, column, rule, reason; never the
 raw value, which may be personal); rows kept despite a warning are listed the same way.
@@ -20,9 +20,10 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.identifiers import nir
+from lakeguard.identifiers.rawvalues import RawValues, identifier_values
 from lakeguard.parallel import ordered_map
-from lakeguard.privacy import nir
-from lakeguard.privacy.rawvalues import RawValues, identifier_values
+from lakeguard.transforms.cast import nullify, type_column
 from lakeguard.transforms.checks import (
     Verdict,
     date_verdicts,
@@ -32,7 +33,6 @@ from lakeguard.transforms.checks import (
 )
 from lakeguard.transforms.csvfile import CsvObject, check_header, open_csv
 from lakeguard.transforms.derive import derive
-from lakeguard.transforms.typing import nullify, type_column
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
     ``sensitive_raw`` holds the distinct raw identifiers (tagged with their kind, see
-    :mod:`lakeguard.privacy.rawvalues`), only in memory, for the redactor and the leak guard.
+    :mod:`lakeguard.identifiers.rawvalues`), only in memory, for the redactor and the leak guard.
     """
 
     rows_in: int = 0

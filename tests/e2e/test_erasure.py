@@ -20,8 +20,8 @@ import pytest
 from lakeguard.aws import client
 from lakeguard.cli import main
 from lakeguard.config import Settings
-from lakeguard.privacy.erasure import erase
-from lakeguard.privacy.nir import canonical
+from lakeguard.erasure import erase
+from lakeguard.identifiers.nir import canonical
 from lakeguard.privacy.pseudonym import load_key
 from lakeguard.samples.absences import HEADER, generate
 

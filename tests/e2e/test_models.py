@@ -11,8 +11,8 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
+from lakeguard.config import MODEL_METRICS_NAMESPACE
 from lakeguard.ml import registry
-from lakeguard.ml.metrics import METRICS_NAMESPACE
 from lakeguard.ml.store import S3Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -121,7 +121,7 @@ def test_a_lasting_shift_promotes_the_challenger_that_wins(lifecycle):
 
 
 def test_drift_and_alert_rate_reach_cloudwatch(lifecycle):
-    metrics = client("cloudwatch").list_metrics(Namespace=METRICS_NAMESPACE)["Metrics"]
+    metrics = client("cloudwatch").list_metrics(Namespace=MODEL_METRICS_NAMESPACE)["Metrics"]
     alpha = {m["MetricName"] for m in metrics
              if {"Name": "Entity", "Value": "Alpha"} in m["Dimensions"]}
     assert alpha == {"InputPSI", "AlertRate"}

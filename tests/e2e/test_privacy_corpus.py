@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakeguard.aws import client
+from lakeguard.identifiers.nir import canonical
 from lakeguard.local.runtime import fix_pseudonym_key
-from lakeguard.privacy.nir import canonical
 from lakeguard.samples.absences import generate
 from lakeguard.samples.adversarial import plant
 from tests.privacy_scan import findings

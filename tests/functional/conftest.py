@@ -1,4 +1,21 @@
+"""Fixtures of the functional tier: moto in process, and the stages' resources in it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+from lakeguard import config
+from lakeguard.aws import client
+from lakeguard.config import Settings
+
+if TYPE_CHECKING:
+    from lakeguard.pipeline.ledger import LedgerEntry
 
 
 @pytest.fixture
@@ -20,3 +37,106 @@ def aws(monkeypatch):
     monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
     with mock_aws():
         yield
+
+
+EVENTS = Path(__file__).resolve().parent / "events"
+DATA = Path(__file__).resolve().parents[2] / "data"
+#: One season of Ligue 1 results, as the demo drops it (380 matches).
+SEASON = (DATA / "football" / "ligue1" / "2006-07_fr.1.csv").read_bytes()
+BUCKETS = {"raw": "lg-raw", "clean": "lg-clean", "refined": "lg-refined",
+           "quarantine": "lg-quarantine", "artefacts": "lg-artefacts"}
+LEDGER_TABLE = "lg-ledger"
+PSEUDONYM_SECRET = "lg-pseudonym-key"
+
+
+def event(name: str) -> dict[str, Any]:
+    """A JSON event fixture of ``events/``, shaped as AWS delivers it."""
+    document: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return document
+
+
+@dataclass
+class Lake:
+    """The stages' AWS resources in moto, as the stacks deploy them, and their settings."""
+
+    settings: Settings
+
+    def object_created(self, key: str, version_id: str, size: int) -> dict[str, Any]:
+        """The EventBridge "Object Created" event S3 sends for one raw object version."""
+        document = event("object_created")
+        document["detail"]["bucket"]["name"] = self.settings.raw_bucket
+        document["detail"]["object"].update({"key": key, "size": size, "version-id": version_id})
+        return document
+
+    def drop(self, key: str, body: bytes) -> dict[str, Any]:
+        """Put a raw object and ingest it; return the execution input the state machine got."""
+        from lakeguard.pipeline.ingest import object_from_event
+        from lakeguard.pipeline.ledger import Ledger
+
+        version = client("s3").put_object(Bucket=self.settings.raw_bucket, Key=key,
+                                          Body=body)["VersionId"]
+        ref = object_from_event(self.object_created(key, version, len(body)))
+        Ledger(self.settings.ledger_table).receive(ref)
+        return ref.to_state()
+
+    @staticmethod
+    def invoke(stage: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Call the stage's Lambda handler (``lambdas/<stage>.py``) as Lambda would."""
+        handler = importlib.import_module(f"lambdas.{stage}").handler
+        result: dict[str, Any] = handler(json.loads(json.dumps(state)), None)
+        return json.loads(json.dumps(result))  # what Step Functions passes on
+
+    def keys(self, zone: str, prefix: str = "") -> list[str]:
+        """Every key of a zone's bucket under ``prefix``."""
+        from lakeguard.s3io import list_keys
+
+        return list_keys(getattr(self.settings, f"{zone}_bucket"), prefix)
+
+    def ledger(self, state: dict[str, Any]) -> LedgerEntry:
+        """The ledger entry of the object version a run works on."""
+        from lakeguard.pipeline.event import ObjectRef
+        from lakeguard.pipeline.ledger import Ledger
+
+        entry = Ledger(self.settings.ledger_table).get(ObjectRef.from_state(state))
+        assert entry is not None
+        return entry
+
+
+def deploy(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> Lake:
+    """Create the buckets (raw versioned), the ledger table and the pseudonymisation secret
+    in the current (moto) AWS, and set the environment the processing stack gives the stage
+    functions. ``suffix`` keeps the names of several lakes in one moto server apart."""
+    buckets = {zone: f"{name}{suffix}" for zone, name in BUCKETS.items()}
+    s3 = client("s3")
+    for bucket in buckets.values():
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=buckets["raw"],
+                             VersioningConfiguration={"Status": "Enabled"})
+    client("dynamodb").create_table(
+        TableName=f"{LEDGER_TABLE}{suffix}", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "object", "KeyType": "HASH"},
+                   {"AttributeName": "version_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "object", "AttributeType": "S"},
+                              {"AttributeName": "version_id", "AttributeType": "S"}])
+    secret = client("secretsmanager").create_secret(Name=f"{PSEUDONYM_SECRET}{suffix}",
+                                                     SecretString="k" * 64)
+    environment = {
+        config.ENV_RAW_BUCKET: buckets["raw"], config.ENV_CLEAN_BUCKET: buckets["clean"],
+        config.ENV_REFINED_BUCKET: buckets["refined"],
+        config.ENV_QUARANTINE_BUCKET: buckets["quarantine"],
+        config.ENV_ARTEFACTS_BUCKET: buckets["artefacts"],
+        config.ENV_GLUE_DATABASE: f"lg_refined{suffix.replace('-', '_')}",
+        config.ENV_CLEAN_DATABASE: f"lg_clean{suffix.replace('-', '_')}",
+        config.ENV_LEDGER_TABLE: f"{LEDGER_TABLE}{suffix}",
+        config.ENV_PSEUDONYM_SECRET: secret["ARN"],
+        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return Lake(Settings.from_env())
+
+
+@pytest.fixture
+def lake(aws, monkeypatch) -> Lake:
+    """The stages' resources in moto in process (see :func:`deploy`)."""
+    return deploy(monkeypatch)

@@ -57,3 +57,11 @@ def test_a_natural_key_names_clean_columns_and_what_a_repeat_does():
     # a contract without one keeps duplicates-within-a-file checks only
     text = MATCHES.read_text().split("[natural_key]")[0]
     assert parse_contract(text, "datasets/m.toml").natural_key is None
+
+
+def test_contract_derivation_names_are_the_implemented_ones():
+    """The loader checks names against contracts.model, which must not import transforms."""
+    from lakeguard.contracts.model import DERIVATION_NAMES
+    from lakeguard.transforms.derive import FUNCTIONS
+
+    assert set(DERIVATION_NAMES) == set(FUNCTIONS)

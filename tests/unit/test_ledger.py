@@ -4,8 +4,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lakeguard.layout import key_id
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.layout import key_id
 from lakeguard.pipeline.ledger import (
     PROCESSING,
     PUBLISHED,

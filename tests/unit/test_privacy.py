@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from lakeguard.contracts import load_contract, parse_contract
 from lakeguard.contracts.model import PrivacySpec
 from lakeguard.exceptions import ContractError, ValidationFailed
+from lakeguard.identifiers.nir import canonical, check_key, validate, why_invalid
+from lakeguard.identifiers.normalise import fold
 from lakeguard.privacy import generalise as gen
 from lakeguard.privacy.anonymise import anonymise
 from lakeguard.privacy.detectors import redact_patterns
 from lakeguard.privacy.kanon import ClassCounter
 from lakeguard.privacy.leakguard import LeakDetected
-from lakeguard.privacy.nir import canonical, check_key, validate, why_invalid
-from lakeguard.privacy.normalise import fold
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.samples.absences import generate
 
@@ -287,7 +287,7 @@ class _PublishedTable:
 
 
 def test_a_class_small_in_the_file_is_published_when_the_table_holds_enough_people():
-    from lakeguard.privacy.tablek import enforce_across_table
+    from lakeguard.tables.tablek import enforce_across_table
 
     contract = load_contract("absences")
     quasi = {"age_band": "40-49", "departement": "69", "site": "Lyon Part-Dieu",

@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakeguard.contracts import load_contract
+from lakeguard.identifiers.confusables import LOOK_ALIKES
+from lakeguard.identifiers.normalise import INVISIBLE, fold
+from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.privacy.anonymise import anonymise
-from lakeguard.privacy.confusables import LOOK_ALIKES
 from lakeguard.privacy.detectors import redact_patterns
 from lakeguard.privacy.leakguard import scan
-from lakeguard.privacy.normalise import INVISIBLE, fold
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.privacy.rawvalues import RawValues
 from lakeguard.samples.absences import generate
 from lakeguard.samples.adversarial import BENIGN, CLASSES, KEPT, plant
 from tests.privacy_scan import findings
@@ -153,7 +153,7 @@ _SEPARATOR = st.sampled_from(["", " ", ".", "-", "/", "_", " - ", ":", "|", "\u2
        st.booleans(), st.sampled_from(["", "nir", "secu: ", "x "]))
 def test_any_nir_spelling_is_redacted_and_the_guard_then_finds_none(sex, year, month, dep, commune,
                                                                     order, seps, keyed, prefix):
-    from lakeguard.privacy.nir import check_key
+    from lakeguard.identifiers.nir import check_key
 
     body = f"{sex}{year:02d}{month:02d}{dep:02d}{commune:03d}{order:03d}"
     nir = body + (check_key(body) if keyed else "")

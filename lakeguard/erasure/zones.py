@@ -7,7 +7,7 @@ The subject is given by their NIR as producers write it. They are found:
   read from their own raw rows: each affected raw key's rows are rewritten in one Iceberg
   commit, without the subject's rows and with their name replaced by ``[NAME]``;
 * in the refined tables and anomalies derived from those keys, recomputed from what
-  remains and re-scored with the current champions (:mod:`.erase_tables`);
+  remains and re-scored with the current champions (:mod:`.in_tables`);
 * in raw and quarantined object versions, by a text scan for the canonical NIR (folded,
   digits joined across separators), so files that never parsed are found too; those
   versions are deleted;
@@ -32,9 +32,9 @@ from lakeguard.aws import client
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Column, Contract
+from lakeguard.erasure.in_tables import erase_in_tables
 from lakeguard.exceptions import ContractError
-from lakeguard.privacy import nir
-from lakeguard.privacy.erase_tables import erase_in_tables
+from lakeguard.identifiers import nir
 from lakeguard.privacy.pseudonym import canonical_text
 from lakeguard.privacy.subject import lines_holding, name_words, pseudonyms
 from lakeguard.s3io import put_json

@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Column
-from lakeguard.privacy import nir
-from lakeguard.privacy.normalise import fold
-from lakeguard.privacy.words import identifier_words
+from lakeguard.identifiers import nir
+from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.words import identifier_words
 
 _TAG = "\x1f"
 #: Kinds whose words are names in free text (``[NAME]``, ``[ID]``).

@@ -15,7 +15,7 @@ all. :func:`fold` maps every such spelling to one form, in this order:
 5. accents removed (NFKD, then combining marks dropped), and the Latin letters that
    carry no decomposable accent spelled in ASCII (``œ`` -> ``oe``, ``ø`` -> ``o``);
 6. look-alike letters and digits of other scripts become the ASCII ones they imitate
-   (:mod:`lakeguard.privacy.confusables`, from Unicode's confusables data, lower-case
+   (:mod:`lakeguard.identifiers.confusables`, from Unicode's confusables data, lower-case
    forms included; the decimal digits of every script become ASCII digits). Last, so
    only the rare cells still holding a non-ASCII character pay for it.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeguard.privacy.confusables import LOOK_ALIKES
+from lakeguard.identifiers.confusables import LOOK_ALIKES
 
 #: Characters that render as nothing: format characters (soft hyphen, zero-width space,
 #: joiners, word joiner, bidirectional marks, byte-order mark, tags), the combining

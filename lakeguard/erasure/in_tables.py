@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 
 from lakeguard.config import Settings
 from lakeguard.contracts.model import Contract
+from lakeguard.identifiers.words import redact_words
 from lakeguard.privacy.anonymise import free_text_columns
 from lakeguard.privacy.kanon import ClassCounter, class_keys, suppress
-from lakeguard.privacy.words import redact_words
 from lakeguard.tables import CLEAN, REFINED, RUN_COLUMN, SOURCE_COLUMN, Source, load_table, replace_rows
 from lakeguard.tables.commit import with_lineage
 from lakeguard.tables.expressions import equal
@@ -153,7 +153,7 @@ def _recompute_refined(contract: Contract, changes: TableChanges, settings: Sett
     small cells suppressed, not a person's rows), so a model's lineage never points at a
     deleted input.
     """
-    from lakeguard.privacy.rescore import rescored
+    from lakeguard.erasure.rescore import rescored
 
     clean_table = load_table(settings, CLEAN, contract.name)
     kept = _training_inputs(contract, settings)

@@ -12,6 +12,10 @@ The rows of the raw key being published are left out of the count: the commit re
 them. Refined aggregates are computed from every anonymised row of the file, as
 statistical offices compute tables from full microdata: their cells are protected by
 their own suppression in distinct people.
+
+It lives with the tables, not with the privacy rules it applies (:mod:`lakeguard.privacy.kanon`
+counts the classes): it reads the published table by its lineage column, and the table
+layer sits above the privacy layer.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeguard.privacy.normalise import fold
+from lakeguard.identifiers.normalise import fold
 
 #: Words that are parts of names but not names on their own, in folded form.
 PARTICLES = frozenset({
