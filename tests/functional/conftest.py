@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import socket
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +16,7 @@ import pytest
 from lakeguard import config
 from lakeguard.aws import client
 from lakeguard.config import Settings
+from lakeguard.pipeline.ledger import DIGEST_INDEX
 
 if TYPE_CHECKING:
     from lakeguard.pipeline.ledger import LedgerEntry
@@ -117,7 +121,11 @@ def deploy(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> Lake:
         KeySchema=[{"AttributeName": "object", "KeyType": "HASH"},
                    {"AttributeName": "version_id", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "object", "AttributeType": "S"},
-                              {"AttributeName": "version_id", "AttributeType": "S"}])
+                              {"AttributeName": "version_id", "AttributeType": "S"},
+                              {"AttributeName": "digest", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{  # as stacks/storage.py defines it
+            "IndexName": DIGEST_INDEX, "Projection": {"ProjectionType": "ALL"},
+            "KeySchema": [{"AttributeName": "digest", "KeyType": "HASH"}]}])
     secret = client("secretsmanager").create_secret(Name=f"{PSEUDONYM_SECRET}{suffix}",
                                                      SecretString="k" * 64)
     environment = {
@@ -140,3 +148,45 @@ def deploy(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> Lake:
 def lake(aws, monkeypatch) -> Lake:
     """The stages' resources in moto in process (see :func:`deploy`)."""
     return deploy(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto in server mode on a free port, shared by the tests that need the Iceberg tables.
+
+    pyiceberg reads and writes table files with pyarrow's own S3 client, which moto's
+    in-process mock cannot intercept; a server in a thread needs no Docker and no Java.
+    """
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()
+
+
+@pytest.fixture
+def table_lake(moto_server, monkeypatch) -> Lake:
+    """A lake of its own in the server: buckets, ledger, databases and the matches tables."""
+    from moto import settings
+
+    from lakeguard.contracts import load_contract
+    from lakeguard.tables import ensure_tables, names_of, run_tables
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    deployed = deploy(monkeypatch, suffix=f"-{uuid.uuid4().hex[:8]}")
+    names = names_of(deployed.settings)
+    for database in (names.clean_database, names.refined_database):
+        client("glue").create_database(DatabaseInput={"Name": database})
+    ensure_tables(tuple(run_tables(load_contract("matches"))), names)
+    return deployed

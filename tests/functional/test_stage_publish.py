@@ -1,14 +1,10 @@
 """Publish through its handler: one Iceberg commit per table, the audit record, the ledger.
 
-pyiceberg reads and writes table files with pyarrow's own S3 client, which moto's
-in-process mock cannot intercept; these tests run moto as a server in a thread instead
-(no Docker, no Java), one lake per test under its own names.
+These tests run on :func:`tests.functional.conftest.table_lake` (moto as a server in a
+thread), since pyiceberg's file IO goes around moto's in-process mock.
 """
 
 import json
-import logging
-import socket
-import uuid
 
 import pytest
 
@@ -16,44 +12,15 @@ from lakeguard.aws import client
 from lakeguard.contracts import load_contract
 from lakeguard.layout import staging_prefix
 from lakeguard.s3io import read_parquet, table_to_parquet_bytes
-from lakeguard.tables import SOURCE_COLUMN, ensure_tables, names_of, read_table, run_tables
+from lakeguard.tables import SOURCE_COLUMN, read_table
 from lakeguard.transforms.refine import refine_table
-from tests.functional.conftest import SEASON, Lake, deploy
-
-
-@pytest.fixture(scope="module")
-def server():
-    """moto in server mode on a free port, for this module's tests."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
+from tests.functional.conftest import SEASON, Lake
 
 
 @pytest.fixture
-def lake(server, monkeypatch) -> Lake:
-    """A lake of its own in the server: buckets, ledger, databases and the matches tables."""
-    from moto import settings
-
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"AWS_ENDPOINT_URL": server, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
-    deployed = deploy(monkeypatch, suffix=f"-{uuid.uuid4().hex[:8]}")
-    names = names_of(deployed.settings)
-    for database in (names.clean_database, names.refined_database):
-        client("glue").create_database(DatabaseInput={"Name": database})
-    ensure_tables(tuple(run_tables(load_contract("matches"))), names)
-    return deployed
+def lake(table_lake: Lake) -> Lake:
+    """Publish commits to the Iceberg tables: the lake with its tables, in a moto server."""
+    return table_lake
 
 
 def _refined(lake: Lake, state: dict) -> None:
@@ -69,7 +36,7 @@ def _refined(lake: Lake, state: dict) -> None:
             Body=table_to_parquet_bytes(rows))
 
 
-def _through_quality(lake: Lake, key: str, body: bytes) -> dict:
+def through_quality(lake: Lake, key: str, body: bytes) -> dict:
     state = lake.drop(key, body)
     for stage, result in (("validate", "validation"), ("clean", "clean"),
                           ("quality", "quality")):
@@ -80,7 +47,7 @@ def _through_quality(lake: Lake, key: str, body: bytes) -> dict:
 
 def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
     # GIVEN a season validated, cleaned, checked and refined (its rows staged)
-    state = _through_quality(lake, "matches/2006-07.csv", SEASON)
+    state = through_quality(lake, "matches/2006-07.csv", SEASON)
     # WHEN Publish runs
     result = Lake.invoke("publish", state)
     # THEN each table of the contract has one snapshot of the run's rows
@@ -97,7 +64,8 @@ def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
     body = client("s3").get_object(Bucket=lake.settings.artefacts_bucket,
                                    Key=f"audit/matches/{state['run_id']}.json")["Body"]
     audit = json.loads(body.read())
-    assert audit["rows"] == {"in": 380, "out": 380, "rejected": 0, "suppressed": 0}
+    assert audit["rows"] == {"in": 380, "out": 380, "rejected": 0, "suppressed": 0,
+                             "skipped": 0}
     assert audit["snapshots"] == result["snapshots"]
     entry = lake.ledger(state)
     assert entry.state == "published" and entry.digest == state["clean"]["input_sha256"]
@@ -106,7 +74,7 @@ def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
 
 def test_a_retried_publish_commits_nothing_new(lake: Lake):
     # GIVEN a published season
-    state = _through_quality(lake, "matches/2006-07.csv", SEASON)
+    state = through_quality(lake, "matches/2006-07.csv", SEASON)
     first = Lake.invoke("publish", state)
     # WHEN the state machine retries the whole Publish (a time-out after the commits)
     second = Lake.invoke("publish", state)
@@ -117,10 +85,10 @@ def test_a_retried_publish_commits_nothing_new(lake: Lake):
 
 def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
     # GIVEN a season published, then corrected by its producer (one match removed)
-    older = _through_quality(lake, "matches/2006-07.csv", SEASON)
+    older = through_quality(lake, "matches/2006-07.csv", SEASON)
     Lake.invoke("publish", older)
     corrected = b"\n".join(SEASON.splitlines()[:-1])
-    state = _through_quality(lake, "matches/2006-07.csv", corrected)
+    state = through_quality(lake, "matches/2006-07.csv", corrected)
     # WHEN the newer version is published
     Lake.invoke("publish", state)
     # THEN the key's rows are the newer version's only

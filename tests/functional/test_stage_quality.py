@@ -1,13 +1,28 @@
-"""The quality gate through its handler, over what Clean staged."""
+"""The quality gate through its handler, over what Clean staged, weighed against the lake."""
 
 import pytest
 
-from lakeguard.exceptions import QualityGateFailed
+from lakeguard.exceptions import DuplicateUpload, QualityGateFailed
+from lakeguard.s3io import read_parquet
 from tests.functional.conftest import SEASON, Lake
 
 
-def _cleaned(lake: Lake, body: bytes) -> dict:
-    state = lake.drop("matches/2006-07.csv", body)
+@pytest.fixture
+def lake(table_lake: Lake) -> Lake:
+    """The gate reads the published clean table: the lake with its tables, in a moto server."""
+    return table_lake
+
+
+def _published(lake: Lake, key: str, body: bytes) -> dict:
+    from tests.functional.test_stage_publish import through_quality
+
+    state = through_quality(lake, key, body)
+    state["publish"] = Lake.invoke("publish", state)
+    return state
+
+
+def _cleaned(lake: Lake, body: bytes, key: str = "matches/2006-07.csv") -> dict:
+    state = lake.drop(key, body)
     state["validation"] = Lake.invoke("validate", state)
     state["clean"] = Lake.invoke("clean", state)
     return state
@@ -42,3 +57,22 @@ def test_an_impossible_score_fails_the_range_rule(lake: Lake):
     with pytest.raises(QualityGateFailed, match=r"range\(home_goals, away_goals\): "
                                                 r"home_goals max 21 > 20"):
         Lake.invoke("quality", _cleaned(lake, "\n".join(lines).encode()))
+
+
+def test_a_copy_of_a_published_season_under_another_key_is_a_duplicate_upload(lake: Lake):
+    _published(lake, "matches/2006-07.csv", SEASON)
+    with pytest.raises(DuplicateUpload, match=r"published from s3://[^ ]+/matches/2006-07\.csv"):
+        Lake.invoke("quality", _cleaned(lake, SEASON, "matches/copy/2006-07.csv"))
+
+
+def test_rows_another_key_published_are_left_out_of_the_hand_off(lake: Lake):
+    # GIVEN the first 100 matches of the season published under one key
+    lines = SEASON.decode().splitlines()
+    _published(lake, "matches/first-half.csv", ("\n".join(lines[:101]) + "\n").encode())
+    # WHEN the whole season arrives under another key
+    state = _cleaned(lake, SEASON, "matches/whole.csv")
+    result = Lake.invoke("quality", state)
+    # THEN the gate leaves those 100 out of what Refine and Publish will read, and says so
+    assert result["duplicates"]["rows_skipped"] == 100 and result["rows"] == 280
+    assert result["duplicates"]["on_conflict"] == "skip"
+    assert read_parquet(state["clean"]["outputs"]).num_rows == 280
