@@ -72,10 +72,14 @@ def _invisible(c):
             or code <= 0x08 or 0x0E <= code <= 0x1F or 0x7F <= code <= 0x9F)
 
 
+#: Characters Python's Unicode (14.0 in 3.11) does not assign are left out: Arrow's utf8proc
+#: knows a newer Unicode and normalises some of them (U+1E030, a Cyrillic modifier letter,
+#: folds to "a"), where the plain definition, on unicodedata, leaves them as they are.
 _TEXT = st.text(st.one_of(
     st.characters(codec="ascii"), st.sampled_from("éèÉçœÆøßÅåñ\u0301\u0300"),
     st.sampled_from("\u200b\u200c\u200d\u00ad\u2060\ufeff\u00a0\u202f\u2011\u2013\u2019"),
-    st.sampled_from("аеорсхуіАЕОРСНМТνοα１２３ａｂ𝐀𝐛٣"), st.characters(exclude_categories=["Cs"])),
+    st.sampled_from("аеорсхуіАЕОРСНМТνοα１２３ａｂ𝐀𝐛٣"),
+    st.characters(exclude_categories=["Cs", "Cn"])),
     max_size=30)
 
 
