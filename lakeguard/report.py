@@ -82,6 +82,12 @@ def _quoted(entity: str) -> str:
     return entity.replace("'", "''")
 
 
+def entities(directory: Path) -> list[str]:
+    """Every team of the exported lake, as the data spells it (to resolve ``--entity``)."""
+    found = query_local(directory, "SELECT DISTINCT team FROM refined.team_matches ORDER BY team")
+    return [str(team) for team in found.column("team").to_pylist() if team is not None]
+
+
 def entity_anomalies(directory: Path, entity: str) -> pa.Table:
     """The team's anomalous matches, most severe first.
 
