@@ -105,14 +105,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
                          "football-data CSV files, e.g. data/football/ligue1")
     out = Path(args.out)
     results = run_files(files, "matches/", out)
-    _print_results(results, "table" if args.format == "table" else args.format)
-    entity = resolve_name(args.entity, entities(out), "team")
+    try:
+        entity = resolve_name(args.entity, entities(out), "team")
+    except UsageError as err:
+        raise UsageError(f"{err}; the lake is exported: `lakeguard report --local {out} "
+                         "--entity NAME` writes the report without running again") from None
     anomalies = entity_anomalies(out, entity)
-    if args.format == "table":
-        emit(f"\nAnomalies for {entity} (net goals outside the team's normal band):")
-    emit(format_result(anomalies, args.format))
     paths = write_report(out, entity)
-    progress(f"report: {paths.html}\nplot:   {paths.png}")
+    if args.format == "json":  # one document: a script reads it in one go
+        emit(json.dumps({"files": json.loads(format_result(results_table(results), "json")),
+                         "entity": entity,
+                         "anomalies": json.loads(format_result(anomalies, "json")),
+                         "report": str(paths.html), "plot": str(paths.png)}, indent=2))
+    else:
+        _print_results(results, "table")
+        emit(f"\nAnomalies for {entity} (net goals outside the team's normal band):")
+        emit(format_result(anomalies, "table"))
+        emit(f"\nreport: {paths.html}\nplot:   {paths.png}")
     return EXIT_OK if all(r.outcome == "published" for r in results) else EXIT_PROBLEMS
 
 
@@ -182,7 +191,7 @@ def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     demo.add_argument("--out", default="demo-out", help="where to export zones and the report")
     demo.add_argument("--entity", default="Marseille",
                       help="team whose anomalies to show (any case)")
-    add_format_option(demo)
+    add_format_option(demo, ("table", "json"))
     demo.set_defaults(func=cmd_demo)
 
     report = sub.add_parser(

@@ -86,3 +86,29 @@ def test_report_command_matches_the_team_in_any_case(relegated, tmp_path, capsys
                  "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no team 'marsielle' (known: Lyon, Marseille)" in err and len(err.splitlines()) == 1
+
+
+def test_demo_prints_one_json_document_and_matches_the_team_in_any_case(relegated, tmp_path,
+                                                                         monkeypatch, capsys):
+    import json
+
+    import lakeguard.cli_local as local
+    from lakeguard.local.runtime import RunResult
+
+    # GIVEN the embedded run replaced by its result (the e2e tests run the real one)
+    (tmp_path / "1993-94_fr.1.csv").write_text("Date\n")
+    done = [RunResult("1993-94_fr.1.csv", "matches/1993-94_fr.1.csv", "run", "SUCCEEDED",
+                      "published", 4, 4, 1.5)]
+    monkeypatch.setattr(local, "run_files", lambda *args, **kwargs: done)
+    common = ["demo", "--data", str(tmp_path), "--out", str(relegated)]
+    # WHEN the demo runs with a lower-case team and --format json
+    assert main([*common, "--entity", "marseille", "--format", "json"]) == 0
+    # THEN stdout is one JSON document, numbers as numbers
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["entity"] == "Marseille" and shown["files"][0]["rows_in"] == 4
+    assert shown["files"][0]["seconds"] == 1.5
+    assert [a["result"] for a in shown["anomalies"]] == ["0-7", "0-7"]
+    # and a team not in the data is named, with the way to write the report without a re-run
+    assert main([*common, "--entity", "Nowhere FC"]) == 2
+    err = capsys.readouterr().err
+    assert "no team 'Nowhere FC' (known: Lyon, Marseille)" in err and "lakeguard report" in err
