@@ -57,6 +57,14 @@ def _file_line(index: int, total: int, path: Path, result: RunResult) -> str:
             f"{counts:<22} {result.seconds:5.1f} s" + (f"  {result.reason}" if result.reason else ""))
 
 
+def _remaining(seconds_per_file: float, files_left: int) -> str:
+    """An estimate of the time left from the files done so far (the first includes no start-up)."""
+    if files_left <= 0:
+        return ""
+    left = round(seconds_per_file * files_left)
+    return f"  (~{left // 60} min {left % 60:02d} s left)" if left >= 60 else f"  (~{left} s left)"
+
+
 def run_files(files: Sequence[Path], prefix: str, export: Path | None,
               pseudonym_key: str | None = None,
               then: Callable[[LocalLake], None] | None = None) -> list[RunResult]:
@@ -70,7 +78,8 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None,
         for index, path in enumerate(files, 1):
             result = lake.drop(path, prefix)
             results.append(result)
-            progress(_file_line(index, len(files), path, result))
+            progress(_file_line(index, len(files), path, result)
+                     + _remaining(sum(r.seconds for r in results) / index, len(files) - index))
         if then is not None:
             then(lake)
         if export is not None:

@@ -105,6 +105,10 @@ def explain(err: BaseException) -> tuple[int, str]:
             return EXIT_SETUP, (f"{err}; use --profile with a role that may do this, see "
                                 "README 'Who may touch what'")
         return EXIT_PROBLEMS, f"{err}; rerun with --debug for the trace"
+    if isinstance(err, FileNotFoundError | IsADirectoryError | NotADirectoryError):
+        return EXIT_USAGE, f"{err.strerror}: {err.filename}; check the path given"
+    if isinstance(err, PermissionError):
+        return EXIT_SETUP, f"{err.strerror}: {err.filename}; check the file's permissions"
     frames = traceback.extract_tb(err.__traceback__)
     where = f" in {_short(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     # The message is left out: an unexpected error may quote a row of personal data.

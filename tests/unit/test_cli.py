@@ -197,3 +197,24 @@ def test_every_command_has_a_description_and_examples():
 def test_help_shows_defaults():
     text = build_parser()._subparsers._group_actions[0].choices["sample"].format_help()
     assert "(default: 10000)" in text and "(default: None)" not in text
+
+
+def test_local_run_progress_estimates_the_time_left():
+    from lakeguard.cli_local import _remaining
+
+    assert _remaining(13.2, 30) == "  (~6 min 36 s left)"
+    assert _remaining(5.0, 3) == "  (~15 s left)" and _remaining(5.0, 0) == ""
+
+
+def test_a_missing_key_file_is_a_usage_error_before_the_lake_starts(tmp_path, capsys):
+    raw = tmp_path / "season.csv"
+    raw.write_text("Date\n")
+    assert main(["local", "run", "--dataset", "matches", str(raw),
+                 "--pseudonym-key-file", str(tmp_path / "no-key")]) == 2
+    assert _one_line(capsys.readouterr().err) == (
+        f"lakeguard: No such file or directory: {tmp_path / 'no-key'}; check the path given")
+
+
+def test_missing_raw_files_are_named(tmp_path, capsys):
+    assert main(["local", "run", "--dataset", "matches", str(tmp_path / "nope.csv")]) == 2
+    assert "no such file(s): " in _one_line(capsys.readouterr().err)
