@@ -92,7 +92,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument("--local", metavar="DIR", type=existing_dir,
                         help="a lake exported by `lakeguard demo` (e.g. demo-out); "
                              "default: the deployed environment", **default(None))
-    parser.add_argument("--stack-prefix", help="name prefix of the deployed stacks" + (
+    parser.add_argument("--stack-prefix", metavar="PREFIX", help="name prefix of the deployed stacks" + (
                         "" if top else f" (default: {STACK_PREFIX})"), **default(STACK_PREFIX))
 
 
@@ -107,7 +107,7 @@ def add_ledger_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                "  lakeguard ledger --dataset matches --format json | jq '.[].key'\n"
                "  lakeguard ledger --local demo-out check")
     _common(ledger, top=True)
-    ledger.add_argument("--dataset", type=dataset_name, help="only this dataset")
+    ledger.add_argument("--dataset", metavar="NAME", type=dataset_name, help="only this dataset")
     ledger.add_argument("--state", choices=STATES, help="only entries in this state")
     add_format_option(ledger)
     ledger.set_defaults(func=cmd_ledger)

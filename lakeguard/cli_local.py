@@ -226,7 +226,7 @@ def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         epilog="examples:\n"
                "  lakeguard local run --dataset matches data/football/ligue1 --export out\n"
                "  lakeguard local run --dataset absences a.csv --format json > runs.json")
-    run.add_argument("--dataset", required=True, type=dataset_name,
+    run.add_argument("--dataset", metavar="NAME", required=True, type=dataset_name,
                      help="dataset contract name, e.g. matches")
     run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
     run.add_argument("--pseudonym-key-file", metavar="FILE", type=Path,

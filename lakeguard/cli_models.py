@@ -149,12 +149,12 @@ def _common(parser: argparse.ArgumentParser, *, entity_required: bool) -> None:
     parser.add_argument("--local", metavar="DIR", type=existing_dir,
                         help="a lake exported by `lakeguard demo` (e.g. demo-out); "
                              "default: the deployed environment")
-    parser.add_argument("--stack-prefix", default="lakeguard-dev-",
+    parser.add_argument("--stack-prefix", metavar="PREFIX", default="lakeguard-dev-",
                         help="name prefix of the deployed stacks")
-    parser.add_argument("--dataset", type=dataset_name, required=entity_required,
+    parser.add_argument("--dataset", metavar="NAME", type=dataset_name, required=entity_required,
                         help="dataset contract name, e.g. matches" if entity_required
                         else "only this dataset")
-    parser.add_argument("--entity", required=entity_required,
+    parser.add_argument("--entity", metavar="NAME", required=entity_required,
                         help="entity, e.g. Marseille (any case)" if entity_required
                         else "only this entity, e.g. Marseille (any case)")
 

@@ -138,11 +138,11 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         epilog="examples:\n"
                "  lakeguard erase --dataset absences --subject 1850775123456 --dry-run\n"
                "  lakeguard erase --dataset absences --subject 1850775123456 --format json")
-    erase.add_argument("--dataset", required=True, type=dataset_name,
+    erase.add_argument("--dataset", metavar="NAME", required=True, type=dataset_name,
                        help="dataset contract name, e.g. absences")
     erase.add_argument("--subject", required=True,
                        help="the subject's identifier as producers send it (e.g. their NIR)")
-    erase.add_argument("--stack-prefix", default=STACK_PREFIX,
+    erase.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
                        help="name prefix of the deployed stacks")
     erase.add_argument("--dry-run", action="store_true",
                        help="list what would be removed, recomputed and purged; change nothing")
