@@ -27,6 +27,7 @@ from lakeguard.cli_support import (
     emit,
     existing_dir,
     positive_int,
+    progress,
     report_failure,
     silence_stdout,
 )
@@ -45,7 +46,7 @@ Run `lakeguard COMMAND --help` for a command's options and examples."""
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Answer Athena SQL locally (DuckDB over an export) or through Athena."""
-    from lakeguard.query import format_result, query_athena, query_local
+    from lakeguard.query import bytes_scanned, format_result, query_athena, query_local, scan_note
 
     if args.local:
         table = query_local(args.local, args.sql)
@@ -59,6 +60,9 @@ def cmd_query(args: argparse.Namespace) -> int:
                 "AthenaWorkgroupName and GlueDatabaseName give them; use --local DIR offline"
             )
         table = query_athena(args.sql, workgroup=workgroup, database=database)
+    scanned = bytes_scanned(table)
+    if scanned is not None:
+        progress(f"-- {scan_note(scanned)}")
     emit(format_result(table, args.format))
     return EXIT_OK
 

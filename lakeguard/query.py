@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 LOGICAL_DATABASE = "refined"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OutputFormat = Literal["table", "csv", "json"]
+#: Schema metadata key holding the bytes an Athena query scanned.
+BYTES_SCANNED = "lakeguard.bytes_scanned"
+#: Athena's price per TB scanned in most regions, and its minimum billed per query.
+ATHENA_USD_PER_TB = 5.0
+ATHENA_MIN_BYTES = 10_000_000
 
 
 def _syntax_error(err: sqlglot.errors.SqlglotError) -> str:
@@ -139,7 +144,8 @@ def query_athena(
     query_id = started["QueryExecutionId"]
     deadline = time.monotonic() + timeout_seconds
     while True:
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        status = execution["Status"]
         if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
             break
         if time.monotonic() > deadline:
@@ -166,7 +172,32 @@ def query_athena(
             values = [cell.get("VarCharValue") for cell in row["Data"]]
             rows.append([None if v is None else _ATHENA_TYPES.get(t, str)(v)
                          for v, t in zip(values, types, strict=False)])
-    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+    scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
+    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}).replace_schema_metadata(
+        {BYTES_SCANNED: str(scanned)})
+
+
+def bytes_scanned(table: pa.Table) -> int | None:
+    """The bytes Athena scanned for ``table`` (None for a result that did not come from Athena)."""
+    value = (table.schema.metadata or {}).get(BYTES_SCANNED.encode())
+    return None if value is None else int(value)
+
+
+def scan_note(scanned: int) -> str:
+    """What a query scanned and roughly cost, e.g. ``scanned 12.3 MB: about $0.00006 ...``.
+
+    Athena bills the bytes scanned, rounded up to 10 MB per query, at $5 per TB in most
+    regions: the figure is an estimate to compare queries, not an invoice.
+    """
+    size = float(scanned)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            break
+        size /= 1000
+    cost = max(scanned, ATHENA_MIN_BYTES) / 1e12 * ATHENA_USD_PER_TB
+    shown = f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    return (f"scanned {shown}: about ${cost:.5f} at ${ATHENA_USD_PER_TB:g} per TB "
+            "(Athena bills at least 10 MB per query)")
 
 
 def _text(value: Any, full: bool = False) -> str:

@@ -105,3 +105,18 @@ def test_log_lines_go_to_stderr_under_the_cli(aws, capsys):
     # outside the CLI (in Lambda), Powertools keeps writing to stdout
     logger.warning("in Lambda")
     assert "in Lambda" in capsys.readouterr().out
+
+
+def test_query_in_athena_says_what_it_scanned_and_roughly_cost(aws, capsys):
+    assert main(["query", "--workgroup", "primary", "--database", "lakeguard_dev_refined",
+                 "--format", "json", "SELECT 1"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out) == []  # moto answers no rows
+    assert "-- scanned 0 B: about $0.00005 at $5 per TB" in printed.err
+
+
+def test_the_scan_note_rounds_up_to_athena_minimum():
+    from lakeguard.query import scan_note
+
+    assert scan_note(2_500_000_000).startswith("scanned 2.5 GB: about $0.01250")
+    assert scan_note(1234).startswith("scanned 1.2 KB: about $0.00005")
