@@ -218,3 +218,17 @@ def test_a_missing_key_file_is_a_usage_error_before_the_lake_starts(tmp_path, ca
 def test_missing_raw_files_are_named(tmp_path, capsys):
     assert main(["local", "run", "--dataset", "matches", str(tmp_path / "nope.csv")]) == 2
     assert "no such file(s): " in _one_line(capsys.readouterr().err)
+
+
+def test_erase_has_a_machine_readable_report_without_the_identifier(capsys):
+    from lakeguard.cli_ops import print_erasure
+    from lakeguard.privacy.erasure import ErasureReport
+
+    report = ErasureReport("absences", "p-3f2a", "k2", dry_run=True, clean_rows_removed=3,
+                           clean_objects=["absences/part-1.parquet"])
+    print_erasure(report, "json")
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["clean_rows_removed"] == 3 and shown["dry_run"] is True
+    assert shown["clean_objects"] == ["absences/part-1.parquet"] and "subject" not in shown
+    print_erasure(report)
+    assert "would erase subject p-3f2a" in capsys.readouterr().out
