@@ -14,10 +14,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Python 3.11 is what Lambda and Glue 5 run; fall back to python3 if it is 3.11 under that name.
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	@echo "-- creating $(VENV) and installing the Python dependencies (first run only: about 3 minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+	@echo "-- $(VENV) is ready"
 
 install: $(STAMP)
 

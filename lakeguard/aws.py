@@ -34,10 +34,11 @@ def client(service: str, session: boto3.session.Session | None = None) -> Any:
     if session is not None:
         return session.client(service, config=_RETRIES)  # type: ignore[call-overload]
     # AWS_DEFAULT_REGION first: it is what boto3 and the AWS CLI read (Lambda sets both).
-    # The access key is part of the key: a client keeps the credentials it was built with.
+    # The access key and profile are part of the key: a client keeps the credentials it was
+    # built with (the CLI's --profile sets AWS_PROFILE).
     key = (service, os.environ.get("AWS_ENDPOINT_URL"),
            os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
-           os.environ.get("AWS_ACCESS_KEY_ID"))
+           os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_PROFILE"))
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = botocore.session.Session().create_client(

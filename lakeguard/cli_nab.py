@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lakeguard.exceptions import LakeguardError
+from lakeguard.cli_support import add_format_option
+from lakeguard.exceptions import UsageError
 
 #: Where NAB keeps the published results, relative to its data folder.
 NAB_RESULTS = Path("..") / "results"
@@ -31,7 +32,7 @@ def cmd_nab_score(args: argparse.Namespace) -> int:
 
     evaluation = score_results(args.results, args.labels, threshold=args.threshold,
                                profiles=args.profiles)
-    if args.json:
+    if args.format == "json":
         _print(json.dumps(evaluation.to_json(), indent=2))
         return 0
     how = "the given threshold" if args.threshold is not None else "each profile's optimised threshold"
@@ -47,15 +48,15 @@ def cmd_nab_run(args: argparse.Namespace) -> int:
     from lakeguard.ml.benchmark import run_benchmark
 
     if not args.data or not args.labels:
-        raise LakeguardError("lakeguard nab needs --data DIR and --labels FILE (e.g. "
+        raise UsageError("lakeguard nab needs --data DIR and --labels FILE (e.g. "
                              "--data NAB/data --labels NAB/labels/combined_windows.json), "
-                             "or a sub-command: score, cv")
+                             "or a sub-command: score, cv; see `lakeguard nab --help`")
     result = run_benchmark(
         Path(args.data), Path(args.labels), args.detector,
         Path(args.published) if args.published else None,
         Path(args.profiles) if args.profiles else None,
-        progress=None if args.json else (lambda line: _print(f"-- {line}")))
-    if args.json:
+        progress=lambda line: print(f"-- {line}", file=sys.stderr, flush=True))
+    if args.format == "json":
         _print(json.dumps(result.to_json(), indent=2))
         return 0
     _print("\n" + result.table())
@@ -77,7 +78,7 @@ def cmd_nab_cv(args: argparse.Namespace) -> int:
         progress=lambda line: print(f"-- {line}", file=sys.stderr, flush=True),
         workers=args.workers)
     wall = time.perf_counter() - start
-    if args.json:
+    if args.format == "json":
         _print(json.dumps({**result.to_json(), "wall_seconds": round(wall, 3)}, indent=2))
         return 0
     _print(result.table())
@@ -104,7 +105,12 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
         description="Without a sub-command: run the project's detectors causally on every "
                     "series of a NAB data folder and print each detector's normalised score "
                     "per profile. `lakeguard nab score` scores existing results instead; "
-                    "`lakeguard nab cv` cross-validates, one category held out at a time.")
+                    "`lakeguard nab cv` cross-validates, one category held out at a time.",
+        epilog="examples:\n"
+               "  lakeguard nab --data NAB/data --labels NAB/labels/combined_windows.json\n"
+               "  lakeguard nab score --results NAB/results/numenta "
+               "--labels NAB/labels/combined_windows.json --format json\n"
+               "  lakeguard nab cv --data NAB/data --labels NAB/labels/combined_windows.json")
     nab.add_argument("--data", metavar="DIR", help="NAB data folder: <category>/<file>.csv")
     nab.add_argument("--labels", metavar="FILE",
                      help="anomaly windows, e.g. NAB/labels/combined_windows.json")
@@ -115,12 +121,16 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                           "detectors found there on the same files, side by side")
     nab.add_argument("--profiles", metavar="FILE",
                      help="cost profiles in NAB's config/profiles.json format (default: bundled)")
-    nab.add_argument("--json", action="store_true",
-                     help="print one JSON object: normalised score per detector and profile")
+    add_format_option(nab, ("table", "json"))
     nab.set_defaults(func=cmd_nab_run)
     nab_sub = nab.add_subparsers(dest="nab_command", required=False)
 
-    score = nab_sub.add_parser("score", help="score a detector's results in NAB layout")
+    score = nab_sub.add_parser(
+        "score", help="score a detector's results in NAB layout",
+        description="Score one detector's results folder the NAB way: raw score per file, "
+                    "normalised per cost profile.",
+        epilog="examples:\n  lakeguard nab score --results NAB/results/numenta "
+               "--labels NAB/labels/combined_windows.json --threshold 0.5421876907")
     score.add_argument("--results", required=True, metavar="DIR",
                        help="one detector's results folder, e.g. NAB/results/numenta")
     score.add_argument("--labels", required=True, metavar="FILE",
@@ -131,8 +141,7 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     score.add_argument("--profiles", metavar="FILE",
                        help="cost profiles in NAB's config/profiles.json format "
                             "(default: NAB's three, bundled)")
-    score.add_argument("--json", action="store_true",
-                       help="print one JSON object: per-file and normalised scores")
+    add_format_option(score, ("table", "json"), top=False)
     score.set_defaults(func=cmd_nab_score)
 
     cv = nab_sub.add_parser(
@@ -140,7 +149,9 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
         description="Hold out each category of the data folder in turn: choose each detector's "
                     "parameters (from its declared grid) and each profile's threshold on the "
                     "other categories, score the held-out one. Published detectors get their "
-                    "threshold chosen the same way. Progress goes to stderr.")
+                    "threshold chosen the same way. Progress goes to stderr.",
+        epilog="examples:\n  lakeguard nab cv --data NAB/data "
+               "--labels NAB/labels/combined_windows.json --workers 2 --format json")
     cv.add_argument("--data", required=True, metavar="DIR",
                     help="NAB data folder: <category>/<file>.csv, two categories or more")
     cv.add_argument("--labels", required=True, metavar="FILE",
@@ -156,7 +167,5 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     help="cost profiles in NAB's config/profiles.json format (default: bundled)")
     cv.add_argument("--workers", type=int, metavar="N",
                     help="processes running candidates (default: the cores, at most 2)")
-    cv.add_argument("--json", action="store_true",
-                    help="print one JSON object: out-of-fold and in-sample scores, each fold's "
-                         "choices, timing")
+    add_format_option(cv, ("table", "json"), top=False)
     cv.set_defaults(func=cmd_nab_cv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lakeguard.aws import client
-from lakeguard.exceptions import LakeguardError
+from lakeguard.exceptions import SetupError
 
 if TYPE_CHECKING:
     import boto3
@@ -20,6 +20,7 @@ def stack_outputs(prefix: str, session: boto3.session.Session | None = None) -> 
             if stack["StackName"].startswith(prefix):
                 outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
     if not outputs:
-        raise LakeguardError(f"no deployed stack named {prefix}*: check the AWS account and "
-                             "region, or the name prefix set in cdk.json")
+        raise SetupError(f"no deployed stack named {prefix}* in this account and region; check "
+                         "--profile and --region, or pass --stack-prefix as set in cdk.json "
+                         "(or --local DIR for an exported lake)")
     return outputs

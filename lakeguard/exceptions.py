@@ -74,3 +74,17 @@ class BenchmarkError(LakeguardError):
 
     The message names the file, the field and the fix.
     """
+
+
+class UsageError(LakeguardError):
+    """The command line is wrong: an unknown dataset or entity, a value out of range.
+
+    The CLI exits 2 for it, as for any argument error; the message lists what is valid.
+    """
+
+
+class SetupError(LakeguardError):
+    """What a command needs from its environment is missing: a region, credentials, a stack.
+
+    The CLI exits 3 for it; the message says which option or variable provides it.
+    """

@@ -10,9 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,14 +31,36 @@ if TYPE_CHECKING:
     import boto3
 
 LOGICAL_DATABASE = "refined"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OutputFormat = Literal["table", "csv", "json"]
+#: Schema metadata key holding the bytes an Athena query scanned.
+BYTES_SCANNED = "lakeguard.bytes_scanned"
+#: Athena's price per TB scanned in most regions, and its minimum billed per query.
+ATHENA_USD_PER_TB = 5.0
+ATHENA_MIN_BYTES = 10_000_000
+
+
+def _syntax_error(err: sqlglot.errors.SqlglotError) -> str:
+    """The complaint of sqlglot as an analyst reads it: where, near what, what is missing.
+
+    Not sqlglot's own text: it carries terminal escapes and internal class names.
+    """
+    first: dict[str, Any] = err.errors[0] if isinstance(err, sqlglot.errors.ParseError) \
+        and err.errors else {}
+    where = f" at line {first['line']}, column {first['col']}" if first.get("line") else ""
+    near = f" near {first['highlight']!r}" if first.get("highlight") else ""
+    what = str(first.get("description") or str(err).split("\n")[0])
+    what = re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", what)
+    what = re.sub(r"Required keyword: '\w+' missing for (\w+)", r"incomplete \1 expression", what)
+    what = re.sub(r"\.? Line \d+, Col: \d+\.?$", "", _ANSI.sub("", what))
+    return f"not valid Athena SQL{where}{near}: {what}; check the query's syntax"
 
 
 def _parse(sql: str) -> exp.Expression:
     try:
         parsed: exp.Expression = sqlglot.parse_one(sql, read="athena")  # type: ignore[assignment]
-    except sqlglot.errors.ParseError as err:
-        raise QueryError(f"not valid Athena SQL: {err}") from err
+    except sqlglot.errors.SqlglotError as err:
+        raise QueryError(_syntax_error(err)) from None
     if parsed is None:
         raise QueryError("empty query")
     return parsed
@@ -62,8 +87,8 @@ def query_local(directory: Path, sql: str) -> pa.Table:
     Parquet reader (no extension download); the writes are copy-on-write, so no delete
     file has to be applied on top.
     """
+    parsed = _parse(sql)  # a syntax error is the first thing to say, whatever the folder
     tables = refined_tables(directory)
-    parsed = _parse(sql)
     for table in parsed.find_all(exp.Table):
         if table.db == LOGICAL_DATABASE and table.name not in tables:
             raise QueryError(f"no refined table {table.name!r} in {directory}; known: "
@@ -114,7 +139,8 @@ def query_athena(
     query_id = started["QueryExecutionId"]
     deadline = time.monotonic() + timeout_seconds
     while True:
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        status = execution["Status"]
         if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
             break
         if time.monotonic() > deadline:
@@ -141,28 +167,74 @@ def query_athena(
             values = [cell.get("VarCharValue") for cell in row["Data"]]
             rows.append([None if v is None else _ATHENA_TYPES.get(t, str)(v)
                          for v, t in zip(values, types, strict=False)])
-    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+    scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
+    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}).replace_schema_metadata(
+        {BYTES_SCANNED: str(scanned)})
 
 
-def _text(value: Any) -> str:
+def bytes_scanned(table: pa.Table) -> int | None:
+    """The bytes Athena scanned for ``table`` (None for a result that did not come from Athena)."""
+    value = (table.schema.metadata or {}).get(BYTES_SCANNED.encode())
+    return None if value is None else int(value)
+
+
+def scan_note(scanned: int) -> str:
+    """What a query scanned and roughly cost, e.g. ``scanned 12.3 MB: about $0.00006 ...``.
+
+    Athena bills the bytes scanned, rounded up to 10 MB per query, at $5 per TB in most
+    regions: the figure is an estimate to compare queries, not an invoice.
+    """
+    size = float(scanned)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            break
+        size /= 1000
+    cost = max(scanned, ATHENA_MIN_BYTES) / 1e12 * ATHENA_USD_PER_TB
+    shown = f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    return (f"scanned {shown}: about ${cost:.5f} at ${ATHENA_USD_PER_TB:g} per TB "
+            "(Athena bills at least 10 MB per query)")
+
+
+def _text(value: Any, full: bool = False) -> str:
+    """A cell as text: floats at 4 significant digits in a table, at full precision in CSV."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return repr(value) if full else f"{value:.4g}"
     return str(value)
 
 
+def _json_value(value: Any) -> Any:
+    """A cell for JSON: numbers stay numbers (decimals too), NaN and infinities become null."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent == 0 \
+            else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    return value
+
+
 def format_result(table: pa.Table, fmt: OutputFormat = "table") -> str:
-    """Render a result as an aligned text table, CSV or a JSON array of objects."""
+    """Render a result as an aligned text table, CSV or a JSON array of objects.
+
+    CSV and JSON are for scripts, so they lose nothing: floats at full precision, numbers
+    as JSON numbers. The table is for people: floats at 4 significant digits.
+    """
     rows = table.to_pylist()
     if fmt == "json":
-        return json.dumps(rows, default=lambda v: v.isoformat()
-                          if isinstance(v, date | datetime) else str(v), indent=None)
+        return json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows],
+                          default=str, allow_nan=False)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(table.column_names)
-        writer.writerows([[_text(r[c]) for c in table.column_names] for r in rows])
+        writer.writerows([[_text(r[c], full=True) for c in table.column_names] for r in rows])
         return buffer.getvalue().rstrip("\n")
     cells = [[_text(r[c]) for c in table.column_names] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(table.column_names)]

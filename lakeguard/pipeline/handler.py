@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from lakeguard.config import PIPELINE_METRICS_NAMESPACE, Settings
 from lakeguard.exceptions import TransientError
+from lakeguard.logs import log_stream
 
 Stage = Callable[[dict[str, Any], Settings], dict[str, Any]]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -42,7 +43,7 @@ OUTCOME_METRICS = {"publish": "ObjectsPublished", "quarantine": "ObjectsQuaranti
 #: call them, so the traces are the same (bench/cold_start.py measures the difference).
 TRACED_MODULES = ("botocore", "httplib")
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE, stream=log_stream())
 metrics = Metrics(namespace=PIPELINE_METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 

@@ -17,6 +17,7 @@ from lakeguard.aws import client
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import RoutingError
 from lakeguard.layout import run_id
+from lakeguard.logs import log_stream
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import Ledger
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Failures are logged here, with their reason, before the record goes back to the queue
 #: (and after five receives to the dead-letter queue): the DLQ message alone says nothing.
-logger = Logger(service="lakeguard")
+logger = Logger(service="lakeguard", stream=log_stream())
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,8 @@ def test_models_show_reads_the_exact_training_rows_back_after_later_publishes(li
     champion = steps["first"]["aliases"]["champion"]
     capsys.readouterr()
     # WHEN its input is read back from the snapshots its lineage names
-    assert main(["models", "show", "matches", "Alpha", champion, "--input"]) == 0
+    assert main(["models", "show", "--dataset", "matches", "--entity", "Alpha",
+                 "--version", champion, "--input"]) == 0
     shown = json.loads(capsys.readouterr().out)
     # THEN the same 60 rows come back, with the digest the model was fitted on
     assert shown["input"]["rows"] == 60 and shown["input"]["digest_matches"]
@@ -167,10 +168,10 @@ def test_models_cli_promotes_and_rolls_back_on_the_deployed_registry(lifecycle, 
     before = registry.aliases(store, "matches", "Alpha")["champion"]
     first = next(v["version"] for v in registry.versions(store, "matches", "Alpha")
                  if v["trigger"] == "no_champion")
-    assert main(["models", "promote", "matches", "Alpha", "--version", first,
+    assert main(["models", "promote", "--dataset", "matches", "--entity", "Alpha", "--version", first,
                  "--reason", "e2e: back to the first model"]) == 0
     assert registry.aliases(store, "matches", "Alpha")["champion"] == first
-    assert main(["models", "rollback", "matches", "Alpha"]) == 0
+    assert main(["models", "rollback", "--dataset", "matches", "--entity", "Alpha"]) == 0
     assert registry.aliases(store, "matches", "Alpha")["champion"] == before
     assert main(["models", "list", "--entity", "Alpha", "--format", "csv"]) == 0
     assert before in capsys.readouterr().out

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from lakeguard.aws import client
-from lakeguard.cli import _results_table, main
+from lakeguard.cli import main
+from lakeguard.cli_local import results_table
+from lakeguard.query import format_result
 from tests.corpus.planted import files, identifiers, leaks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -104,7 +106,7 @@ def test_nothing_the_run_wrote_or_printed_holds_an_identifier(lake, run, tmp_pat
     cli = subprocess.run([sys.executable, "-m", "lakeguard.cli", "ledger", "--local",
                           str(export), "--state", "quarantined"], capture_output=True,
                          text=True, check=True, timeout=300)
-    written["cli"] = _results_table(results) + printed.out + printed.err + cli.stdout
+    written["cli"] = format_result(results_table(results)) + printed.out + printed.err + cli.stdout
     written["logs"] = "\n".join(logged)
     found = {where: leaks(text, PLANTED) for where, text in written.items()}
     assert {where: hits for where, hits in found.items() if hits} == {}

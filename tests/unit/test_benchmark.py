@@ -155,6 +155,6 @@ def test_lakeguard_nab_cli_prints_one_json_object_and_a_table(nab_folder, capsys
     assert doc["files"] == 2 and set(doc["detectors"]) == {"forecast_likelihood", "quantile_band"}
     assert doc["detectors"]["forecast_likelihood"]["standard"] > 90.0
     assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "-- quantile_band: synthetic/a.csv" in out and "forecast_likelihood" in out
+    printed = capsys.readouterr()  # progress on stderr, the table on stdout
+    assert "-- quantile_band: synthetic/a.csv" in printed.err and "forecast_likelihood" in printed.out
     assert main(["nab", "--data", str(nab_folder / "data")]) == 2  # --labels missing

@@ -95,13 +95,17 @@ def test_models_cli_lists_shows_promotes_and_rolls_back(store, tmp_path, capsys)
     local = ["--local", str(tmp_path)]
     assert main(["models", "list", *local, "--format", "json"]) == 0
     rows = {r["version"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows[v1]["aliases"] == "champion" and rows[v1]["rows"] == "100"
+    assert rows[v1]["aliases"] == "champion" and rows[v1]["rows"] == 100
     assert rows[v2]["aliases"] == "challenger" and rows[v2]["parent"] == v1
-    assert main(["models", "show", *local, "matches", "Alpha", "challenger"]) == 0
+    assert main(["models", "show", *local, "--dataset", "matches", "--entity", "alpha",
+                 "--version", "challenger"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["version"] == v2 and shown["lineage"]["trigger"] == "drift"
-    assert main(["models", "promote", *local, "matches", "Alpha"]) == 0
+    assert main(["models", "promote", *local, "--dataset", "matches", "--entity", "Alpha"]) == 0
     assert f"champion is now {v2}" in capsys.readouterr().out
-    assert main(["models", "rollback", *local, "matches", "Alpha"]) == 0
+    assert main(["models", "rollback", *local, "--dataset", "matches", "--entity", "Alpha"]) == 0
     assert registry.aliases(store, "matches", "Alpha")["champion"] == v1
     assert main(["models", "list", "--local", str(tmp_path / "nowhere")]) == 2
+    capsys.readouterr()
+    assert main(["models", "list", *local, "--entity", "Nobody"]) == 2
+    assert "no entity with a model 'Nobody' (known: Alpha)" in capsys.readouterr().err

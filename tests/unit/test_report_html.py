@@ -9,7 +9,7 @@ def test_entity_anomalies_show_the_match_as_an_analyst_reads_it(lake):
     row = rows[0]
     assert (str(row["date"]), row["season"], row["home_away"], row["opponent"]) == (
         "1997-05-24", "1996-97", "away", "Lyon")
-    assert row["score"] == "0-8" and row["net_goals"] == -8 and row["anomaly_score"] > 1
+    assert row["result"] == "0-8" and row["net_goals"] == -8 and row["anomaly_score"] > 1
 
 
 def test_report_writes_a_png_plot_and_a_standalone_html(lake, tmp_path):

@@ -37,7 +37,7 @@ def lake(iceberg_server, tmp_path):
 
 def test_anomalies_come_most_severe_first_with_expected_range_and_reason(lake):
     rows = entity_anomalies(lake, "Marseille").to_pylist()
-    assert [(str(r["date"]), r["score"]) for r in rows] == [("1997-05-24", "0-8"), ("1997-03-01", "4-0")]
+    assert [(str(r["date"]), r["result"]) for r in rows] == [("1997-05-24", "0-8"), ("1997-03-01", "4-0")]
     assert rows[0]["anomaly_score"] == 1.82 and rows[0]["expected"] == "-4.4 to 4.4"
     assert rows[0]["why"] == "a record defeat"
 

@@ -1,0 +1,243 @@
+"""``lakeguard demo``, ``local run`` and ``report``: files through the embedded lake, and the page.
+
+Progress goes to stderr as each file finishes; the results (one row per file, the
+anomalies) go to stdout in the chosen ``--format``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakeguard.cli_support import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    add_format_option,
+    dataset_name,
+    emit,
+    progress,
+    resolve_name,
+)
+from lakeguard.exceptions import UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakeguard.local.runtime import LocalLake, RunResult
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
+_RESULT_COLUMNS = ("file", "status", "outcome", "rows_in", "rows_out", "rows_rejected",
+                   "rows_warned", "rows_suppressed", "k_achieved", "seconds", "reason")
+
+
+def results_table(results: Sequence[RunResult]) -> pa.Table:
+    """One typed row per file (numbers stay numbers for ``--format json``)."""
+    import pyarrow as pa
+
+    rows = [dataclasses.asdict(r) for r in results]
+    return pa.table({c: pa.array([r[c] for r in rows],
+                                 type=pa.float64() if c == "seconds" else None)
+                     for c in _RESULT_COLUMNS}) if rows else pa.table(
+        {c: pa.array([], pa.string()) for c in _RESULT_COLUMNS})
+
+
+def _file_line(index: int, total: int, path: Path, result: RunResult) -> str:
+    counts = "" if result.rows_in is None else f"{result.rows_in} -> {result.rows_out} rows"
+    if result.k_achieved is not None:
+        counts += f" (k={result.k_achieved}, {result.rows_suppressed} suppressed)"
+    if result.rows_warned:
+        counts += f" ({result.rows_warned} warned)"
+    return (f"[{index:>3}/{total}] {path.name:<28} {result.status:<9} {result.outcome:<11} "
+            f"{counts:<22} {result.seconds:5.1f} s" + (f"  {result.reason}" if result.reason else ""))
+
+
+def _remaining(seconds_per_file: float, files_left: int) -> str:
+    """An estimate of the time left from the files done so far (the first includes no start-up)."""
+    if files_left <= 0:
+        return ""
+    left = round(seconds_per_file * files_left)
+    return f"  (~{left // 60} min {left % 60:02d} s left)" if left >= 60 else f"  (~{left} s left)"
+
+
+def run_files(files: Sequence[Path], prefix: str, export: Path | None,
+              pseudonym_key: str | None = None,
+              then: Callable[[LocalLake], None] | None = None) -> list[RunResult]:
+    """Push files one by one through the embedded pipeline, with progress on stderr."""
+    from lakeguard.local.runtime import LocalLake
+
+    results = []
+    lake = LocalLake(pseudonym_key=pseudonym_key).start(progress=lambda m: progress(f"-- {m}"))
+    try:
+        progress(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
+        for index, path in enumerate(files, 1):
+            result = lake.drop(path, prefix)
+            results.append(result)
+            progress(_file_line(index, len(files), path, result)
+                     + _remaining(sum(r.seconds for r in results) / index, len(files) - index))
+        if then is not None:
+            then(lake)
+        if export is not None:
+            for zone in ("raw", "clean", "refined", "quarantine", "artefacts"):
+                shutil.rmtree(export / zone, ignore_errors=True)
+            lake.export(export, results)
+            progress(f"-- zones exported to {export}/")
+    finally:
+        lake.stop()
+    return results
+
+
+def _print_results(results: Sequence[RunResult], fmt: str) -> None:
+    from lakeguard.query import format_result
+
+    table = results_table(results)
+    if fmt == "table":
+        # the table is for people: the reason cut to a line
+        table = table.set_column(table.column_names.index("reason"), "reason",
+                                 [[(r or "")[:80] for r in table.column("reason").to_pylist()]])
+    emit(format_result(table, fmt))  # type: ignore[arg-type]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the football demo end to end and write the report."""
+    from lakeguard.query import format_result
+    from lakeguard.report import entities, entity_anomalies, write_report
+
+    files = sorted(Path(args.data).glob("*.csv"))
+    if not files:
+        raise UsageError(f"no season files (*.csv) in {args.data}; pass --data a folder of "
+                         "football-data CSV files, e.g. data/football/ligue1")
+    out = Path(args.out)
+    results = run_files(files, "matches/", out)
+    try:
+        entity = resolve_name(args.entity, entities(out), "team")
+    except UsageError as err:
+        raise UsageError(f"{err}; the lake is exported: `lakeguard report --local {out} "
+                         "--entity NAME` writes the report without running again") from None
+    anomalies = entity_anomalies(out, entity)
+    paths = write_report(out, entity)
+    if args.format == "json":  # one document: a script reads it in one go
+        emit(json.dumps({"files": json.loads(format_result(results_table(results), "json")),
+                         "entity": entity,
+                         "anomalies": json.loads(format_result(anomalies, "json")),
+                         "report": str(paths.html), "plot": str(paths.png)}, indent=2))
+    else:
+        _print_results(results, "table")
+        emit(f"\nAnomalies for {entity} (net goals outside the team's normal band):")
+        emit(format_result(anomalies, "table"))
+        emit(f"\nreport: {paths.html}\nplot:   {paths.png}")
+    return EXIT_OK if all(r.outcome == "published" for r in results) else EXIT_PROBLEMS
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write one team's report page and plot from an exported lake."""
+    from lakeguard.report import entities, write_report
+
+    directory = Path(args.local)
+    entity = resolve_name(args.entity, entities(directory), "team")
+    paths = write_report(directory, entity, Path(args.out) if args.out else None)
+    emit(json.dumps({"entity": entity, "html": str(paths.html), "png": str(paths.png)})
+         if args.format == "json" else f"report: {paths.html}\nplot:   {paths.png}")
+    return EXIT_OK
+
+
+def _eraser(args: argparse.Namespace) -> Callable[[LocalLake], None]:
+    """Erase ``args.erase`` from the embedded lake once its files have run."""
+
+    def erase_from(lake: LocalLake) -> None:
+        from lakeguard.cli_ops import print_erasure
+        from lakeguard.config import Settings
+        from lakeguard.erasure import erase
+
+        report = erase(args.dataset, args.erase, Settings.from_outputs(lake.outputs),
+                       lake.outputs["PseudonymSecretArn"], dry_run=args.dry_run)
+        print_erasure(report, "table", out=progress)
+    return erase_from
+
+
+def _files(given: Sequence[str]) -> list[Path]:
+    files = [f for path in map(Path, given)
+             for f in (sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path])]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"no such file(s): {', '.join(missing)}; check the paths")
+    if not files:
+        raise UsageError(f"no files in {', '.join(given)}; pass files or folders holding some")
+    return files
+
+
+def cmd_local_run(args: argparse.Namespace) -> int:
+    """Push files through the embedded pipeline; exit 0 only if every file was published."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract(args.dataset)
+    files = _files(args.files)
+    key = args.pseudonym_key_file.read_text(encoding="utf-8").strip() \
+        if args.pseudonym_key_file else None
+    results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None,
+                        key, _eraser(args) if args.erase else None)
+    _print_results(results, args.format)
+    published = sum(r.outcome == "published" for r in results)
+    if args.format == "table":
+        emit(f"\n{published} published, {len(results) - published} quarantined")
+    return EXIT_OK if published == len(results) else EXIT_PROBLEMS
+
+
+def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``demo``, ``report`` and ``local run``."""
+    demo = sub.add_parser(
+        "demo", help="run the football demo on the embedded AWS",
+        description="Start the embedded AWS, drop every season file of --data into it, export the "
+                    "zones to --out, print one row per file and the team's anomalies, and write "
+                    "the report. The first run takes several minutes (CDK synth, local Spark).",
+        epilog="examples:\n  lakeguard demo\n  lakeguard demo --entity lyon --out /tmp/demo")
+    demo.add_argument("--data", default=str(DEMO_DATA), help="folder of season CSV files")
+    demo.add_argument("--out", default="demo-out", help="where to export zones and the report")
+    demo.add_argument("--entity", default="Marseille",
+                      help="team whose anomalies to show (any case)")
+    add_format_option(demo, ("table", "json"))
+    demo.set_defaults(func=cmd_demo)
+
+    report = sub.add_parser(
+        "report", help="write a team's report page and plot from an exported lake",
+        description="The anomalies most severe first, with their explanation and model version, "
+                    "the data covered and its gaps, and the plot; from a lake exported by "
+                    "`lakeguard demo` or `lakeguard local run --export DIR`.",
+        epilog="examples:\n  lakeguard report --local demo-out --entity marseille")
+    report.add_argument("--local", metavar="DIR", default="demo-out", help="an exported lake")
+    report.add_argument("--entity", default="Marseille", help="the team (any case)")
+    report.add_argument("--out", metavar="DIR", help="where to write (default: the --local DIR)")
+    add_format_option(report, ("table", "json"))
+    report.set_defaults(func=cmd_report)
+
+    local = sub.add_parser("local", help="the embedded AWS",
+                           description="Run files through the embedded AWS (moto), offline.")
+    local_sub = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    run = local_sub.add_parser(
+        "run", help="push files through the embedded pipeline",
+        description="Start the embedded AWS, drop each file into the raw bucket under the "
+                    "dataset's prefix, and wait for its run. Progress goes to stderr, one row "
+                    "per file to stdout. Exit 1 if any file was quarantined.",
+        epilog="examples:\n"
+               "  lakeguard local run --dataset matches data/football/ligue1 --export out\n"
+               "  lakeguard local run --dataset absences a.csv --format json > runs.json")
+    run.add_argument("--dataset", metavar="NAME", required=True, type=dataset_name,
+                     help="dataset contract name, e.g. matches")
+    run.add_argument("--export", metavar="DIR", help="export the zones to DIR afterwards")
+    run.add_argument("--pseudonym-key-file", metavar="FILE", type=Path,
+                     help="fix the pseudonymisation key to FILE's content, so pseudonyms are "
+                          "the same from run to run (default: LAKEGUARD_LOCAL_PSEUDONYM_KEY, "
+                          "else a random key per start, as in AWS)")
+    run.add_argument("--erase", metavar="NIR",
+                     help="after the files, erase this data subject from the embedded lake")
+    run.add_argument("--dry-run", action="store_true",
+                     help="with --erase: list what would change, change nothing")
+    add_format_option(run)
+    run.add_argument("files", nargs="+",
+                     help="raw files (or folders of them) to drop into the raw bucket")
+    run.set_defaults(func=cmd_local_run)

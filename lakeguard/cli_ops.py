@@ -1,0 +1,168 @@
+"""``lakeguard erase``, ``doctor`` and ``teardown``: operating a deployed environment."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakeguard.cli_support import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    add_format_option,
+    dataset_name,
+    emit,
+    progress,
+)
+from lakeguard.exceptions import UsageError
+
+if TYPE_CHECKING:
+    import boto3
+
+    from lakeguard.erasure import ErasureReport
+
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+STACK_PREFIX = "lakeguard-dev-"
+
+
+def print_erasure(report: ErasureReport, fmt: str = "table",
+                  out: Callable[[str], None] = emit) -> None:
+    """What an erasure removed, or would remove: keys and counts, never the identifier."""
+    if fmt == "json":
+        out(json.dumps(dataclasses.asdict(report), indent=2, sort_keys=True))
+        return
+    verb = "would erase" if report.dry_run else "erased"
+    lines = [
+        f"{verb} subject {report.pseudonym} (key version {report.key_version}, "
+        f"{len(report.pseudonyms)} key version(s) searched) from {report.dataset}:",
+        f"  clean rows removed:          {report.clean_rows_removed} "
+        f"in {len(report.clean_objects)} object(s)",
+        f"  others' rows under k now:    {report.clean_rows_suppressed} (suppressed)",
+        f"  names redacted in comments:  {report.free_text_cells_redacted} cell(s)",
+        f"  refined objects recomputed:  {len(report.refined_objects)}",
+        f"  anomaly objects re-scored:   {len(report.anomaly_objects)}",
+        f"  raw object versions deleted: {len(report.raw_versions_deleted)}",
+        f"  quarantined objects deleted: {len(report.quarantine_objects_deleted)}",
+        f"  ledger reasons purged:       {len(report.ledger_reasons_purged)}",
+        *(f"    {key}" for key in (*report.clean_objects, *report.refined_objects,
+                                   *report.anomaly_objects, *report.raw_versions_deleted,
+                                   *report.quarantine_objects_deleted)),
+        f"  audit entry:                 {'(none: dry run)' if report.dry_run else report.audit}",
+    ]
+    for line in lines:
+        out(line)
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one data subject from a deployed environment and print what was removed."""
+    from lakeguard.config import Settings
+    from lakeguard.deployment import stack_outputs
+    from lakeguard.erasure import erase
+
+    outputs = stack_outputs(args.stack_prefix)
+    report = erase(args.dataset, args.subject, Settings.from_outputs(outputs),
+                   outputs["PseudonymSecretArn"], dry_run=args.dry_run)
+    print_erasure(report, args.format)
+    return EXIT_OK
+
+
+def _environment(env: str) -> dict[str, object]:
+    """An environment's settings from cdk.json (read as data: no CDK needed)."""
+    settings: dict[str, dict[str, object]] = json.loads(CDK_JSON.read_text(encoding="utf-8"))[
+        "context"]["lakeguard:environments"]
+    if env not in settings:
+        raise UsageError(f"cdk.json has no environment {env!r} (known: "
+                         f"{', '.join(sorted(settings))}); pass one of them to --env")
+    return settings[env]
+
+
+def _session(args: argparse.Namespace) -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session(profile_name=args.profile, region_name=args.region)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check what a deployment of the environment needs; one line per check."""
+    from lakeguard.doctor import concurrency_needed, run_checks
+    from stacks.layer import build_layer
+    from stacks.processing import STAGES
+
+    settings = _environment(args.env)
+    session = _session(args)
+    reserved = settings.get("stage_reserved_concurrency")
+    findings = run_checks(
+        session, session.region_name,
+        concurrency=concurrency_needed(reserved if isinstance(reserved, int) else None,
+                                       len(STAGES)),
+        build_layer=lambda: build_layer(str(settings["lambda_architecture"])))
+    problems = sum(not f.ok for f in findings)
+    if args.format == "json":
+        emit(json.dumps({"env": args.env, "ok": not problems,
+                         "checks": [dataclasses.asdict(f) for f in findings]}, indent=2))
+    else:
+        for finding in findings:
+            emit(finding.line())
+        emit(f"{problems} problem(s)" if problems else f"ready to deploy {args.env}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    """Empty the environment's buckets (every version and delete marker) before cdk destroy."""
+    from lakeguard.teardown import empty_lake
+
+    settings = _environment(args.env)
+    if settings.get("removal_policy") != "destroy":
+        raise UsageError(f"environment {args.env} retains its data on destroy "
+                         "(removal_policy 'retain' in cdk.json): teardown refuses to empty it")
+    if not args.yes:
+        raise UsageError(f"teardown deletes every object of the {settings['name_prefix']}-* "
+                         "buckets, personal data included; pass --yes to proceed")
+    removed = empty_lake(str(settings["name_prefix"]), _session(args),
+                         progress=lambda line: progress(f"-- {line}"))
+    emit(f"emptied {len(removed)} bucket(s), {sum(removed.values())} versions and markers")
+    return EXIT_OK
+
+
+def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``erase``, ``doctor`` and ``teardown``."""
+    erase = sub.add_parser(
+        "erase", help="remove one data subject from every zone (GDPR art. 17)",
+        description="Remove the subject's rows from clean, recompute refined and anomalies, "
+                    "delete raw versions and quarantined objects holding them, purge ledger "
+                    "reasons, and write an audit entry. Prints keys and counts, never the "
+                    "identifier.",
+        epilog="examples:\n"
+               "  lakeguard erase --dataset absences --subject 1850775123456 --dry-run\n"
+               "  lakeguard erase --dataset absences --subject 1850775123456 --format json")
+    erase.add_argument("--dataset", metavar="NAME", required=True, type=dataset_name,
+                       help="dataset contract name, e.g. absences")
+    erase.add_argument("--subject", required=True,
+                       help="the subject's identifier as producers send it (e.g. their NIR)")
+    erase.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
+                       help="name prefix of the deployed stacks")
+    erase.add_argument("--dry-run", action="store_true",
+                       help="list what would be removed, recomputed and purged; change nothing")
+    add_format_option(erase, ("table", "json"))
+    erase.set_defaults(func=cmd_erase)
+
+    doctor = sub.add_parser(
+        "doctor", help="check an AWS account and region before deploying",
+        description="Credentials, region and partition, CDK bootstrap, Lambda concurrency quota, "
+                    "dependency layer: one line each, with the fix when it fails. Exit 1 when "
+                    "something would fail.",
+        epilog="examples:\n  lakeguard doctor --env dev --profile lakeguard-dev")
+    add_format_option(doctor, ("table", "json"))
+    teardown = sub.add_parser(
+        "teardown", help="empty a dev environment's buckets for cdk destroy",
+        description="Deletes every object version and delete marker (all pages) of the "
+                    "environment's buckets, after switching off access logging, so that "
+                    "`cdk destroy` can delete them.",
+        epilog="examples:\n  lakeguard teardown --env dev --yes")
+    teardown.add_argument("--yes", action="store_true", help="confirm the deletion")
+    for command, func in ((doctor, cmd_doctor), (teardown, cmd_teardown)):
+        command.add_argument("--env", default="dev", help="environment in cdk.json")
+        command.set_defaults(func=func)
