@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import socket
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,3 +144,75 @@ def deploy(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> Lake:
 def lake(aws, monkeypatch) -> Lake:
     """The stages' resources in moto in process (see :func:`deploy`)."""
     return deploy(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode on a free port: pyiceberg's file I/O (pyarrow's own S3 client)
+    needs an endpoint, which the in-process mock does not give."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def served_lake(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """A lake of its own in the moto server: buckets, ledger, secret, the two Glue
+    databases and the Iceberg tables of the matches contract.
+
+    Each test gets new names: the server's state outlives a test (and an in-process
+    ``mock_aws`` elsewhere in the session resets it, which new names also survive).
+    """
+    from moto import settings
+
+    from lakeguard.contracts import load_contract
+    from lakeguard.tables import ensure_tables, names_of, run_tables
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    deployed = deploy(monkeypatch, suffix=f"-{uuid.uuid4().hex[:8]}")
+    names = names_of(deployed.settings)
+    for database in (names.clean_database, names.refined_database):
+        client("glue").create_database(DatabaseInput={"Name": database})
+    ensure_tables(tuple(run_tables(load_contract("matches"))), names)
+    return deployed
+
+
+def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
+    """What the Refine task stages: each refined table of the clean rows, by the Arrow
+    function the Glue job runs in ``mapInArrow``."""
+    from lakeguard.contracts import load_contract
+    from lakeguard.layout import staging_prefix
+    from lakeguard.s3io import read_parquet, table_to_parquet_bytes
+    from lakeguard.transforms.refine import refine_table
+
+    contract = load_contract("matches")
+    clean = read_parquet(state["clean"]["outputs"])
+    for table in contract.refined:
+        rows = refine_table(clean, table, contract)
+        client("s3").put_object(
+            Bucket=lake.settings.refined_bucket,
+            Key=f"{staging_prefix(state['run_id'])}{table.table}/part-0.parquet",
+            Body=table_to_parquet_bytes(rows))
+
+
+def through_refine(lake: Lake, key: str, body: bytes) -> dict[str, Any]:
+    """Drop a matches file and run it through Validate, Clean, Quality and Refine."""
+    state = lake.drop(key, body)
+    for stage, result in (("validate", "validation"), ("clean", "clean"),
+                          ("quality", "quality")):
+        state[result] = Lake.invoke(stage, state)
+    stage_refined(lake, state)
+    return state
