@@ -7,7 +7,7 @@ lake, like Publish. Each season's Refine hand-off is staged by the Arrow refine 
 import pytest
 
 from lakeguard.tables import read_table
-from tests.functional.conftest import DATA, Lake, through_refine
+from tests.functional.conftest import DATA, Lake, model_stages, through_refine
 
 #: Two consecutive seasons: 20 teams each, some relegated and promoted in between.
 FIRST, SECOND = sorted((DATA / "football" / "ligue1").glob("*_fr.1.csv"))[:2]
@@ -22,19 +22,10 @@ def _season(lake: Lake, path) -> dict:
     return through_refine(lake, f"matches/{path.name}", path.read_bytes())
 
 
-def _model_stages(state: dict) -> dict:
-    """What the state machine runs when the contract has a model (Train only if asked)."""
-    state["model_check"] = Lake.invoke("check_model", state)
-    if state["model_check"]["needs_training"]:
-        state["train"] = Lake.invoke("train", state)
-    state["score"] = Lake.invoke("score", state)
-    return state
-
-
 def test_a_first_season_trains_a_champion_per_team_and_scores_its_matches(lake: Lake):
     # GIVEN the first season of a lake, refined: no team has a model yet
     # WHEN the model stages run
-    state = _model_stages(_season(lake, FIRST))
+    state = model_stages(_season(lake, FIRST))
     # THEN each of the 20 teams was trained for want of a champion, and became one
     asked = state["model_check"]["train"]
     assert len(asked) == 20 and {r["trigger"] for r in asked} == {"no_champion"}
@@ -56,7 +47,7 @@ def test_a_first_season_trains_a_champion_per_team_and_scores_its_matches(lake: 
 
 def test_the_next_season_is_checked_against_the_champions(lake: Lake):
     # GIVEN a first season published with its models
-    first = _model_stages(_season(lake, FIRST))
+    first = model_stages(_season(lake, FIRST))
     Lake.invoke("publish", first)
     # WHEN the next season is checked
     state = _season(lake, SECOND)

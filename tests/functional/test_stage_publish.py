@@ -10,8 +10,9 @@ import json
 import pytest
 
 from lakeguard.aws import client
+from lakeguard.pipeline import seams
 from lakeguard.tables import SOURCE_COLUMN, read_table
-from tests.functional.conftest import SEASON, Lake, through_refine
+from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
 
 
 @pytest.fixture
@@ -68,3 +69,28 @@ def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
     # THEN the key's rows are the newer version's only
     clean = read_table(lake.settings, "clean", "matches")
     assert clean.num_rows == 379 and set(clean["run_id"].to_pylist()) == {state["run_id"]}
+
+
+def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine(
+        lake: Lake, monkeypatch):
+    # GIVEN a season through its model stages, and a Publish that dies right after its
+    # clean commit (a time-out, say), as ``seams`` lets a test plan
+    state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON))
+
+    def crash(name: str, run_id: str) -> None:
+        if name == "commit:clean/matches:done":
+            raise RuntimeError(f"crashed at {name}")
+
+    monkeypatch.setattr(seams, "HOOKS", [crash])
+    with pytest.raises(RuntimeError) as raised:
+        Lake.invoke("publish", state)
+    assert read_table(lake.settings, "clean", "matches").num_rows == 380  # half done
+    # WHEN the Catch hands the error to Quarantine
+    state["error"] = {"Error": "RuntimeError", "Cause": json.dumps(
+        {"errorType": "RuntimeError", "errorMessage": str(raised.value)})}
+    result = Lake.invoke("quarantine", state)
+    # THEN the clean commit is reverted: no reader sees the refused run's rows
+    assert result["failed_stage"] == "publish"
+    assert set(result["reverted"]) == {"clean/matches"}
+    assert read_table(lake.settings, "clean", "matches").num_rows == 0
+    assert lake.ledger(state).state == "quarantined"
