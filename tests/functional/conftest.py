@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,27 +152,29 @@ def lake(aws, monkeypatch) -> Lake:
 
 
 @pytest.fixture(scope="session")
-def moto_server():
-    """moto in server mode on a free port, shared by the tests that need the Iceberg tables.
-
-    pyiceberg reads and writes table files with pyarrow's own S3 client, which moto's
-    in-process mock cannot intercept; a server in a thread needs no Docker and no Java.
-    """
+def moto_server() -> Iterator[str]:
+    """moto in server mode on a free port: pyiceberg's file I/O (pyarrow's own S3 client)
+    needs an endpoint, which the in-process mock does not give."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
     yield f"http://127.0.0.1:{port}"
-    moto.stop()
+    server.stop()
 
 
 @pytest.fixture
-def table_lake(moto_server, monkeypatch) -> Lake:
-    """A lake of its own in the server: buckets, ledger, databases and the matches tables."""
+def served_lake(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """A lake of its own in the moto server: buckets, ledger, secret, the two Glue
+    databases and the Iceberg tables of the matches contract.
+
+    Each test gets new names: the server's state outlives a test (and an in-process
+    ``mock_aws`` elsewhere in the session resets it, which new names also survive).
+    """
     from moto import settings
 
     from lakeguard.contracts import load_contract
@@ -190,3 +193,42 @@ def table_lake(moto_server, monkeypatch) -> Lake:
         client("glue").create_database(DatabaseInput={"Name": database})
     ensure_tables(tuple(run_tables(load_contract("matches"))), names)
     return deployed
+
+
+def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
+    """What the Refine task stages: each refined table of the clean rows, by the Arrow
+    function the Glue job runs in ``mapInArrow``."""
+    from lakeguard.contracts import load_contract
+    from lakeguard.layout import staging_prefix
+    from lakeguard.s3io import read_parquet, table_to_parquet_bytes
+    from lakeguard.transforms.refine import refine_table
+
+    contract = load_contract("matches")
+    clean = read_parquet(state["clean"]["outputs"])
+    for table in contract.refined:
+        rows = refine_table(clean, table, contract)
+        client("s3").put_object(
+            Bucket=lake.settings.refined_bucket,
+            Key=f"{staging_prefix(state['run_id'])}{table.table}/part-0.parquet",
+            Body=table_to_parquet_bytes(rows))
+    # the Glue task's result (startJobRun.sync), which Quarantine reads to name a failed stage
+    state["refine"] = {"JobName": "lg-refine", "JobRunState": "SUCCEEDED"}
+
+
+def through_refine(lake: Lake, key: str, body: bytes) -> dict[str, Any]:
+    """Drop a matches file and run it through Validate, Clean, Quality and Refine."""
+    state = lake.drop(key, body)
+    for stage, result in (("validate", "validation"), ("clean", "clean"),
+                          ("quality", "quality")):
+        state[result] = Lake.invoke(stage, state)
+    stage_refined(lake, state)
+    return state
+
+
+def model_stages(state: dict[str, Any]) -> dict[str, Any]:
+    """What the state machine runs when the contract has a model (Train only if asked)."""
+    state["model_check"] = Lake.invoke("check_model", state)
+    if state["model_check"]["needs_training"]:
+        state["train"] = Lake.invoke("train", state)
+    state["score"] = Lake.invoke("score", state)
+    return state

@@ -1,7 +1,8 @@
 """Publish through its handler: one Iceberg commit per table, the audit record, the ledger.
 
-These tests run on :func:`tests.functional.conftest.table_lake` (moto as a server in a
-thread), since pyiceberg's file IO goes around moto's in-process mock.
+pyiceberg reads and writes table files with pyarrow's own S3 client, which moto's
+in-process mock cannot intercept; these tests run on moto as a server in a thread instead
+(``served_lake`` in conftest: no Docker, no Java), one lake per test under its own names.
 """
 
 import json
@@ -9,45 +10,20 @@ import json
 import pytest
 
 from lakeguard.aws import client
-from lakeguard.contracts import load_contract
-from lakeguard.layout import staging_prefix
-from lakeguard.s3io import read_parquet, table_to_parquet_bytes
+from lakeguard.pipeline import seams
 from lakeguard.tables import SOURCE_COLUMN, read_table
-from lakeguard.transforms.refine import refine_table
-from tests.functional.conftest import SEASON, Lake
+from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
 
 
 @pytest.fixture
-def lake(table_lake: Lake) -> Lake:
-    """Publish commits to the Iceberg tables: the lake with its tables, in a moto server."""
-    return table_lake
-
-
-def _refined(lake: Lake, state: dict) -> None:
-    """What the Refine task stages: each refined table of the clean rows, by the Arrow
-    function the Glue job runs in ``mapInArrow``."""
-    contract = load_contract("matches")
-    clean = read_parquet(state["clean"]["outputs"])
-    for table in contract.refined:
-        rows = refine_table(clean, table, contract)
-        client("s3").put_object(
-            Bucket=lake.settings.refined_bucket,
-            Key=f"{staging_prefix(state['run_id'])}{table.table}/part-0.parquet",
-            Body=table_to_parquet_bytes(rows))
-
-
-def through_quality(lake: Lake, key: str, body: bytes) -> dict:
-    state = lake.drop(key, body)
-    for stage, result in (("validate", "validation"), ("clean", "clean"),
-                          ("quality", "quality")):
-        state[result] = Lake.invoke(stage, state)
-    _refined(lake, state)
-    return state
+def lake(served_lake: Lake) -> Lake:
+    """This module's stages commit to Iceberg: the lake of a moto server (see conftest)."""
+    return served_lake
 
 
 def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
     # GIVEN a season validated, cleaned, checked and refined (its rows staged)
-    state = through_quality(lake, "matches/2006-07.csv", SEASON)
+    state = through_refine(lake, "matches/2006-07.csv", SEASON)
     # WHEN Publish runs
     result = Lake.invoke("publish", state)
     # THEN each table of the contract has one snapshot of the run's rows
@@ -74,7 +50,7 @@ def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
 
 def test_a_retried_publish_commits_nothing_new(lake: Lake):
     # GIVEN a published season
-    state = through_quality(lake, "matches/2006-07.csv", SEASON)
+    state = through_refine(lake, "matches/2006-07.csv", SEASON)
     first = Lake.invoke("publish", state)
     # WHEN the state machine retries the whole Publish (a time-out after the commits)
     second = Lake.invoke("publish", state)
@@ -85,12 +61,37 @@ def test_a_retried_publish_commits_nothing_new(lake: Lake):
 
 def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
     # GIVEN a season published, then corrected by its producer (one match removed)
-    older = through_quality(lake, "matches/2006-07.csv", SEASON)
+    older = through_refine(lake, "matches/2006-07.csv", SEASON)
     Lake.invoke("publish", older)
     corrected = b"\n".join(SEASON.splitlines()[:-1])
-    state = through_quality(lake, "matches/2006-07.csv", corrected)
+    state = through_refine(lake, "matches/2006-07.csv", corrected)
     # WHEN the newer version is published
     Lake.invoke("publish", state)
     # THEN the key's rows are the newer version's only
     clean = read_table(lake.settings, "clean", "matches")
     assert clean.num_rows == 379 and set(clean["run_id"].to_pylist()) == {state["run_id"]}
+
+
+def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine(
+        lake: Lake, monkeypatch):
+    # GIVEN a season through its model stages, and a Publish that dies right after its
+    # clean commit (a time-out, say), as ``seams`` lets a test plan
+    state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON))
+
+    def crash(name: str, run_id: str) -> None:
+        if name == "commit:clean/matches:done":
+            raise RuntimeError(f"crashed at {name}")
+
+    monkeypatch.setattr(seams, "HOOKS", [crash])
+    with pytest.raises(RuntimeError) as raised:
+        Lake.invoke("publish", state)
+    assert read_table(lake.settings, "clean", "matches").num_rows == 380  # half done
+    # WHEN the Catch hands the error to Quarantine
+    state["error"] = {"Error": "RuntimeError", "Cause": json.dumps(
+        {"errorType": "RuntimeError", "errorMessage": str(raised.value)})}
+    result = Lake.invoke("quarantine", state)
+    # THEN the clean commit is reverted: no reader sees the refused run's rows
+    assert result["failed_stage"] == "publish"
+    assert set(result["reverted"]) == {"clean/matches"}
+    assert read_table(lake.settings, "clean", "matches").num_rows == 0
+    assert lake.ledger(state).state == "quarantined"

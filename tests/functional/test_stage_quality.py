@@ -4,19 +4,17 @@ import pytest
 
 from lakeguard.exceptions import DuplicateUpload, QualityGateFailed
 from lakeguard.s3io import read_parquet
-from tests.functional.conftest import SEASON, Lake
+from tests.functional.conftest import SEASON, Lake, through_refine
 
 
 @pytest.fixture
-def lake(table_lake: Lake) -> Lake:
+def lake(served_lake: Lake) -> Lake:
     """The gate reads the published clean table: the lake with its tables, in a moto server."""
-    return table_lake
+    return served_lake
 
 
 def _published(lake: Lake, key: str, body: bytes) -> dict:
-    from tests.functional.test_stage_publish import through_quality
-
-    state = through_quality(lake, key, body)
+    state = through_refine(lake, key, body)
     state["publish"] = Lake.invoke("publish", state)
     return state
 

@@ -27,7 +27,7 @@ PACKAGE = ROOT / "lakeguard"
 #: Bottom first. Each entry is the set of first-level names under ``lakeguard`` (packages
 #: or modules) of one layer.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout"}),
+    frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout", "logs"}),
     frozenset({"contracts"}),
     frozenset({"identifiers"}),
     frozenset({"transforms"}),
@@ -36,7 +36,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ml"}),
     frozenset({"erasure"}),
     frozenset({"pipeline"}),
-    frozenset({"glue", "local", "cli", "cli_ledger", "cli_models", "cli_nab", "report",
+    frozenset({"glue", "local", "cli", "cli_ledger", "cli_models", "cli_nab", "cli_local",
+               "cli_ops", "cli_support", "report", "report_coverage",
                "query", "doctor", "deployment", "teardown", "samples"}),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
