@@ -40,7 +40,8 @@ def _as_spark_wrote_it(lake: Lake, state: dict) -> dict:
     return {**state, "dataset": "matches"}
 
 
-def test_the_job_report_reads_as_the_lambda_clean_result(lake: Lake):
+def test_the_job_report_reads_as_the_lambda_clean_result(served_lake: Lake):
+    lake = served_lake  # the quality gate reads the published clean table
     # GIVEN the anonymise job's partitions and report under the run's staging prefix
     state = _as_spark_wrote_it(lake, lake.drop("matches/2006-07.csv", SEASON))
     put_json(REPORT, lake.settings.clean_bucket, f"{staging_prefix(state['run_id'])}report.json")

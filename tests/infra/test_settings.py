@@ -62,7 +62,7 @@ def test_synth_refuses_another_partition_in_one_line(tmp_path, region, partition
                                "CDK_OUTDIR": str(tmp_path)}, check=False)
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line.startswith("lakeguard:")]
-    assert len(lines) == 1 and partition in lines[0] and region in lines[0]
+    assert len(lines) == 1 and partition in lines[0] and region in lines[0], done.stderr[-2000:]
 
 
 def test_the_embedded_lake_may_override_the_architecture():
