@@ -34,8 +34,15 @@ def pseudonyms(secret_id: str, canonical: str,
                session: boto3.session.Session | None = None) -> dict[str, str]:
     """The subject's pseudonym under every version of the key (version id -> pseudonym)."""
     secrets = client("secretsmanager", session)
-    versions = [v["VersionId"] for page in secrets.get_paginator("list_secret_version_ids")
-                .paginate(SecretId=secret_id, IncludeDeprecated=True) for v in page["Versions"]]
+    versions: list[str] = []
+    pages: dict[str, str] = {}  # botocore has no paginator for this call: follow NextToken
+    while True:
+        page = secrets.list_secret_version_ids(SecretId=secret_id, IncludeDeprecated=True,
+                                               **pages)
+        versions += [v["VersionId"] for v in page["Versions"]]
+        if not page.get("NextToken"):
+            break
+        pages = {"NextToken": page["NextToken"]}
     found = {}
     for version in versions:
         key = load_key(secret_id, version_id=version, session=session)

@@ -13,6 +13,7 @@ import io
 import random
 import string
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from lakeguard.contracts import load_contract
@@ -63,8 +64,10 @@ def matches() -> Base:
 
 
 def absences() -> Base:
-    """1,500 generated absences with valid NIRs (so only planted rows are rejected)."""
-    header, rows = _read(generate(1500, seed=15, invalid_nir_rate=0.0), ";")
+    """1,500 generated absences with valid NIRs (so only planted rows are rejected), in one
+    month: dense enough that classes reach k people once Publish counts them."""
+    header, rows = _read(generate(1500, seed=15, invalid_nir_rate=0.0,
+                                  first=date(2025, 3, 1), days=31), ";")
     return Base("absences", header, rows, ";")
 
 

@@ -8,13 +8,11 @@ row; WHEN `lakeguard erase --dry-run` then `erase` run; THEN nothing of them is 
 Assertions name counts and keys, never the NIR or the name.
 """
 
-import io
 import json
 from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from lakeguard.aws import client
@@ -25,16 +23,14 @@ from lakeguard.identifiers.nir import canonical
 from lakeguard.privacy.pseudonym import load_key
 from lakeguard.samples.absences import HEADER, generate
 
+from .tables import visible_rows
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _clean(lake):
-    s3 = client("s3")
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=lake.bucket("clean"), Prefix="absences/") for o in page.get("Contents", [])]
-    tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=lake.bucket("clean"), Key=k)["Body"]
-                                       .read())) for k in keys]
-    return pa.concat_tables(tables, promote_options="permissive")
+    """The absences rows readers see (the table's current snapshot)."""
+    return visible_rows(lake, "clean", "absences")
 
 
 def _rows(text):

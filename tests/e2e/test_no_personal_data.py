@@ -25,7 +25,7 @@ ON_GLUE = ("unquoted_separator.csv", "bad_dates.csv", "control_characters.csv")
 
 
 class _Records(logging.Handler):
-    """Every log record emitted while the files travel (the stages log in this process)."""
+    """Every log record the embedded runtime emits in this process while the files travel."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -44,7 +44,12 @@ def run(lake, tmp_path_factory):
     for logger in loggers:
         logger.addHandler(records)
     try:
-        return _drop(lake, tmp_path_factory.mktemp("planted")), records.lines
+        results = _drop(lake, tmp_path_factory.mktemp("planted"))
+        # the stages run in worker processes, as in Lambda: what they logged is in their
+        # log files; the in-process records hold what the embedded runtime logged itself
+        workers = [path.read_text(encoding="utf-8", errors="replace")
+                   for path in sorted(lake.functions.logs.glob("*.log"))]
+        return results, records.lines + [text for text in workers if text]
     finally:
         for logger in loggers:
             logger.removeHandler(records)
