@@ -1,5 +1,9 @@
-"""300 files dropped at once on the embedded AWS, half of them bad: every one ends published
-or quarantined as it should, and ``lakeguard ledger check`` accounts for all of them."""
+"""120 files dropped at once on the embedded AWS, half of them bad: every one ends published
+or quarantined as it should, and ``lakeguard ledger check`` accounts for all of them.
+
+120 is enough to queue behind every limit of the embedded runtime (ingest's 5 concurrent
+batches of 10, two workers per function, one Spark process per Glue job) and keeps the
+suite short; ``bench/burst.py`` drops 300 (its default) and times them."""
 
 import json
 
@@ -9,10 +13,11 @@ from lakeguard.cli import main
 from lakeguard.samples.burst import write_burst
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+BURST = 120
 
 
-def test_a_burst_of_300_files_is_fully_accounted_for(lake, tmp_path, capsys):
-    expected = write_burst(tmp_path, files=300, bad_share=0.5)
+def test_a_burst_of_files_is_fully_accounted_for(lake, tmp_path, capsys):
+    expected = write_burst(tmp_path, files=BURST, bad_share=0.5)
     submitted = [lake.submit(tmp_path / name, "matches/burst/") for name in expected]
     results = {r.file: r for r in (lake.wait(s) for s in submitted)}
     wrong = {name: (r.outcome, r.reason) for name, r in results.items()
@@ -20,4 +25,4 @@ def test_a_burst_of_300_files_is_fully_accounted_for(lake, tmp_path, capsys):
     assert not wrong
     assert main(["ledger", "check", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] and report["raw_versions"] >= 300
+    assert report["ok"] and report["raw_versions"] >= BURST
