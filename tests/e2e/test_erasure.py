@@ -56,8 +56,7 @@ def scenario(lake, tmp_path_factory):
     # the key rotates; the same person is published again a year later
     client("secretsmanager").put_secret_value(SecretId=secret, SecretString="rotated-" + "x" * 40)
     again = [r for r in rows if r[0] == subject[0]] + rows[:2000]
-    july = [[*r[:8], r[8].replace("2025-", "2026-"), r[9].replace("2025-", "2026-"), *r[10:]]
-            for r in again]
+    july = [[*r[:8], *(_a_year_later(d) for d in r[8:10]), *r[10:]] for r in again]
     second = lake.drop(_write(folder / "absences_2026-06.csv", _file(july)), "absences/")
     assert second.outcome == "published", second.reason
     # a file holding their row with bad dates is quarantined whole
@@ -72,6 +71,12 @@ def scenario(lake, tmp_path_factory):
     named = lake.drop(_write(folder / "absences_2025-08.csv", _file(other)), "absences/")
     assert named.outcome == "published", named.reason
     return subject, [published, second, quarantined, named]
+
+
+def _a_year_later(day):
+    """The same day a year later (an absence ending in 2026 moves to 2027 with its start)."""
+    when = date.fromisoformat(day)
+    return str(when.replace(year=when.year + 1, day=min(when.day, 28 if when.month == 2 else 31)))
 
 
 def _write(path, text):
