@@ -8,6 +8,8 @@ row; WHEN `lakeguard erase --dry-run` then `erase` run; THEN nothing of them is 
 Assertions name counts and keys, never the NIR or the name.
 """
 
+import csv
+import io
 import json
 from datetime import date
 
@@ -34,11 +36,15 @@ def _clean(lake):
 
 
 def _rows(text):
-    return [line.split(";") for line in text.splitlines()[1:]]
+    """Data rows as fields (a job title may hold a quoted ';')."""
+    return list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
 
 
 def _file(rows):
-    return ";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerows([HEADER, *rows])
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
