@@ -67,7 +67,7 @@ def _rewritten(rows: pa.Table, column: str, pseudonyms: pa.Array, words: pa.Arra
     kept, suppressed = narrowed, before - narrowed.num_rows
     redacted = 0
     for name in (n for n in free_text if n in kept.column_names and len(words)):
-        before = kept[name].combine_chunks()
+        before = kept[name].combine_chunks().cast(pa.string())  # tables read large_string
         after = redact_words(before, words)
         redacted += int(pc.sum(pc.fill_null(pc.not_equal(before, after), False)).as_py() or 0)
         kept = kept.set_column(kept.column_names.index(name), name, after)
@@ -107,7 +107,7 @@ def affected_sources(table: Table, column: str, pseudonyms: pa.Array, words: pa.
     rows = table.scan(selected_fields=fields).to_arrow()
     hit = pc.fill_null(pc.is_in(rows[column], value_set=pseudonyms), False)
     for name in (n for n in free_text if len(words)):
-        text = rows[name].combine_chunks()
+        text = rows[name].combine_chunks().cast(pa.string())  # tables read large_string
         hit = pc.or_(hit, pc.fill_null(pc.not_equal(text, redact_words(text, words)), False))
     found = rows.filter(hit)
     return dict(zip(found[SOURCE_COLUMN].to_pylist(), found[RUN_COLUMN].to_pylist(), strict=True))

@@ -197,3 +197,4 @@ def test_leak_reason_names_row_column_and_kind_never_the_value():
     found = scan(table, raw, ("comment",), row_column="_row")
     assert found.message().startswith("row 8 column 'comment': NAME")
     assert "zorglub" not in found.message().lower()
+
