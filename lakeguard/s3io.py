@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -163,3 +164,30 @@ def get_json(
     except s3.exceptions.NoSuchKey:
         return None
     return json.loads(body)
+
+
+class HashingStream:
+    """A read-only stream that hashes what it hands out.
+
+    The input's sha256 is taken as the object is read once: the Lambda clean stage and the
+    Glue preflight both record it, and neither reads the object twice to get it.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self.body, self.digest, self.closed = body, hashlib.sha256(), False
+
+    def read(self, size: int = -1) -> bytes:
+        """Hand out (and hash) the next ``size`` bytes."""
+        chunk: bytes = self.body.read(size)
+        self.digest.update(chunk)
+        return chunk
+
+    def readable(self) -> bool:
+        """Always: the readers check before they read."""
+        return True
+
+    def close(self) -> None:
+        """Close the body underneath."""
+        self.closed = True
+        self.body.close()
+

@@ -9,14 +9,13 @@ Spark must find too, and the input digest for the audit record, in one pass.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lakeguard.aws import client
 from lakeguard.contracts.model import Contract
-from lakeguard.s3io import split_uri
+from lakeguard.s3io import HashingStream, split_uri
 from lakeguard.transforms.csvfile import check_header, open_csv
 
 
@@ -39,25 +38,6 @@ class Preflight:
         return self.line_breaks in (self.rows, self.rows + 1)
 
 
-class _Hashing:
-    """A stream that hashes what it hands out."""
-
-    def __init__(self, body: Any) -> None:
-        self.body, self.digest, self.closed = body, hashlib.sha256(), False
-
-    def read(self, size: int = -1) -> bytes:
-        chunk: bytes = self.body.read(size)
-        self.digest.update(chunk)
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        self.body.close()
-
-
 def _open(uri: str) -> Any:
     if uri.startswith("s3://"):
         bucket, key = split_uri(uri)
@@ -71,7 +51,7 @@ def preflight(uri: str, contract: Contract) -> Preflight:
     Raises what the Lambda path raises for the same bytes (a header that does not match,
     a byte the encoding refuses, a row with the wrong number of fields).
     """
-    stream = _Hashing(_open(uri))
+    stream = HashingStream(_open(uri))
     try:
         csv = open_csv(stream, contract)  # type: ignore[arg-type]
         check_header(csv.header, contract)

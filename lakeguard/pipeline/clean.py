@@ -8,7 +8,6 @@ version for the audit record, never a value.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from lakeguard.layout import object_key, partition_path, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
-from lakeguard.s3io import PARQUET_COMPRESSION, upload_path
+from lakeguard.s3io import PARQUET_COMPRESSION, HashingStream, upload_path
 
 if TYPE_CHECKING:
     import boto3
@@ -97,25 +96,6 @@ class PartitionWriter:
         return outputs
 
 
-class _Hashing:
-    """A read-only stream that hashes what it hands out (the audit's input digest)."""
-
-    def __init__(self, body: Any, digest: Any) -> None:
-        self.body, self.digest, self.closed = body, digest, False
-
-    def read(self, size: int = -1) -> bytes:
-        chunk: bytes = self.body.read(size)
-        self.digest.update(chunk)
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        self.body.close()
-
-
 def _open(ref: ObjectRef, session: boto3.session.Session | None) -> Any:
     """A streaming body of the raw object version."""
     extra = {"VersionId": ref.version_id} if ref.version_id else {}
@@ -131,8 +111,7 @@ def clean(
     hmac_key = pseudonym_key(contract.needs_key, session)
     with tempfile.TemporaryDirectory(prefix="lakeguard-clean-") as folder:
         writer = PartitionWriter(Path(folder), contract.partition_by)
-        digest = hashlib.sha256()
-        raw: Any = _Hashing(_open(ref, session), digest)  # the input digest, taken as parsed
+        raw: Any = HashingStream(_open(ref, session))  # the input digest, taken as parsed
         # classes counted over the published table are judged at Publish (tables.tablek)
         report = anonymise_stream(raw, contract, hmac_key, writer.write,
                                   suppress_classes=contract.privacy.k_scope == "object")
@@ -154,7 +133,7 @@ def clean(
         "l_required": report.l_required,
         "l_achieved": report.l_achieved,
         "key_version": report.key_version,
-        "input_sha256": digest.hexdigest(),
+        "input_sha256": raw.digest.hexdigest(),
         "partitions": [p for p in partitions if p],
         "rejects": [r.__dict__ for r in report.rejects[:_REJECTS_SHOWN]],
         "warnings": [w.__dict__ for w in report.warnings[:_REJECTS_SHOWN]],
