@@ -118,24 +118,24 @@ def _dated(folded: pa.Array) -> pa.Array:
     return _until_stable(folded, r"([0-9])[^a-zA-Z0-9]{1,3}(?:de )?([0-9])")
 
 
+def _cells_with_piece(cells: pa.Array, values: pa.Array, separators: str) -> pa.Array:
+    """Cells that, split on ``separators``, hold a piece equal to one of ``values``."""
+    if not len(values) or not len(cells):
+        return pa.repeat(False, len(cells))
+    pieces = pc.split_pattern_regex(cells, pattern=separators)
+    hit = pc.is_in(pc.list_flatten(pieces), value_set=values)
+    owners = pc.filter(pc.list_parent_indices(pieces), hit)
+    return pc.is_in(pa.array(range(len(cells)), pa.int64()), value_set=pc.cast(owners, pa.int64()))
+
+
 def _runs_in(view: pa.Array, values: pa.Array) -> pa.Array:
     """Cells with a maximal run of digits equal to one of ``values``."""
-    if not len(values) or not len(view):
-        return pa.repeat(False, len(view))
-    runs = pc.split_pattern_regex(view, pattern=r"[^0-9]+")
-    hit = pc.is_in(pc.list_flatten(runs), value_set=values)
-    owners = pc.filter(pc.list_parent_indices(runs), hit)
-    return pc.is_in(pa.array(range(len(view)), pa.int64()), value_set=pc.cast(owners, pa.int64()))
+    return _cells_with_piece(view, values, r"[^0-9]+")
 
 
 def _words_in(folded: pa.Array, words: pa.Array) -> pa.Array:
     """Cells holding a word (a run of letters) found in ``words``."""
-    if not len(words) or not len(folded):
-        return pa.repeat(False, len(folded))
-    split = pc.split_pattern_regex(folded, pattern=r"[^\p{L}]+")
-    hit = pc.is_in(pc.list_flatten(split), value_set=words)
-    owners = pc.filter(pc.list_parent_indices(split), hit)
-    return pc.is_in(pa.array(range(len(folded)), pa.int64()), value_set=pc.cast(owners, pa.int64()))
+    return _cells_with_piece(folded, words, r"[^\p{L}]+")
 
 
 def _matches(values: pa.Array, pattern: str) -> pa.Array:
