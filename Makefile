@@ -12,12 +12,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 .PHONY: install demo test lint typecheck unit synth bench clean lock deploy destroy
 
 # Python 3.11 is what Lambda and Glue 5 run; fall back to python3 if it is 3.11 under that name.
-$(STAMP): pyproject.toml
+# The layer's lock constrains the venv: the tests run with the very versions Lambda gets
+# (boto3 and pyiceberg would otherwise take newer transitive releases than the layer ships).
+$(STAMP): pyproject.toml requirements/lambda-layer.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	@echo "-- creating $(VENV) and installing the Python dependencies (first run only: about 3 minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c requirements/lambda-layer.txt
 	@touch $(STAMP)
 	@echo "-- $(VENV) is ready"
 
