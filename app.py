@@ -45,7 +45,8 @@ def build_app(app: cdk.App) -> cdk.App:
     monitoring = LakeguardMonitoringStack(
         app, "LakeguardMonitoringStack", stack_name=f"{prefix}-monitoring", settings=settings,
         state_machine=orchestration.state_machine,
-        functions={**processing.functions, "ingest": orchestration.ingest},
+        functions={**processing.functions, "ingest": orchestration.ingest,
+                   "compact": processing.compaction},
         jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
         dead_letters=orchestration.dead_letters, key=storage.key)
     storage.condition_service_grants()

@@ -127,3 +127,11 @@ class Settings:
         except KeyError as err:
             raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "
                                 "stacks (cdk deploy --all)") from err
+
+#: Compaction (:mod:`lakeguard.tables.compaction`): a data file under this size is small; a
+#: partition is rewritten once it holds this many small files (Iceberg's own
+#: ``min-input-files`` default); one run rewrites at most this many bytes of input, so that
+#: it fits the compaction function's memory and time (the rest waits for the next run).
+COMPACTION_SMALL_FILE_BYTES = 32 * 1024 * 1024
+COMPACTION_MIN_FILES = 5
+COMPACTION_MAX_BYTES_PER_RUN = 256 * 1024 * 1024

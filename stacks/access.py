@@ -80,7 +80,7 @@ class LakeLayout:
 
 
 def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
-    """Objects each Lambda stage (``lambdas/<stage>.py``) reads, writes or deletes."""
+    """Objects each Lambda function (``lambdas/<name>.py``) reads, writes or deletes."""
     tables = tuple(f"{t}/" for t in layout.refined_tables)
     history = (STAGING, *(f"{t}/" for t in layout.model_tables))
     history_why = f"{_RUN_NAMED}; {_ICEBERG_NAMED}"
@@ -114,6 +114,10 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
             ObjectGrant("refined", tables, READ + WRITE + DELETE, _ICEBERG_NAMED),
             ObjectGrant("artefacts", (AUDIT_FOLDER,), WRITE,
                         "one audit record per dataset and run"),
+        ),
+        "compact": (
+            ObjectGrant("clean", layout.clean_folders, READ + WRITE + DELETE, _ICEBERG_NAMED),
+            ObjectGrant("refined", tables, READ + WRITE + DELETE, _ICEBERG_NAMED),
         ),
         "quarantine": (
             ObjectGrant("raw", ("",), READ_VERSIONS, raw_any_why),

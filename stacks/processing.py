@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -76,6 +77,8 @@ STAGES: dict[str, StageSpec] = {
     "quarantine": StageSpec(512, 300, "copies the raw object, writes its report"),
 }
 
+#: The scheduled compaction: not a pipeline stage, but built like one (role, logs, alarms).
+COMPACTION = StageSpec(2048, 900, "rewrites up to 256 MiB of small data files per run")
 
 #: Stages that commit to the Iceberg tables, and stages that only read them.
 TABLE_WRITERS = ("publish", "quarantine")
@@ -174,6 +177,10 @@ class LakeguardProcessingStack(cdk.Stack):
         # the quality gate reads the published clean rows' natural keys
         allow_table_commits(self.roles["quality"], self.databases, write=False, zone=CLEAN)
         self.allow_model_metrics(self.roles["check_model"])
+        self.compaction = self.stage_function("compact", COMPACTION, code, environment,
+                                              grants["compact"], reserve=False)
+        allow_table_commits(self.roles["compact"], self.databases)
+        self.compaction_schedule = self.schedule_compaction(self.compaction)
         for stage, actions in LEDGER_WRITERS.items():
             allow_ledger(self.roles[stage], ledger, lake_key, actions)
         # Glue writes logs, bookmarks and temporary S3 data with the lake's key.
@@ -222,10 +229,39 @@ class LakeguardProcessingStack(cdk.Stack):
             f"it to {config.MODEL_METRICS_NAMESPACE}",
             conditions={"StringEquals": {"cloudwatch:namespace": config.MODEL_METRICS_NAMESPACE}})
 
+    def schedule_compaction(self, function: lambda_.IFunction) -> scheduler.CfnSchedule:
+        """Compact every table's small files on the calendar (``compaction_schedule``).
+
+        Scheduler invokes the function asynchronously; a failed run changes no row and the
+        next one tries again, so failures go to the function's error alarm, not a queue.
+        """
+        role = ServiceRole(self, "CompactionSchedulerRole", service="scheduler.amazonaws.com",
+                           description="lakeguard scheduled compaction")
+        role.access.allow("InvokeCompaction", ["lambda:InvokeFunction"], [function.function_arn])
+        schedule = scheduler.CfnSchedule(
+            self, "Compaction", name=f"{self.settings.name_prefix}-compaction",
+            description="Compact the small data files of every Iceberg table",
+            schedule_expression=self.settings.compaction_schedule,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+                mode="FLEXIBLE", maximum_window_in_minutes=60),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn, role_arn=role.role.role_arn,
+                input='{"compaction": "scheduled"}',
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=2)),
+        )
+        role.attach_before(schedule)
+        return schedule
+
     def stage_function(self, name: str, spec: StageSpec, code: lambda_.Code,
-                       environment: dict[str, str], grants: tuple[ObjectGrant, ...]
-                       ) -> lambda_.Function:
-        """A pipeline stage function: handler ``lambdas.<name>.handler``, its own role."""
+                       environment: dict[str, str], grants: tuple[ObjectGrant, ...], *,
+                       reserve: bool = True) -> lambda_.Function:
+        """A pipeline stage function: handler ``lambdas.<name>.handler``, its own role.
+
+        ``reserve`` gives it the environment's reserved concurrency; a scheduled function
+        that runs once a night needs none.
+        """
         title = name.title().replace("_", "")
         log_group = logs.LogGroup(
             self, f"{title}Logs",
@@ -258,9 +294,18 @@ class LakeguardProcessingStack(cdk.Stack):
             # When set, a burst of files cannot take the account's whole Lambda concurrency:
             # beyond it, Step Functions retries the throttled task with backoff (see the ASL).
             # Off in dev: a new account's quota is too low to reserve any (README, Deploy).
-            reserved_concurrent_executions=self.settings.stage_reserved_concurrency,
+            reserved_concurrent_executions=(self.settings.stage_reserved_concurrency
+                                            if reserve else None),
         )
         role.attach_before(function)
+        if not reserve:
+            acknowledge(function, "HIPAA.Security-LambdaConcurrency",
+                        "runs once per schedule tick: it needs no share of the account's "
+                        "concurrency reserved")
+            acknowledge_function(function, dead_letters=(
+                "invoked asynchronously by its schedule; a failed run changes no row and the "
+                "next tick tries again, and its errors raise the function's alarm"))
+            return function
         if self.settings.stage_reserved_concurrency is None:
             acknowledge(function, "HIPAA.Security-LambdaConcurrency",
                         "stage_reserved_concurrency is off in this environment (cdk.json): a "

@@ -61,6 +61,7 @@ class EnvironmentSettings:
     stage_reserved_concurrency: int | None
     data_classification: str
     retrain_schedule: str
+    compaction_schedule: str
 
     @property
     def destroy_on_delete(self) -> bool:
@@ -118,11 +119,12 @@ def _from_dict(env: str, values: dict[str, Any]) -> EnvironmentSettings:
             f"cdk.json: field '{CONTEXT_KEY}.{env}.log_retention_days' must be one of "
             f"{sorted(_RETENTIONS)} (the retentions CloudWatch Logs offers)"
         )
-    if not values["retrain_schedule"].startswith(("cron(", "rate(")):
-        raise SettingsError(
-            f"cdk.json: field '{CONTEXT_KEY}.{env}.retrain_schedule' must be an EventBridge "
-            "Scheduler expression such as 'cron(0 3 1 * ? *)' or 'rate(30 days)'"
-        )
+    for schedule in ("retrain_schedule", "compaction_schedule"):
+        if not values[schedule].startswith(("cron(", "rate(")):
+            raise SettingsError(
+                f"cdk.json: field '{CONTEXT_KEY}.{env}.{schedule}' must be an EventBridge "
+                "Scheduler expression such as 'cron(0 3 1 * ? *)' or 'rate(30 days)'"
+            )
     if values["removal_policy"] not in ("destroy", "retain"):
         raise SettingsError(
             f"cdk.json: field '{CONTEXT_KEY}.{env}.removal_policy' must be 'destroy' or 'retain'"

@@ -84,7 +84,8 @@ def _source_files(table: Table, key_id: str) -> list[DataFile]:
     return [task.file for task in table.scan(row_filter=equal(SOURCE_COLUMN, key_id)).plan_files()]
 
 
-def _read_file(table: Table, data_file: DataFile) -> pa.Table:
+def read_data_file(table: Table, data_file: DataFile) -> pa.Table:
+    """Every row of one data file, in the table's current schema."""
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
     from pyiceberg.table import FileScanTask
@@ -98,7 +99,7 @@ def _read_file(table: Table, data_file: DataFile) -> pa.Table:
 MERGE_MANIFESTS_AT = 4
 
 
-def _transaction(table: Table) -> Transaction:
+def memoised_transaction(table: Table) -> Transaction:
     """A transaction that copies the table's metadata once per change, not once per read.
 
     pyiceberg deep-copies the whole metadata (every snapshot's summary) each time a
@@ -122,7 +123,7 @@ def _transaction(table: Table) -> Transaction:
     return _Memoised(table)
 
 
-def _merging_overwrite(tx: Transaction, table: Table, properties: dict[str, str]) -> Any:
+def merging_overwrite(tx: Transaction, table: Table, properties: dict[str, str]) -> Any:
     """An OVERWRITE snapshot producer that also merges small manifests, as merge-append does.
 
     pyiceberg merges manifests only for appends; an overwrite would add one manifest per
@@ -166,7 +167,7 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
     predicate = equal(SOURCE_COLUMN, source.key_id)
-    existing = [(f, _read_file(table, f)) for f in _source_files(table, source.key_id)]
+    existing = [(f, read_data_file(table, f)) for f in _source_files(table, source.key_id)]
     mine = [content.filter(pc.equal(content[SOURCE_COLUMN], source.key_id))
             for _, content in existing]
     runs = {r for part in mine for r in part[RUN_COLUMN].to_pylist()}
@@ -176,8 +177,8 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     done = run_snapshot(table, source.run_id)
     if done is not None and runs <= {source.run_id} and not rewrite:
         return done
-    tx = _transaction(table)
-    with _merging_overwrite(tx, table, {**source.summary(), **(properties or {})}) as overwrite:
+    tx = memoised_transaction(table)
+    with merging_overwrite(tx, table, {**source.summary(), **(properties or {})}) as overwrite:
         overwrite.delete_by_predicate(predicate)  # what concurrent commits are checked against
         kept: list[pa.Table] = []
         for (data_file, content), of_key in zip(existing, mine, strict=True):

@@ -1,25 +1,13 @@
 """Read what readers see of a zone's table on the embedded AWS, for assertions."""
 
-import io
-
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from lakeguard.aws import client
+from lakeguard.config import Settings
+from lakeguard.tables import read_table
 
 
 def visible_rows(lake, zone: str, table: str) -> pa.Table:
     """Every row a reader of ``zone``'s ``table`` sees now (the table's current snapshot)."""
-    try:
-        from lakeguard.config import Settings
-        from lakeguard.tables import read_table
-    except ImportError:  # the copy-then-delete layout: committed objects under the table folder
-        s3, bucket = client("s3"), lake.bucket(zone)
-        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=f"{table}/") for o in page.get("Contents", [])]
-        tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read()))
-                  for k in keys if k.endswith(".parquet")]
-        return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
     return read_table(Settings.from_outputs(lake.outputs), zone, table)
 
 

@@ -37,7 +37,8 @@ def _principals(template):
     for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
         owners[machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]] = "pipeline"
     for schedule in template.find_resources("AWS::Scheduler::Schedule").values():
-        owners[schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]] = "scheduler"
+        purpose = schedule["Properties"]["Name"].split("-")[2]  # <prefix>-retrain-<dataset>
+        owners[schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]] = f"scheduler:{purpose}"
     return owners
 
 
@@ -72,7 +73,8 @@ def test_every_role_holds_exactly_one_customer_managed_policy_and_nothing_inline
                         if {"Ref": logical} in p["Properties"].get("Roles", [])]
             assert len(attached) == 1, logical
     owners = [o for t in dev.values() for o in _principals(t).values()]
-    assert len(owners) == len(set(owners)) == 15  # 11 functions, 2 jobs, the pipeline, the scheduler
+    # 12 functions, 2 jobs, the pipeline, the retrain and compaction schedulers
+    assert len(owners) == len(set(owners)) == 17
 
 
 def test_no_action_wildcards_and_resource_wildcards_only_where_iam_has_no_resources(dev):
@@ -135,8 +137,11 @@ def test_state_machine_may_invoke_exactly_its_stage_functions(dev):
                  if k.endswith("FunctionArn")}
     invoked = {r for owner, actions, resources, _ in _statements(dev)
                if "lambda:InvokeFunction" in actions for r in resources}
-    assert invoked == functions and len(functions) == 9
-    assert _who(dev, "lambda:InvokeFunction", "") == {"pipeline"}
+    pipeline = {r for owner, actions, resources, _ in _statements(dev)
+                if owner == "pipeline" and "lambda:InvokeFunction" in actions for r in resources}
+    assert pipeline == functions and len(functions) == 9
+    assert invoked == functions | {'<{"Fn::GetAtt": ["CompactFunctionFE066253", "Arn"]}>'}
+    assert _who(dev, "lambda:InvokeFunction", "") == {"pipeline", "scheduler:compaction"}
 
 
 def test_analyst_policy_reaches_refined_tables_through_athena_and_nothing_else(dev):
@@ -235,6 +240,24 @@ def test_a_justified_wildcard_is_acknowledged_on_its_policy_with_the_reason():
                                             ":s3:::b/run/*]"))
 
 
+def test_a_nightly_schedule_compacts_the_tables_and_may_only_invoke_that_function(dev):
+    template = dev["LakeguardProcessingStack"]
+    (schedule,) = template.find_resources("AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "cron(30 2 * * ? *)"  # cdk.json's compaction_schedule
+    (function,) = [logical for logical, f in template.find_resources("AWS::Lambda::Function")
+                   .items() if f["Properties"]["Handler"] == "lambdas.compact.handler"]
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    allowed = [(actions, resources) for owner, actions, resources, _ in _statements(dev)
+               if owner == "scheduler:compaction"]
+    assert allowed == [({"lambda:InvokeFunction"}, [_text({"Fn::GetAtt": [function, "Arn"]})])]
+    # The compaction's role commits to the tables and writes their folders, nothing else.
+    zones = {r.split(":::")[1].split("-")[2] for owner, actions, resources, _ in _statements(dev)
+             if owner == "lambdas.compact" and "s3:PutObject" in actions for r in resources}
+    assert zones == {"clean", "refined"}
+    assert not _who(dev, "s3:GetObject", "-raw-") & {"lambdas.compact"}
+
+
 def test_each_modelled_dataset_has_a_retrain_schedule_that_only_starts_the_pipeline(dev):
     template = dev["LakeguardOrchestrationStack"]
     schedules = template.find_resources("AWS::Scheduler::Schedule")
@@ -247,6 +270,6 @@ def test_each_modelled_dataset_has_a_retrain_schedule_that_only_starts_the_pipel
         assert props["Target"]["Arn"] == {"Ref": next(iter(
             template.find_resources("AWS::StepFunctions::StateMachine")))}
     allowed = [(actions, resources) for owner, actions, resources, _ in _statements(dev)
-               if owner == "scheduler"]
+               if owner == "scheduler:retrain"]
     assert len(allowed) == 1 and allowed[0][0] == {"states:StartExecution"}
     assert len(allowed[0][1]) == 1 and "Pipeline" in allowed[0][1][0]

@@ -195,7 +195,8 @@ def test_lambda_functions_use_the_handlers_and_the_lakes_own_layer(dev):
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"lambdas.{n}.handler" for n in
                               ["validate", "clean", "clean_report", "quality", "check_model",
-                               "train", "score", "publish", "quarantine", "ingest", "tables"])
+                               "train", "score", "publish", "quarantine", "ingest", "tables",
+                               "compact"])
     (layer_id,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion")
     for function in functions.values():
         props = function["Properties"]
@@ -270,7 +271,7 @@ def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(
 def test_every_function_has_its_own_role(dev):
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
              for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == 11  # 10 pipeline functions and the tables'
+    assert len(roles) == len(set(roles)) == 12  # 10 pipeline functions, tables', compaction
 
 
 EXPECTED_OUTPUTS = {
@@ -331,9 +332,15 @@ def test_stage_concurrency_is_reserved_only_where_the_environment_asks(request, 
     templates = request.getfixturevalue(fixture)
     stages = [f for f in _resources(templates["LakeguardProcessingStack"],
                                     "AWS::Lambda::Function").values()
-              if f["Properties"]["Handler"] != "lambdas.tables.handler"]
+              if f["Properties"]["Handler"] not in ("lambdas.tables.handler",
+                                                    "lambdas.compact.handler")]
     assert len(stages) == 9
     assert {f["Properties"].get("ReservedConcurrentExecutions") for f in stages} == {limit}
+    # Compaction runs once per schedule tick: it takes none of the account's quota.
+    (compact,) = [f for f in _resources(templates["LakeguardProcessingStack"],
+                                        "AWS::Lambda::Function").values()
+                  if f["Properties"]["Handler"] == "lambdas.compact.handler"]
+    assert "ReservedConcurrentExecutions" not in compact["Properties"]
     # Ingest reserves nothing: its SQS event source caps it at five concurrent calls.
     (ingest,) = _resources(templates["LakeguardOrchestrationStack"],
                            "AWS::Lambda::Function").values()
@@ -423,7 +430,8 @@ def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
     functions = sum(1 for f in _functions(dev).values()
                     if f["Properties"]["Handler"] != "lambdas.tables.handler")
     lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
-    assert len(lambda_alarms) == 2 * functions == 20  # errors and throttles of each pipeline function
+    # errors and throttles of each pipeline function and of the compaction
+    assert len(lambda_alarms) == 2 * functions == 22
     (topic,) = _resources(monitoring, "AWS::SNS::Topic").values()
     assert "KmsMasterKeyId" in topic["Properties"]
     for alarm in alarms:
