@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/athena_scan.py
+	$(BIN)/python bench/compaction.py
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/refine_engines.py
 	$(BIN)/python bench/nab.py

@@ -1,4 +1,4 @@
-"""``lakeguard erase``, ``doctor`` and ``teardown``: operating a deployed environment."""
+"""``lakeguard erase``, ``compact``, ``doctor`` and ``teardown``: operating a deployed environment."""
 
 from __future__ import annotations
 
@@ -69,6 +69,27 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    """Compact the deployed tables' small files now, as the nightly schedule does."""
+    from lakeguard.config import Settings
+    from lakeguard.deployment import stack_outputs
+    from lakeguard.tables.compaction import compact_lake
+
+    settings = Settings.from_outputs(stack_outputs(args.stack_prefix))
+    result = compact_lake({"dataset": args.dataset} if args.dataset else {}, settings)
+    if args.format == "json":
+        emit(json.dumps(result, indent=2, sort_keys=True))
+        return EXIT_OK
+    for table in result["tables"]:
+        emit(f"{table['table']}: " + (
+            f"{table['files_before']} small file(s) in {table['partitions']} partition(s) -> "
+            f"{table['files_after']} (snapshot {table['snapshot_id']})"
+            if table["snapshot_id"] else "nothing to compact"))
+    for name in result["busy"]:
+        emit(f"{name}: busy (another commit got in first); the next run compacts it")
+    return EXIT_OK
+
+
 def _environment(env: str) -> dict[str, object]:
     """An environment's settings from cdk.json (read as data: no CDK needed)."""
     settings: dict[str, dict[str, object]] = json.loads(CDK_JSON.read_text(encoding="utf-8"))[
@@ -128,7 +149,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 
 def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``erase``, ``doctor`` and ``teardown``."""
+    """Register ``erase``, ``compact``, ``doctor`` and ``teardown``."""
     erase = sub.add_parser(
         "erase", help="remove one data subject from every zone (GDPR art. 17)",
         description="Remove the subject's rows from clean, recompute refined and anomalies, "
@@ -148,6 +169,21 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="list what would be removed, recomputed and purged; change nothing")
     add_format_option(erase, ("table", "json"))
     erase.set_defaults(func=cmd_erase)
+
+    compact = sub.add_parser(
+        "compact", help="rewrite the tables' small files now (the schedule does it nightly)",
+        description="For each Iceberg table (of --dataset, or all), rewrite every partition "
+                    "holding 5 or more files under 32 MiB into one, in one commit per table. "
+                    "No row changes; a table another commit changes meanwhile is left for the "
+                    "next run.",
+        epilog="examples:\n  lakeguard compact\n  lakeguard compact --dataset absences "
+               "--format json")
+    compact.add_argument("--dataset", metavar="NAME", type=dataset_name,
+                         help="only this dataset's tables (default: every table)")
+    compact.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
+                         help="name prefix of the deployed stacks")
+    add_format_option(compact, ("table", "json"))
+    compact.set_defaults(func=cmd_compact)
 
     doctor = sub.add_parser(
         "doctor", help="check an AWS account and region before deploying",

@@ -100,3 +100,14 @@ def test_a_later_version_replaces_its_rows_inside_the_compacted_file(lake, compa
              if r["home_team"] in TEAMS]
     assert sorted(r["home_goals"] for r in clean) == [2, 2, 2, 2, 2, 7]
     assert main(["ledger", "check", "--format", "json"]) == 0, capsys.readouterr().out
+
+
+def test_compact_on_demand_reports_each_table_of_the_dataset(lake, compacted, capsys):
+    capsys.readouterr()
+    assert main(["compact", "--dataset", "matches", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {t["table"].split(".")[1] for t in result["tables"]} == {"matches", "team_matches"}
+    assert result["busy"] == []
+    assert main(["compact", "--dataset", "matches"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(": " in line for line in lines)
