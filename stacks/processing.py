@@ -40,7 +40,8 @@ GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins).
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
-              "!datasets/**", "**/__pycache__", "**/*.pyc", "lakeguard/local", "lakeguard/local/**"]
+              "!datasets/**", "**/__pycache__", "**/*.pyc", "lakeguard/local", "lakeguard/local/**",
+              "lakeguard/testing.py"]
 
 
 def lambda_code() -> lambda_.Code:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakeguard import config
 from lakeguard.aws import client
@@ -40,8 +40,11 @@ from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
 from lakeguard.s3io import download_path
-from lakeguard.tables import names_of
+from lakeguard.tables import names_of, read_table
 from lakeguard.tables.export import CATALOG_FILE, describe_catalog
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
@@ -267,6 +270,10 @@ class LocalLake:
     def bucket(self, zone: str) -> str:
         """Physical name of a zone's bucket."""
         return self.outputs[f"{zone.capitalize()}BucketName"]
+
+    def rows(self, zone: str, table: str) -> pa.Table:
+        """Every row a reader of ``zone``'s ``table`` sees now (its current snapshot)."""
+        return read_table(Settings.from_outputs(self.outputs), zone, table)
 
     def drop(self, path: Path, prefix: str, timeout: float = 600.0) -> RunResult:
         """Put a file into the raw bucket under ``prefix`` and wait for its execution."""

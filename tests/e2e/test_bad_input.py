@@ -12,8 +12,6 @@ import pytest
 
 from lakeguard.cli import main
 
-from .tables import visible_rows
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SEASONS = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1"
 SEASON = SEASONS / "2006-07_fr.1.csv"
@@ -96,7 +94,7 @@ def test_each_file_ends_published_or_quarantined_with_its_reason(lake, runs, nam
 
 
 def test_a_formula_reaches_refined_as_text(lake, runs):
-    rows = visible_rows(lake, "refined", "team_matches")
+    rows = lake.rows("refined", "team_matches")
     teams = {t for t, s in zip(rows["team"].to_pylist(), rows["season"].to_pylist(), strict=True)
              if s == "2002-03"}
     assert "'" + INJECTION in teams and INJECTION not in teams

@@ -16,7 +16,6 @@ from lakeguard.tables import load_table
 from lakeguard.tables.maintenance import current_files
 
 from .deployed import function_name
-from .tables import visible_rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PREFIX = "matches/compaction/"
@@ -41,9 +40,9 @@ def _season_files(lake):
 
 
 def _ours(lake):
-    clean = [r for r in visible_rows(lake, "clean", "matches").to_pylist()
+    clean = [r for r in lake.rows("clean", "matches").to_pylist()
              if r["home_team"] in TEAMS]
-    refined = [r for r in visible_rows(lake, "refined", "team_matches").to_pylist()
+    refined = [r for r in lake.rows("refined", "team_matches").to_pylist()
                if r["team"] in TEAMS]
     as_items = lambda rows: Counter(json.dumps(r, sort_keys=True, default=str) for r in rows)  # noqa: E731
     return as_items(clean), as_items(refined)
@@ -96,7 +95,7 @@ def test_a_later_version_replaces_its_rows_inside_the_compacted_file(lake, compa
     path = folder / "2012-13_week3.csv"
     path.write_bytes(_week(3, 7))  # the producer corrects one score
     assert lake.drop(path, PREFIX).outcome == "published"
-    clean = [r for r in visible_rows(lake, "clean", "matches").to_pylist()
+    clean = [r for r in lake.rows("clean", "matches").to_pylist()
              if r["home_team"] in TEAMS]
     assert sorted(r["home_goals"] for r in clean) == [2, 2, 2, 2, 2, 7]
     assert main(["ledger", "check", "--format", "json"]) == 0, capsys.readouterr().out

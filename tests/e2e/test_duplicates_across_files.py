@@ -9,8 +9,6 @@ import pytest
 from lakeguard.aws import client
 from lakeguard.cli import main
 
-from .tables import visible_rows
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PREFIX = "matches/across/"
 START = dt.date(2015, 8, 1)
@@ -25,12 +23,12 @@ def _season(days, goals):
 
 
 def _epsilon_home_matches(lake):
-    rows = visible_rows(lake, "clean", "matches").to_pylist()
+    rows = lake.rows("clean", "matches").to_pylist()
     return sorted((r["date"], r["home_goals"]) for r in rows if r["home_team"] == "Epsilon")
 
 
 def _team_rows(lake, team):
-    return [r for r in visible_rows(lake, "refined", "team_matches").to_pylist()
+    return [r for r in lake.rows("refined", "team_matches").to_pylist()
             if r["team"] == team]
 
 

@@ -25,14 +25,12 @@ from lakeguard.identifiers.nir import canonical
 from lakeguard.privacy.pseudonym import load_key
 from lakeguard.samples.absences import HEADER, generate
 
-from .tables import visible_rows
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _clean(lake):
     """The absences rows readers see (the table's current snapshot)."""
-    return visible_rows(lake, "clean", "absences")
+    return lake.rows("clean", "absences")
 
 
 def _rows(text):

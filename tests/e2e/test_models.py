@@ -99,10 +99,9 @@ def test_drift_retrains_but_a_losing_challenger_is_not_promoted(lifecycle):
 
 
 def test_drifted_season_is_scored_by_the_champion_on_every_row(lake, lifecycle):
-    from .tables import visible_rows
 
     _, steps = lifecycle
-    rows = sorted((r for r in visible_rows(lake, "refined", "anomalies").to_pylist()
+    rows = sorted((r for r in lake.rows("refined", "anomalies").to_pylist()
                    if r["entity"] == "Alpha" and r["season"] == "2011-12"),
                   key=lambda r: r["ts"])
     assert len(rows) == 60

@@ -10,8 +10,6 @@ import pytest
 
 from lakeguard.aws import client
 
-from .tables import visible_rows
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SEASONS = Path(__file__).resolve().parents[2] / "data" / "football" / "ligue1"
 
@@ -62,7 +60,7 @@ def test_quarantine_holds_the_object_and_a_machine_readable_report(lake, runs):
 
 def test_refined_team_matches_is_an_iceberg_table_partitioned_by_season(lake, runs):
     # (other test modules share the lake: their seasons are from 2000 on)
-    rows = visible_rows(lake, "refined", "team_matches")
+    rows = lake.rows("refined", "team_matches")
     seasons = [s for s in rows["season"].to_pylist() if s.startswith("19")]
     assert sorted(set(seasons)) == ["1995-96", "1996-97"] and len(seasons) == 2 * (380 + 380)
     table = client("glue").get_table(DatabaseName=lake.outputs["GlueDatabaseName"],
@@ -73,7 +71,7 @@ def test_refined_team_matches_is_an_iceberg_table_partitioned_by_season(lake, ru
 
 
 def test_marseille_8_0_defeat_at_lyon_is_an_anomaly(lake, runs):
-    rows = [r for r in visible_rows(lake, "refined", "anomalies").to_pylist()
+    rows = [r for r in lake.rows("refined", "anomalies").to_pylist()
             if r["entity"] == "Marseille" and r["season"] == "1996-97" and r["dataset"] == "matches"]
     assert len(rows) == 38  # every Marseille match of the season is scored
     defeat = next(r for r in rows if str(r["ts"]) == "1997-05-24")

@@ -27,8 +27,6 @@ from lakeguard.samples.absences import generate
 from lakeguard.samples.adversarial import plant
 from tests.privacy_scan import findings
 
-from .tables import visible_rows
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FIXED_KEY = "corpus-key-0123456789abcdef0123456789"
 QUASI = ["age_band", "departement", "site", "month", "duration_days"]
@@ -143,7 +141,7 @@ def test_pseudonyms_follow_the_fixed_key_so_local_runs_are_reproducible(lake, co
     nirs = [line.split(";")[0] for line in text.splitlines()[1:]]
     expected = {hmac.new(FIXED_KEY.encode(), n.encode(), hashlib.sha256).hexdigest()[:32]
                 for n in canonical(pa.array(nirs)).to_pylist()}
-    clean = visible_rows(lake, "clean", "absences")  # other tests' files are there too
+    clean = lake.rows("clean", "absences")  # other tests' files are there too
     mine = clean.filter(pc.equal(clean["run_id"], result.run_id))
     published = set(mine["person_id"].to_pylist())
     assert published and published <= expected

@@ -38,7 +38,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"pipeline"}),
     frozenset({"glue", "local", "cli", "cli_ledger", "cli_models", "cli_nab", "cli_local",
                "cli_ops", "cli_support", "report", "report_coverage",
-               "query", "doctor", "deployment", "teardown", "samples"}),
+               "query", "doctor", "deployment", "teardown", "samples", "testing"}),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
