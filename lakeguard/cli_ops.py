@@ -1,4 +1,4 @@
-"""``lakeguard erase``, ``compact``, ``doctor`` and ``teardown``: operating a deployed environment."""
+"""Operating a deployed environment: erase, compact, redrive, reprocess, doctor, teardown."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from lakeguard.cli_support import (
     dataset_name,
     emit,
     progress,
+    utc_date,
 )
 from lakeguard.exceptions import UsageError
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import boto3
 
     from lakeguard.erasure import ErasureReport
+    from lakeguard.pipeline.rerun import Rerun
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 STACK_PREFIX = "lakeguard-dev-"
@@ -90,6 +92,47 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_reruns(reruns: list[Rerun], fmt: str, dry_run: bool) -> None:
+    if fmt == "json":
+        emit(json.dumps([r.to_json() for r in reruns], indent=2, sort_keys=True))
+        return
+    for r in reruns:
+        what = (f"skipped: {r.skipped}" if r.skipped else
+                "would re-run" if dry_run else f"re-run as version {r.new_version_id}")
+        emit(f"{r.key} (version {r.version_id}, {r.state}): {what}")
+    runs = sum(r.skipped is None for r in reruns)
+    emit(f"{runs} version(s) {'to re-run' if dry_run else 're-run'}, "
+         f"{len(reruns) - runs} skipped" + ("" if dry_run else
+                                            "; follow them with `lakeguard ledger`"))
+
+
+def _rerun(args: argparse.Namespace, why: str) -> int:
+    from lakeguard.config import Settings
+    from lakeguard.deployment import stack_outputs
+    from lakeguard.pipeline.ledger import Ledger
+    from lakeguard.pipeline.rerun import REDRIVE, plan_redrive, plan_reprocess, rerun
+
+    settings = Settings.from_outputs(stack_outputs(args.stack_prefix))
+    ledger = Ledger(settings.ledger_table)
+    planned = (plan_redrive(ledger, settings, dataset=args.dataset, reason=args.reason,
+                            key_prefix=args.key) if why == REDRIVE
+               else plan_reprocess(ledger, settings, args.dataset, since=args.since))
+    done = planned if args.dry_run else rerun(planned, why, settings, ledger,
+                                              progress=lambda line: progress(f"-- {line}"))
+    _print_reruns(done, args.format, args.dry_run)
+    return EXIT_OK
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    """Re-run quarantined object versions after a fix."""
+    return _rerun(args, "redrive")
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    """Re-run a dataset's current raw objects after a contract change."""
+    return _rerun(args, "reprocess")
+
+
 def _environment(env: str) -> dict[str, object]:
     """An environment's settings from cdk.json (read as data: no CDK needed)."""
     settings: dict[str, dict[str, object]] = json.loads(CDK_JSON.read_text(encoding="utf-8"))[
@@ -149,7 +192,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 
 def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``erase``, ``compact``, ``doctor`` and ``teardown``."""
+    """Register ``erase``, ``compact``, ``redrive``, ``reprocess``, ``doctor`` and ``teardown``."""
     erase = sub.add_parser(
         "erase", help="remove one data subject from every zone (GDPR art. 17)",
         description="Remove the subject's rows from clean, recompute refined and anomalies, "
@@ -184,6 +227,40 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                          help="name prefix of the deployed stacks")
     add_format_option(compact, ("table", "json"))
     compact.set_defaults(func=cmd_compact)
+
+    redrive = sub.add_parser(
+        "redrive", help="re-run quarantined object versions after a fix",
+        description="Copies each chosen quarantined version onto its key in raw: a new version "
+                    "that goes through the whole pipeline, as a producer's drop would. The "
+                    "earlier entry keeps its state and records the new version (rerun_as). A "
+                    "version that is no longer its key's newest is skipped.",
+        epilog="examples:\n  lakeguard redrive --dry-run\n"
+               "  lakeguard redrive --dataset matches --reason ContractError\n"
+               "  lakeguard redrive --key matches/2024-25.csv --format json")
+    redrive.add_argument("--dataset", metavar="NAME", type=dataset_name,
+                         help="only this dataset's versions")
+    redrive.add_argument("--reason", metavar="TEXT",
+                         help="only versions whose quarantine reason contains TEXT (any case)")
+    redrive.add_argument("--key", metavar="PREFIX", help="only keys starting with PREFIX")
+    reprocess = sub.add_parser(
+        "reprocess", help="rebuild a dataset's clean and refined rows from raw",
+        description="After a contract change: copies the newest version of every key of the "
+                    "dataset onto itself, so each runs again under the deployed contract and "
+                    "replaces its rows. Raw objects past the contract's retention are gone and "
+                    "cannot be reprocessed.",
+        epilog="examples:\n  lakeguard reprocess --dataset absences --dry-run\n"
+               "  lakeguard reprocess --dataset matches --since 2026-11-01")
+    reprocess.add_argument("--dataset", metavar="NAME", type=dataset_name, required=True,
+                           help="the dataset to rebuild")
+    reprocess.add_argument("--since", metavar="DATE", type=utc_date,
+                           help="only objects dropped on or after DATE (ISO, UTC)")
+    for command, func in ((redrive, cmd_redrive), (reprocess, cmd_reprocess)):
+        command.add_argument("--dry-run", action="store_true",
+                             help="list what would be re-run and what is skipped; change nothing")
+        command.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
+                             help="name prefix of the deployed stacks")
+        add_format_option(command, ("table", "json"))
+        command.set_defaults(func=func)
 
     doctor = sub.add_parser(
         "doctor", help="check an AWS account and region before deploying",

@@ -21,6 +21,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -225,6 +226,16 @@ def existing_dir(value: str) -> Path:
             f"{value} is not a folder; point it at a lake exported by `lakeguard demo` or "
             "`lakeguard local run --export DIR`")
     return path
+
+
+def utc_date(value: str) -> datetime:
+    """An argparse type: an ISO date or date-time, read as UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO date; write 2026-12-01 or 2026-12-01T08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def positive_int(value: str) -> int:

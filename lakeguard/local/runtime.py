@@ -286,11 +286,20 @@ class LocalLake:
         raw = self.bucket("raw")
         version = client("s3").put_object(Bucket=raw, Key=key, Body=path.read_bytes()) \
             .get("VersionId")
+        return self._submitted(path.name, key, version, started)
+
+    def _submitted(self, name: str, key: str, version: str | None, started: float) -> Submitted:
         try:
             dataset: str | None = contract_for_key(key).name
         except RoutingError:
             dataset = None
-        return Submitted(path.name, key, version, run_id(dataset, raw, key, version), started)
+        return Submitted(name, key, version, run_id(dataset, self.bucket("raw"), key, version),
+                         started)
+
+    def wait_for_version(self, key: str, version_id: str, timeout: float = 600.0) -> RunResult:
+        """Wait for the execution of a raw version put by someone else (redrive, a producer)."""
+        return self.wait(self._submitted(key.rsplit("/", 1)[-1], key, version_id,
+                                         time.monotonic()), timeout)
 
     def wait(self, submitted: Submitted, timeout: float = 600.0) -> RunResult:
         """Wait for a submitted file's execution and say what became of it."""

@@ -61,6 +61,10 @@ class LedgerEntry:
     outputs: list[str] = field(default_factory=list)
     sequencer: str | None = None
     execution_arn: str | None = None
+    #: Set by ``lakeguard redrive`` / ``reprocess``: the version that re-ran this one, and why.
+    rerun_as: str | None = None
+    rerun_why: str | None = None
+    rerun_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields (``lakeguard ledger --json``)."""
@@ -76,6 +80,8 @@ class LedgerEntry:
             updated_at=str(item["updated_at"]), reason=item.get("reason"),
             digest=item.get("digest"), outputs=[str(o) for o in item.get("outputs", [])],
             sequencer=item.get("sequencer"), execution_arn=item.get("execution_arn"),
+            rerun_as=item.get("rerun_as"), rerun_why=item.get("rerun_why"),
+            rerun_at=item.get("rerun_at"),
         )
 
 
@@ -162,6 +168,19 @@ class Ledger:
                 f"ledger: s3://{ref.bucket}/{ref.key} version {_version(ref)} is "
                 f"{current.state if current else 'missing'}; it cannot become {state}"
             ) from err
+
+    def link_rerun(self, bucket: str, key: str, version_id: str, new_version_id: str,
+                   why: str) -> None:
+        """Record on a final entry the version that re-ran it (its state stays as it was)."""
+        self._ddb.update_item(
+            TableName=self.table_name,
+            Key={"object": {"S": f"{bucket}/{key}"}, "version_id": {"S": version_id}},
+            UpdateExpression="SET rerun_as = :n, rerun_why = :w, rerun_at = :t",
+            ConditionExpression="#s IN (:p, :q)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":n": {"S": new_version_id}, ":w": {"S": why},
+                                       ":t": {"S": _now()}, ":p": {"S": PUBLISHED},
+                                       ":q": {"S": QUARANTINED}})
 
     def _later_versions(self, ref: ObjectRef) -> list[dict[str, Any]]:
         """Items of versions of the same key written after this one (S3's ``sequencer``).
