@@ -56,3 +56,21 @@ def code_changed(lake, stage, replace):
         yield name
     finally:
         lam.update_function_code(FunctionName=name, ZipFile=deployed)
+
+
+@contextmanager
+def routed_to_glue(max_bytes=1024):
+    """Lower the validate function's Lambda size limit, as an operator would, so objects
+    above ``max_bytes`` go to the Glue anonymise job; put the limit back afterwards."""
+    lam = client("lambda")
+    validate = next(f for f in lam.list_functions()["Functions"]
+                    if f["Handler"] == "lambdas.validate.handler")
+    env = dict(validate["Environment"]["Variables"])
+    lam.update_function_configuration(
+        FunctionName=validate["FunctionName"],
+        Environment={"Variables": {**env, "LAKEGUARD_LAMBDA_MAX_BYTES": str(max_bytes)}})
+    try:
+        yield
+    finally:
+        lam.update_function_configuration(FunctionName=validate["FunctionName"],
+                                          Environment={"Variables": env})

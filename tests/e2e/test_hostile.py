@@ -15,6 +15,8 @@ from lakeguard.aws import client
 from lakeguard.cli import main
 from tests.corpus.hostile import PUBLISHED, QUARANTINED, Hostile, everything
 
+from .deployed import routed_to_glue
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -53,18 +55,9 @@ def runs(lake, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def glue_runs(lake, runs, tmp_path_factory):
-    functions = client("lambda").list_functions()["Functions"]
-    validate = next(f for f in functions if f["Handler"] == "lambdas.validate.handler")
-    env = dict(validate["Environment"]["Variables"])
-    client("lambda").update_function_configuration(
-        FunctionName=validate["FunctionName"],
-        Environment={"Variables": {**env, "LAKEGUARD_LAMBDA_MAX_BYTES": "1024"}})
-    try:
+    with routed_to_glue():
         files = [h for h in CORPUS if (h.dataset, h.case) in ON_GLUE]
         return _drop_all(lake, tmp_path_factory.mktemp("hostile-glue"), files, "-glue")
-    finally:
-        client("lambda").update_function_configuration(
-            FunctionName=validate["FunctionName"], Environment={"Variables": env})
 
 
 def _clean_result(lake, run_id):

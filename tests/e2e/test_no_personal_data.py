@@ -19,6 +19,8 @@ from lakeguard.cli_local import results_table
 from lakeguard.query import format_result
 from tests.corpus.planted import files, identifiers, leaks
 
+from .deployed import routed_to_glue
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PLANTED = identifiers()
 ON_GLUE = ("unquoted_separator.csv", "bad_dates.csv", "control_characters.csv")
@@ -61,18 +63,9 @@ def _drop(lake, folder):
         (folder / planted.name).write_bytes(planted.data)
         submitted.append(lake.submit(folder / planted.name, "absences/planted/"))
     results = [lake.wait(s, timeout=3600) for s in submitted]
-    functions = client("lambda").list_functions()["Functions"]
-    validate = next(f for f in functions if f["Handler"] == "lambdas.validate.handler")
-    env = dict(validate["Environment"]["Variables"])
-    client("lambda").update_function_configuration(
-        FunctionName=validate["FunctionName"],
-        Environment={"Variables": {**env, "LAKEGUARD_LAMBDA_MAX_BYTES": "1024"}})
-    try:
+    with routed_to_glue():
         results += [lake.drop(folder / name, "absences/planted-glue/", timeout=3600)
                     for name in ON_GLUE]
-    finally:
-        client("lambda").update_function_configuration(
-            FunctionName=validate["FunctionName"], Environment={"Variables": env})
     return results
 
 

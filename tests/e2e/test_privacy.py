@@ -16,6 +16,8 @@ from lakeguard.identifiers.nir import canonical
 from lakeguard.privacy.pseudonym import load_key
 from lakeguard.samples.absences import generate
 
+from .deployed import routed_to_glue
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -128,20 +130,11 @@ def test_erasure_removes_one_person_everywhere_and_is_audited(lake, absences):
 
 def test_objects_above_the_lambda_limit_go_through_the_glue_anonymise_job(lake, tmp_path):
     # GIVEN an operator lowering the Lambda path's size limit to 1 KB
-    functions = client("lambda").list_functions()["Functions"]
-    validate = next(f for f in functions if f["Handler"] == "lambdas.validate.handler")
-    env = dict(validate["Environment"]["Variables"])
-    client("lambda").update_function_configuration(
-        FunctionName=validate["FunctionName"],
-        Environment={"Variables": {**env, "LAKEGUARD_LAMBDA_MAX_BYTES": "1024"}})
-    try:
+    with routed_to_glue():
         path = tmp_path / "absences_2025-01.csv"
         path.write_text(generate(2000, seed=21))
         # WHEN the file is dropped
         result = lake.drop(path, "absences/")
-    finally:
-        client("lambda").update_function_configuration(
-            FunctionName=validate["FunctionName"], Environment={"Variables": env})
     # THEN the Glue job anonymised it (Route chose CleanLarge) and it was published
     assert result.status == "SUCCEEDED", result.reason
     assert result.k_achieved >= 5 and result.rows_in == 2000

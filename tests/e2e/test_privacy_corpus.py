@@ -27,6 +27,8 @@ from lakeguard.samples.absences import generate
 from lakeguard.samples.adversarial import plant
 from tests.privacy_scan import findings
 
+from .deployed import routed_to_glue
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FIXED_KEY = "corpus-key-0123456789abcdef0123456789"
 QUASI = ["age_band", "departement", "site", "month", "duration_days"]
@@ -155,20 +157,11 @@ def test_pseudonyms_follow_the_fixed_key_so_local_runs_are_reproducible(lake, co
 
 def test_the_glue_path_redacts_the_corpus_the_same_way(lake, tmp_path):
     # GIVEN the Lambda path's limit lowered so the file goes to the Glue anonymise job
-    functions = client("lambda").list_functions()["Functions"]
-    validate = next(f for f in functions if f["Handler"] == "lambdas.validate.handler")
-    env = dict(validate["Environment"]["Variables"])
-    client("lambda").update_function_configuration(
-        FunctionName=validate["FunctionName"],
-        Environment={"Variables": {**env, "LAKEGUARD_LAMBDA_MAX_BYTES": "1024"}})
     text, cases = _corpus(2626)
     path = tmp_path / "absences_2025-04.csv"
     path.write_text(text, encoding="utf-8")
-    try:
+    with routed_to_glue():
         result = lake.drop(path, "absences/")
-    finally:
-        client("lambda").update_function_configuration(
-            FunctionName=validate["FunctionName"], Environment={"Variables": env})
     # THEN it is published, and nothing planted is found anywhere
     assert result.outcome == "published", (result.reason or "")[:300]
     found = findings(everything(lake, [result]), cases)
