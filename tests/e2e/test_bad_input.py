@@ -73,12 +73,12 @@ FILES = _files()
 @pytest.fixture(scope="module")
 def runs(lake, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad")
-    results = {}
-    for name, (data, _, _) in FILES.items():
+    submitted = {}
+    for name, (data, _, _) in FILES.items():  # dropped together, as a producer's batch
         path = folder / name
         path.write_bytes(data)
-        results[name] = lake.drop(path, "matches/bad-input/")
-    return results
+        submitted[name] = lake.submit(path, "matches/bad-input/")
+    return {name: lake.wait(s) for name, s in submitted.items()}
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
