@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml requirements/lambda-layer.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	@echo "-- creating $(VENV) and installing the Python dependencies (first run only: about 3 minutes)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "-- step 1/2: pip itself"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -c requirements/lambda-layer.txt
+	@echo "-- step 2/2: lakeguard and about 150 packages (pip names each as it gets it)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]' -c requirements/lambda-layer.txt
 	@touch $(STAMP)
 	@echo "-- $(VENV) is ready"
 
