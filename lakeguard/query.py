@@ -12,8 +12,6 @@ import io
 import json
 import math
 import re
-import time
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,11 +22,11 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from lakeguard.aws import client
 from lakeguard.exceptions import QueryError
 
 if TYPE_CHECKING:
     import boto3
+    import pandas as pd
 
 LOGICAL_DATABASE = "refined"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -119,57 +117,37 @@ def to_physical(sql: str, database: str) -> str:
     return parsed.sql(dialect="athena")
 
 
-_ATHENA_TYPES: dict[str, Callable[[str], Any]] = {
-                 "bigint": int, "integer": int, "int": int, "smallint": int, "tinyint": int,
-                 "double": float, "float": float, "real": float,
-                 "boolean": lambda v: v.lower() == "true",
-                 "date": date.fromisoformat}
+def read_athena(sql: str, *, workgroup: str, database: str,
+                session: boto3.session.Session | None = None) -> pd.DataFrame:
+    """Run Athena SQL (logical database ``refined``) and return typed rows: the notebook API.
+
+    Through awswrangler's ``read_sql_query``, which reads Athena's result file with the
+    column types Athena reports (timestamps, decimals, dates, booleans), in the workgroup's
+    result location. ``frame.attrs["bytes_scanned"]`` is what Athena billed for.
+
+        from lakeguard.query import read_athena
+        frame = read_athena("SELECT * FROM refined.anomalies WHERE is_anomaly",
+                            workgroup="lakeguard-dev", database="lakeguard_dev_refined")
+    """
+    import awswrangler as wr
+
+    try:
+        frame = wr.athena.read_sql_query(
+            to_physical(sql, database), database=database, workgroup=workgroup,
+            ctas_approach=False, boto3_session=session)
+    except wr.exceptions.QueryFailed as err:
+        raise QueryError(f"Athena could not run the query: {err}") from None
+    metadata = getattr(frame, "query_metadata", None) or {}
+    frame.attrs["bytes_scanned"] = int(metadata.get("Statistics", {}).get("DataScannedInBytes", 0))
+    return frame
 
 
-def query_athena(
-    sql: str, *, workgroup: str, database: str, session: boto3.session.Session | None = None,
-    poll_seconds: float = 1.0, timeout_seconds: float = 300.0,
-) -> pa.Table:
-    """Run Athena SQL in a workgroup and return the result as Arrow."""
-    athena = client("athena", session)
-    started = athena.start_query_execution(
-        QueryString=to_physical(sql, database), WorkGroup=workgroup,
-        QueryExecutionContext={"Database": database},
-    )
-    query_id = started["QueryExecutionId"]
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-        status = execution["Status"]
-        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            break
-        if time.monotonic() > deadline:
-            raise QueryError(f"Athena query {query_id} still running after {timeout_seconds:.0f} s")
-        time.sleep(poll_seconds)
-    if status["State"] != "SUCCEEDED":
-        raise QueryError(f"Athena query {query_id} {status['State']}: "
-                         f"{status.get('StateChangeReason', 'no reason given')}")
-    names: list[str] = []
-    types: list[str] = []
-    rows: list[list[Any]] = []
-    first = True
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-        result_set = page["ResultSet"]
-        if not names:
-            columns = result_set.get("ResultSetMetadata", {}).get("ColumnInfo", [])
-            names = [c["Name"] for c in columns]
-            types = [c["Type"].lower() for c in columns]
-        page_rows = result_set.get("Rows", [])
-        if first and page_rows:
-            page_rows = page_rows[1:]  # the header row
-            first = False
-        for row in page_rows:
-            values = [cell.get("VarCharValue") for cell in row["Data"]]
-            rows.append([None if v is None else _ATHENA_TYPES.get(t, str)(v)
-                         for v, t in zip(values, types, strict=False)])
-    scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
-    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}).replace_schema_metadata(
-        {BYTES_SCANNED: str(scanned)})
+def query_athena(sql: str, *, workgroup: str, database: str,
+                 session: boto3.session.Session | None = None) -> pa.Table:
+    """:func:`read_athena` as Arrow, the bytes scanned in the schema (what the CLI prints)."""
+    frame = read_athena(sql, workgroup=workgroup, database=database, session=session)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.replace_schema_metadata({BYTES_SCANNED: str(frame.attrs["bytes_scanned"])})
 
 
 def bytes_scanned(table: pa.Table) -> int | None:

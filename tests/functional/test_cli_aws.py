@@ -107,11 +107,21 @@ def test_log_lines_go_to_stderr_under_the_cli(aws, capsys):
     assert "in Lambda" in capsys.readouterr().out
 
 
-def test_query_in_athena_says_what_it_scanned_and_roughly_cost(aws, capsys):
-    assert main(["query", "--workgroup", "primary", "--database", "lakeguard_dev_refined",
-                 "--format", "json", "SELECT 1"]) == 0
+def test_query_in_athena_prints_typed_rows_and_what_it_scanned(aws, capsys):
+    import boto3
+
+    from tests.athena import athena_answers
+
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    boto3.client("athena").create_work_group(Name="analysts", Configuration={
+        "ResultConfiguration": {"OutputLocation": "s3://athena-results/"},
+        "EnforceWorkGroupConfiguration": True})
+    athena_answers("us-east-1", [("season", "varchar"), ("n", "bigint"), ("share", "double")],
+                   [["1996-97", "38", "0.125"]])
+    assert main(["query", "--workgroup", "analysts", "--database", "lakeguard_dev_refined",
+                 "--format", "json", "SELECT season, count(*) AS n FROM refined.anomalies"]) == 0
     printed = capsys.readouterr()
-    assert json.loads(printed.out) == []  # moto answers no rows
+    assert json.loads(printed.out) == [{"season": "1996-97", "n": 38, "share": 0.125}]
     assert "-- scanned 0 B: about $0.00005 at $5 per TB" in printed.err
 
 

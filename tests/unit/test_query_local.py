@@ -6,6 +6,7 @@ from moto import mock_aws
 
 from lakeguard.exceptions import QueryError
 from lakeguard.query import format_result, query_athena, query_local, to_physical
+from tests.athena import athena_answers
 
 
 def test_group_by_season_over_partition_columns(lake):
@@ -46,19 +47,37 @@ def test_logical_database_becomes_the_physical_one():
         "lakeguard_dev_refined.team", "")
 
 
-def test_query_athena_runs_in_the_workgroup_against_the_physical_database(monkeypatch):
+def test_query_athena_runs_in_the_workgroup_and_returns_typed_columns(monkeypatch):
+    import datetime as dt
+    from decimal import Decimal
+
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
+        boto3.client("s3", region_name="eu-west-1").create_bucket(
+            Bucket="results", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         athena = boto3.client("athena", region_name="eu-west-1")
         athena.create_work_group(Name="analysts", Configuration={
-            "ResultConfiguration": {"OutputLocation": "s3://results/"}})
-        table = query_athena("SELECT count(*) FROM refined.anomalies", workgroup="analysts",
-                             database="lakeguard_dev_refined", poll_seconds=0.01)
+            "ResultConfiguration": {"OutputLocation": "s3://results/"},
+            "EnforceWorkGroupConfiguration": True})
+        athena_answers("eu-west-1", [("season", "varchar"), ("goals", "bigint"),
+                                     ("ts", "timestamp"), ("score", "decimal"),
+                                     ("day", "date"), ("is_anomaly", "boolean")],
+                       [["1996-97", "8", "1997-05-24 18:00:00.000", "3.25", "1997-05-24",
+                         "true"]])
+        table = query_athena("SELECT * FROM refined.anomalies", workgroup="analysts",
+                             database="lakeguard_dev_refined")
         (execution,) = athena.list_query_executions(WorkGroup="analysts")["QueryExecutionIds"]
         details = athena.get_query_execution(QueryExecutionId=execution)["QueryExecution"]
     assert "lakeguard_dev_refined.anomalies" in details["Query"]
     assert details["QueryExecutionContext"]["Database"] == "lakeguard_dev_refined"
-    assert table.num_rows == 0  # moto's Athena runs nothing
+    (row,) = table.to_pylist()  # typed as Athena reports them, not strings
+    assert row["goals"] == 8 and row["is_anomaly"] is True
+    assert row["ts"] == dt.datetime(1997, 5, 24, 18, 0)
+    assert row["day"] == dt.date(1997, 5, 24)
+    assert row["score"] == Decimal("3.25") and isinstance(row["score"], Decimal)
+    assert table.schema.metadata[b"lakeguard.bytes_scanned"] == b"0"
+
+
