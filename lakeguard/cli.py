@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lakeguard import __version__
 from lakeguard.cli_ledger import add_ledger_parser
@@ -31,7 +32,7 @@ from lakeguard.cli_support import (
     report_failure,
     silence_stdout,
 )
-from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
+from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE, LOCAL_STATE_DIR
 from lakeguard.exceptions import SetupError
 
 _EPILOG = """\
@@ -50,6 +51,14 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     if args.local:
         table = query_local(args.local, args.sql)
+    elif args.lake:
+        import tempfile
+
+        from lakeguard.local.persistent import attach
+
+        with tempfile.TemporaryDirectory(prefix="lakeguard-query-") as folder:
+            table = query_local(attach(args.state_dir).export(Path(folder), zones=("refined",)),
+                                args.sql)
     else:
         workgroup = args.workgroup or os.environ.get(ENV_ATHENA_WORKGROUP)
         database = args.database or os.environ.get(ENV_GLUE_DATABASE)
@@ -90,8 +99,14 @@ def _add_query_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                "  lakeguard query --workgroup lakeguard-dev --database lakeguard_dev_refined "
                "'SELECT 1'")
     query.add_argument("sql", help="Athena SQL, e.g. SELECT * FROM refined.anomalies LIMIT 5")
-    query.add_argument("--local", metavar="DIR", type=existing_dir,
+    where = query.add_mutually_exclusive_group()
+    where.add_argument("--local", metavar="DIR", type=existing_dir,
                        help="an exported lake (e.g. demo-out); default: Athena in AWS")
+    where.add_argument("--lake", action="store_true",
+                       help="the embedded lake `lakeguard local up` keeps running (its current "
+                            "snapshots, through DuckDB)")
+    query.add_argument("--state-dir", metavar="DIR", type=Path, default=Path(LOCAL_STATE_DIR),
+                       help=f"with --lake: the lake's state folder (default: {LOCAL_STATE_DIR}/)")
     add_format_option(query)
     query.add_argument("--workgroup", help="Athena workgroup (stack output AthenaWorkgroupName)")
     query.add_argument("--database", help="Glue database (stack output GlueDatabaseName)")

@@ -20,17 +20,21 @@ from lakeguard.cli_support import (
     add_format_option,
     dataset_name,
     emit,
+    positive_int,
     progress,
     resolve_name,
 )
-from lakeguard.exceptions import UsageError
+from lakeguard.config import LOCAL_STATE_DIR
+from lakeguard.exceptions import SetupError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lakeguard.local.persistent import RunningLake
     from lakeguard.local.runtime import LocalLake, RunResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = Path(LOCAL_STATE_DIR)
 DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
 _RESULT_COLUMNS = ("file", "status", "outcome", "rows_in", "rows_out", "rows_rejected",
                    "rows_warned", "rows_suppressed", "k_achieved", "seconds", "reason")
@@ -67,12 +71,18 @@ def _remaining(seconds_per_file: float, files_left: int) -> str:
 
 def run_files(files: Sequence[Path], prefix: str, export: Path | None,
               pseudonym_key: str | None = None,
-              then: Callable[[LocalLake], None] | None = None) -> list[RunResult]:
-    """Push files one by one through the embedded pipeline, with progress on stderr."""
+              then: Callable[[LocalLake], None] | None = None,
+              running: LocalLake | None = None) -> list[RunResult]:
+    """Push files one by one through the embedded pipeline, with progress on stderr.
+
+    Into ``running`` (a lake ``local up`` keeps, left running), else into a lake started for
+    this call and stopped after it.
+    """
     from lakeguard.local.runtime import LocalLake
 
     results = []
-    lake = LocalLake(pseudonym_key=pseudonym_key).start(progress=lambda m: progress(f"-- {m}"))
+    lake = running or LocalLake(pseudonym_key=pseudonym_key).start(
+        progress=lambda m: progress(f"-- {m}"))
     try:
         progress(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
         for index, path in enumerate(files, 1):
@@ -88,7 +98,8 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None,
             lake.export(export, results)
             progress(f"-- zones exported to {export}/")
     finally:
-        lake.stop()
+        if running is None:
+            lake.stop()
     return results
 
 
@@ -174,13 +185,21 @@ def _files(given: Sequence[str]) -> list[Path]:
 def cmd_local_run(args: argparse.Namespace) -> int:
     """Push files through the embedded pipeline; exit 0 only if every file was published."""
     from lakeguard.contracts import load_contract
+    from lakeguard.local.persistent import attach, running_lake
 
     contract = load_contract(args.dataset)
     files = _files(args.files)
     key = args.pseudonym_key_file.read_text(encoding="utf-8").strip() \
         if args.pseudonym_key_file else None
+    running = None
+    if running_lake(args.state_dir) is not None:
+        if key is not None:
+            raise UsageError("--pseudonym-key-file cannot change the key of the lake that is up; "
+                             "run `lakeguard local down` first, or leave the option out")
+        running = attach(args.state_dir)
+        progress(f"-- into the embedded lake that is up ({running.outputs['RawBucketName']})")
     results = run_files(files, contract.raw.prefix, Path(args.export) if args.export else None,
-                        key, _eraser(args) if args.erase else None)
+                        key, _eraser(args) if args.erase else None, running)
     _print_results(results, args.format)
     published = sum(r.outcome == "published" for r in results)
     if args.format == "table":
@@ -188,8 +207,71 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     return EXIT_OK if published == len(results) else EXIT_PROBLEMS
 
 
+def _print_lake(running: RunningLake, fmt: str, headline: str) -> None:
+    from lakeguard.local.persistent import describe
+
+    if fmt == "json":
+        emit(json.dumps(describe(running), indent=2, sort_keys=True))
+        return
+    emit(headline)
+    for name, value in describe(running).items():
+        emit(f"  {name + ':':<15}{value}")
+    emit('point other commands at it with: eval "$(lakeguard local env)"')
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    """Start the persistent embedded lake (or find it up)."""
+    from lakeguard.local.persistent import up
+
+    running, started = up(args.state_dir, args.port, progress=progress)
+    _print_lake(running, args.format, f"embedded lake {'up' if started else 'already up'} on "
+                f"{running.endpoint}")
+    return EXIT_OK
+
+
+def cmd_local_status(args: argparse.Namespace) -> int:
+    """Say whether the embedded lake is up; exit 1 if not."""
+    from lakeguard.local.persistent import running_lake
+
+    running = running_lake(args.state_dir)
+    if running is None:
+        if args.format == "json":
+            emit(json.dumps({"up": False}))
+        else:
+            emit(f"no embedded lake is up for {args.state_dir}/; start one with "
+                 "`lakeguard local up`")
+        return EXIT_PROBLEMS
+    _print_lake(running, args.format, f"embedded lake up on {running.endpoint}")
+    return EXIT_OK
+
+
+def cmd_local_down(args: argparse.Namespace) -> int:
+    """Save the lake's state and stop it."""
+    from lakeguard.local.persistent import SAVED, down
+
+    stopped = down(args.state_dir, progress=progress)
+    if stopped is None:
+        emit(f"no embedded lake was up for {args.state_dir}/")
+        return EXIT_OK
+    emit(f"embedded lake stopped; its state is in {args.state_dir / SAVED}/")
+    return EXIT_OK
+
+
+def cmd_local_env(args: argparse.Namespace) -> int:
+    """Print the shell exports that point AWS clients at the running lake."""
+    from lakeguard.local.persistent import running_lake
+
+    running = running_lake(args.state_dir)
+    if running is None:
+        raise SetupError(f"no embedded lake is up for {args.state_dir}/; start one with "
+                         "`lakeguard local up`")
+    for line in running.exports():
+        emit(line)
+    return EXIT_OK
+
+
 def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``demo``, ``report`` and ``local run``."""
+    """Register ``demo``, ``report`` and ``local run|up|status|down|env``."""
     demo = sub.add_parser(
         "demo", help="run the football demo on the embedded AWS",
         description="Start the embedded AWS, drop every season file of --data into it, export the "
@@ -241,3 +323,37 @@ def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("files", nargs="+",
                      help="raw files (or folders of them) to drop into the raw bucket")
     run.set_defaults(func=cmd_local_run)
+
+    for name, func, text, description, example in (
+            ("up", cmd_local_up, "start an embedded lake that keeps running",
+             "Start the embedded AWS with the stacks deployed in a background process, on a "
+             "free port (printed), restoring the state `local down` saved. `local run` and "
+             "`query --lake` use it; `eval \"$(lakeguard local env)\"` points every other "
+             "command (ledger, models, erase, redrive, compact) and the AWS CLI at it.",
+             "lakeguard local up\n  lakeguard local up --port 4566"),
+            ("status", cmd_local_status, "say whether the embedded lake is up, and where",
+             "Its process, port, endpoint and raw bucket; exit 1 when none is up.",
+             "lakeguard local status --format json"),
+            ("down", cmd_local_down, "save the embedded lake's state and stop it",
+             "Export every zone, the ledger and the tables to <state-dir>/saved/ (what the "
+             "next `local up` restores, and what `--local` commands read), then stop.",
+             "lakeguard local down\n  lakeguard ledger check --local .lakeguard/saved"),
+            ("env", cmd_local_env, "print shell exports that point commands at the lake",
+             "AWS_ENDPOINT_URL, the embedded AWS's operator keys and region, as `export` lines.",
+             'lakeguard local env\n  eval "$(lakeguard local env)" && lakeguard ledger '
+             '--state quarantined')):
+        command = local_sub.add_parser(name, help=text, description=description,
+                                       epilog=f"examples:\n  {example}")
+        command.set_defaults(func=func)
+        command.add_argument("--state-dir", metavar="DIR", type=Path,
+                             default=DEFAULT_STATE_DIR,
+                             help="where the lake keeps lake.json, its log and saved state "
+                                  f"(default: {DEFAULT_STATE_DIR}/)")
+        if name == "up":
+            command.add_argument("--port", type=positive_int,
+                                 help="the port to listen on (default: a free one)")
+        if name in ("up", "status"):
+            add_format_option(command, ("table", "json"))
+    run.add_argument("--state-dir", metavar="DIR", type=Path, default=DEFAULT_STATE_DIR,
+                     help="use the lake `local up` keeps for DIR when one is up (default: "
+                          f"{DEFAULT_STATE_DIR}/); otherwise start one for this run")

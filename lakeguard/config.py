@@ -135,3 +135,7 @@ class Settings:
 COMPACTION_SMALL_FILE_BYTES = 32 * 1024 * 1024
 COMPACTION_MIN_FILES = 5
 COMPACTION_MAX_BYTES_PER_RUN = 256 * 1024 * 1024
+
+#: Where ``lakeguard local up`` keeps a persistent embedded lake's state (relative to the
+#: working folder): lake.json, its log, its pseudonymisation key and the saved lake.
+LOCAL_STATE_DIR = ".lakeguard"

@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -365,7 +366,9 @@ def order_s3_events_with_a_sequencer() -> None:
     from moto.events.utils import _BASE_EVENT_MESSAGE
     from moto.s3 import notifications
 
-    counter = itertools.count(1)
+    # From the clock, not 1: a persistent lake restored after a restart keeps its entries'
+    # sequencers, and a new drop must still come after them.
+    counter = itertools.count(time.time_ns())
 
     def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
         event = copy.deepcopy(_BASE_EVENT_MESSAGE)

@@ -368,8 +368,9 @@ class LocalLake:
                     return report
         return None
 
-    def export(self, directory: Path, results: list[RunResult] | None = None) -> Path:
-        """Copy every zone's committed objects to ``directory/<zone>/<key>``, and the ledger.
+    def export(self, directory: Path, results: list[RunResult] | None = None,
+               zones: tuple[str, ...] = ZONES) -> Path:
+        """Copy every zone's (or ``zones``') objects to ``directory/<zone>/<key>``, and the ledger.
 
         ``ledger.json``, ``raw_versions.json`` and ``catalog.json`` (the tables' metadata
         locations) let ``lakeguard ledger check --local`` and ``query --local`` work offline.
@@ -378,7 +379,7 @@ class LocalLake:
         """
         s3 = client("s3")
         unsafe = []
-        for zone in ZONES:
+        for zone in zones:
             bucket = self.bucket(zone)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):

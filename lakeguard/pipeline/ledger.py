@@ -169,6 +169,17 @@ class Ledger:
                 f"{current.state if current else 'missing'}; it cannot become {state}"
             ) from err
 
+    def restore(self, entry: LedgerEntry) -> None:
+        """Write an entry as it was saved (a persistent local lake coming back up)."""
+        item: dict[str, Any] = {"object": {"S": f"{entry.bucket}/{entry.key}"},
+                                "size": {"N": str(entry.size)}}
+        for name, value in entry.to_json().items():
+            if name == "size" or value is None:
+                continue
+            item[name] = ({"L": [{"S": str(v)} for v in value]} if isinstance(value, list)
+                          else {"S": str(value)})
+        self._ddb.put_item(TableName=self.table_name, Item=item)
+
     def link_rerun(self, bucket: str, key: str, version_id: str, new_version_id: str,
                    why: str) -> None:
         """Record on a final entry the version that re-ran it (its state stays as it was)."""
