@@ -106,13 +106,30 @@ def _print_reruns(reruns: list[Rerun], fmt: str, dry_run: bool) -> None:
                                             "; follow them with `lakeguard ledger`"))
 
 
+def _redrive_dead_letters(outputs: dict[str, str], args: argparse.Namespace) -> int:
+    from lakeguard.pipeline.dead_letters import move_back, waiting
+
+    dead_letters, queue = outputs["IngestDeadLetterQueueUrl"], outputs["IngestQueueUrl"]
+    count = waiting(dead_letters) if args.dry_run else move_back(
+        dead_letters, queue, progress=lambda line: progress(f"-- {line}"))
+    if args.format == "json":
+        emit(json.dumps({"dead_letters": count, "dry_run": args.dry_run}))
+    else:
+        emit(f"{count} dead letter(s) " + ("waiting; run without --dry-run to move them back"
+                                           if args.dry_run else "moved back to the ingest queue"))
+    return EXIT_OK
+
+
 def _rerun(args: argparse.Namespace, why: str) -> int:
     from lakeguard.config import Settings
     from lakeguard.deployment import stack_outputs
     from lakeguard.pipeline.ledger import Ledger
     from lakeguard.pipeline.rerun import REDRIVE, plan_redrive, plan_reprocess, rerun
 
-    settings = Settings.from_outputs(stack_outputs(args.stack_prefix))
+    outputs = stack_outputs(args.stack_prefix)
+    if why == REDRIVE and args.dead_letters:
+        return _redrive_dead_letters(outputs, args)
+    settings = Settings.from_outputs(outputs)
     ledger = Ledger(settings.ledger_table)
     planned = (plan_redrive(ledger, settings, dataset=args.dataset, reason=args.reason,
                             key_prefix=args.key) if why == REDRIVE
@@ -236,12 +253,16 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "version that is no longer its key's newest is skipped.",
         epilog="examples:\n  lakeguard redrive --dry-run\n"
                "  lakeguard redrive --dataset matches --reason ContractError\n"
-               "  lakeguard redrive --key matches/2024-25.csv --format json")
+               "  lakeguard redrive --key matches/2024-25.csv --format json\n"
+               "  lakeguard redrive --dead-letters")
     redrive.add_argument("--dataset", metavar="NAME", type=dataset_name,
                          help="only this dataset's versions")
     redrive.add_argument("--reason", metavar="TEXT",
                          help="only versions whose quarantine reason contains TEXT (any case)")
     redrive.add_argument("--key", metavar="PREFIX", help="only keys starting with PREFIX")
+    redrive.add_argument("--dead-letters", action="store_true",
+                         help="instead: move the ingest dead-letter queue's records back to the "
+                              "ingest queue (after fixing what ingest logged)")
     reprocess = sub.add_parser(
         "reprocess", help="rebuild a dataset's clean and refined rows from raw",
         description="After a contract change: copies the newest version of every key of the "

@@ -162,6 +162,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
         cdk.CfnOutput(self, "IngestQueueUrl", value=self.queue.queue_url)
+        cdk.CfnOutput(self, "IngestDeadLetterQueueUrl", value=dead_letters.queue_url)
 
     def schedule_retraining(self, settings: EnvironmentSettings) -> list[scheduler.CfnSchedule]:
         """One EventBridge Scheduler schedule per modelled dataset: retrain on the calendar.

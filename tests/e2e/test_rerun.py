@@ -5,6 +5,7 @@ reprocess re-runs a dataset's current objects and the readers see the same rows.
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
@@ -112,3 +113,31 @@ def test_bad_filters_are_usage_errors(capsys):
     assert main(["reprocess", "--dataset", "matches", "--since", "last week"]) == 2
     assert "not an ISO date" in capsys.readouterr().err
     assert main(["redrive", "--dataset", "nope"]) == 2
+
+
+def test_dead_letters_are_moved_back_and_their_object_runs(lake, tmp_path, capsys):
+    from lakeguard.local.skipped import complete_skipped_resources
+
+    # GIVEN an object whose event ingest gave up on: it sits in the dead-letter queue
+    s3, raw = client("s3"), lake.bucket("raw")
+    key = f"{PREFIX}2010-11.csv"
+    s3.put_bucket_notification_configuration(Bucket=raw, NotificationConfiguration={})
+    try:
+        put = s3.put_object(Bucket=raw, Key=key, Body=_season(2, start=dt.date(2010, 8, 7)))
+    finally:
+        complete_skipped_resources(lake.stacks)
+    event = {"version": "0", "detail-type": "Object Created", "source": "aws.s3",
+             "time": dt.datetime.now(dt.UTC).isoformat(), "detail": {
+                 "bucket": {"name": raw},
+                 "object": {"key": key, "size": 120, "version-id": put["VersionId"],
+                            "sequencer": f"{time.time_ns():016X}"}}}
+    client("sqs").send_message(QueueUrl=lake.outputs["IngestDeadLetterQueueUrl"],
+                               MessageBody=json.dumps(event))
+    assert main(["redrive", "--dead-letters", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("1 dead letter(s) waiting")
+    # WHEN the operator moves it back
+    code, moved = _json_out(capsys, ["redrive", "--dead-letters", "--format", "json"])
+    # THEN ingest starts its execution and the object is published
+    assert code == 0 and moved == {"dead_letters": 1, "dry_run": False}
+    assert lake.wait_for_version(key, put["VersionId"]).outcome == "published"
+    assert main(["ledger", "check"]) == 0

@@ -278,7 +278,8 @@ EXPECTED_OUTPUTS = {
     "RawBucketName", "CleanBucketName", "RefinedBucketName", "QuarantineBucketName",
     "ArtefactsBucketName", "AthenaResultsBucketName", "GlueDatabaseName", "AthenaWorkgroupName",
     "CleanDatabaseName",
-    "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "RefineJobName"}
+    "StateMachineArn", "NotificationTopicArn", "IngestQueueUrl", "IngestDeadLetterQueueUrl",
+    "RefineJobName"}
 
 
 def test_outputs_the_embedded_runner_finds_resources_by(dev):
