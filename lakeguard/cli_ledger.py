@@ -14,6 +14,7 @@ from typing import Any
 from lakeguard.cli_support import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    STACK_PREFIX,
     add_format_option,
     dataset_name,
     emit,
@@ -21,8 +22,6 @@ from lakeguard.cli_support import (
 )
 from lakeguard.config import Settings
 from lakeguard.pipeline.ledger import STATES, LedgerEntry
-
-STACK_PREFIX = "lakeguard-dev-"
 
 
 def _settings(args: argparse.Namespace) -> Settings:

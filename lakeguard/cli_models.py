@@ -14,6 +14,7 @@ from typing import Any
 from lakeguard.cli_support import (
     EXIT_OK,
     add_format_option,
+    add_stack_prefix_option,
     dataset_name,
     emit,
     existing_dir,
@@ -149,8 +150,7 @@ def _common(parser: argparse.ArgumentParser, *, entity_required: bool) -> None:
     parser.add_argument("--local", metavar="DIR", type=existing_dir,
                         help="a lake exported by `lakeguard demo` (e.g. demo-out); "
                              "default: the deployed environment")
-    parser.add_argument("--stack-prefix", metavar="PREFIX", default="lakeguard-dev-",
-                        help="name prefix of the deployed stacks")
+    add_stack_prefix_option(parser)
     parser.add_argument("--dataset", metavar="NAME", type=dataset_name, required=entity_required,
                         help="dataset contract name, e.g. matches" if entity_required
                         else "only this dataset")

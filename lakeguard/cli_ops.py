@@ -13,6 +13,7 @@ from lakeguard.cli_support import (
     EXIT_OK,
     EXIT_PROBLEMS,
     add_format_option,
+    add_stack_prefix_option,
     dataset_name,
     emit,
     progress,
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from lakeguard.pipeline.rerun import Rerun
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-STACK_PREFIX = "lakeguard-dev-"
 
 
 def print_erasure(report: ErasureReport, fmt: str = "table",
@@ -223,8 +223,7 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="dataset contract name, e.g. absences")
     erase.add_argument("--subject", required=True,
                        help="the subject's identifier as producers send it (e.g. their NIR)")
-    erase.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
-                       help="name prefix of the deployed stacks")
+    add_stack_prefix_option(erase)
     erase.add_argument("--dry-run", action="store_true",
                        help="list what would be removed, recomputed and purged; change nothing")
     add_format_option(erase, ("table", "json"))
@@ -240,8 +239,7 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                "--format json")
     compact.add_argument("--dataset", metavar="NAME", type=dataset_name,
                          help="only this dataset's tables (default: every table)")
-    compact.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
-                         help="name prefix of the deployed stacks")
+    add_stack_prefix_option(compact)
     add_format_option(compact, ("table", "json"))
     compact.set_defaults(func=cmd_compact)
 
@@ -278,8 +276,7 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     for command, func in ((redrive, cmd_redrive), (reprocess, cmd_reprocess)):
         command.add_argument("--dry-run", action="store_true",
                              help="list what would be re-run and what is skipped; change nothing")
-        command.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
-                             help="name prefix of the deployed stacks")
+        add_stack_prefix_option(command)
         add_format_option(command, ("table", "json"))
         command.set_defaults(func=func)
 

@@ -204,6 +204,16 @@ def apply_aws_options(args: argparse.Namespace) -> None:
         os.environ["AWS_PROFILE"] = args.profile
 
 
+#: The stacks a command works on unless ``--stack-prefix`` says otherwise: the dev environment.
+STACK_PREFIX = "lakeguard-dev-"
+
+
+def add_stack_prefix_option(parser: argparse.ArgumentParser) -> None:
+    """``--stack-prefix``: which deployed environment a command works on."""
+    parser.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
+                        help=f"name prefix of the deployed stacks (default: {STACK_PREFIX})")
+
+
 def dataset_name(value: str) -> str:
     """An argparse type: a shipped dataset contract's name, or an error listing them."""
     from lakeguard.contracts.loader import list_contracts
