@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +62,22 @@ def _file_line(index: int, total: int, path: Path, result: RunResult) -> str:
             f"{counts:<22} {result.seconds:5.1f} s" + (f"  {result.reason}" if result.reason else ""))
 
 
+def _stage_line(index: int, total: int, path: Path) -> Callable[[str], None] | None:
+    """Live per-stage progress on a terminal: one line rewritten in place, cleared after.
+
+    Only where stderr is a terminal: redirected progress keeps one line per file.
+    """
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str) -> None:
+        line = f"[{index:>3}/{total}] {path.name:<28} {stage} ..."
+        sys.stderr.write("\r" + line[:100].ljust(100) + "\r")
+        sys.stderr.flush()
+
+    return show
+
+
 def _remaining(seconds_per_file: float, files_left: int) -> str:
     """An estimate of the time left from the files done so far (the first includes no start-up)."""
     if files_left <= 0:
@@ -86,7 +103,7 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None,
     try:
         progress(f"-- dropping {len(files)} file(s) into s3://{lake.bucket('raw')}/{prefix}")
         for index, path in enumerate(files, 1):
-            result = lake.drop(path, prefix)
+            result = lake.drop(path, prefix, on_stage=_stage_line(index, len(files), path))
             results.append(result)
             progress(_file_line(index, len(files), path, result)
                      + _remaining(sum(r.seconds for r in results) / index, len(files) - index))

@@ -109,6 +109,15 @@ def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False)
     return assembly
 
 
+def _report_stages(sfn: Any, arn: str, seen: int, on_stage: Callable[[str], None]) -> int:
+    """Call ``on_stage`` for each state entered since the first ``seen``; return the new count."""
+    events = [e for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn) for e in page["events"] if "stateEnteredEventDetails" in e]
+    for event in events[seen:]:
+        on_stage(event["stateEnteredEventDetails"]["name"])
+    return len(events)
+
+
 @dataclass(frozen=True)
 class Submitted:
     """A file put into the raw bucket whose execution has not been waited for yet."""
@@ -275,9 +284,14 @@ class LocalLake:
         """Every row a reader of ``zone``'s ``table`` sees now (its current snapshot)."""
         return read_table(Settings.from_outputs(self.outputs), zone, table)
 
-    def drop(self, path: Path, prefix: str, timeout: float = 600.0) -> RunResult:
-        """Put a file into the raw bucket under ``prefix`` and wait for its execution."""
-        return self.wait(self.submit(path, prefix), timeout)
+    def drop(self, path: Path, prefix: str, timeout: float = 600.0,
+             on_stage: Callable[[str], None] | None = None) -> RunResult:
+        """Put a file into the raw bucket under ``prefix`` and wait for its execution.
+
+        ``on_stage`` is called with the name of each state the execution enters, as it
+        enters it (progress for people watching a long file).
+        """
+        return self.wait(self.submit(path, prefix), timeout, on_stage)
 
     def submit(self, path: Path, prefix: str) -> Submitted:
         """Put a file into the raw bucket under ``prefix``; its execution starts on its own."""
@@ -301,9 +315,10 @@ class LocalLake:
         return self.wait(self._submitted(key.rsplit("/", 1)[-1], key, version_id,
                                          time.monotonic()), timeout)
 
-    def wait(self, submitted: Submitted, timeout: float = 600.0) -> RunResult:
+    def wait(self, submitted: Submitted, timeout: float = 600.0,
+             on_stage: Callable[[str], None] | None = None) -> RunResult:
         """Wait for a submitted file's execution and say what became of it."""
-        execution = self._wait(submitted.run_id, timeout, submitted.started)
+        execution = self._wait(submitted.run_id, timeout, submitted.started, on_stage)
         return self._result(submitted.file, submitted.key, submitted.run_id, execution,
                             time.monotonic() - submitted.started)
 
@@ -323,16 +338,20 @@ class LocalLake:
                 f"{error['errorMessage']}; its code asset or layer lacks it (see "
                 "requirements/lambda-layer.txt and stacks/processing.py)")
 
-    def _wait(self, run: str, timeout: float, since: float) -> dict[str, Any]:
+    def _wait(self, run: str, timeout: float, since: float,
+              on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
         sfn = client("stepfunctions")
         machine = self.outputs["StateMachineArn"]
         arn = f"{machine.replace(':stateMachine:', ':execution:')}:{run}"
         deadline = time.monotonic() + timeout
+        entered = 0
         while time.monotonic() < deadline:
             try:
                 execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
             except sfn.exceptions.ExecutionDoesNotExist:
                 execution = {"status": "NOT_STARTED"}
+            if on_stage is not None and execution["status"] != "NOT_STARTED":
+                entered = _report_stages(sfn, arn, entered, on_stage)
             if execution["status"] == "NOT_STARTED":
                 self.check_functions(since)  # no execution will ever start
             elif execution["status"] != "RUNNING":

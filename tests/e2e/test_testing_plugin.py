@@ -23,3 +23,14 @@ def test_the_readme_example_publishes_on_the_local_lake_fixture(local_lake, tmp_
 
 def test_the_plugin_is_registered_by_the_installed_package(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("lakeguard")
+
+
+def test_drop_reports_each_stage_as_its_execution_enters_it(local_lake, tmp_path):
+    path = tmp_path / "2009-10.csv"
+    path.write_text("Date,Team 1,FT,HT,Team 2\nSat Aug 8 2009,Tau,3-3,,Upsilon\n")
+    stages: list[str] = []
+    result = local_lake.drop(path, "matches/stages/", on_stage=stages.append)
+    assert result.outcome == "published", result.reason
+    order = ["Validate", "Clean", "QualityGate", "Refine", "Publish", "Published"]
+    assert [s for s in stages if s in order] == order
+    assert len(stages) == len(set(stages))  # each reported once
