@@ -10,6 +10,7 @@ and IAM is enforced on every call.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -47,10 +48,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: Inputs of ``cdk synth``: a newer file than the assembly means synthesize again.
+#: Inputs of ``cdk synth``: a change to what they hold means synthesize again.
 _SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "statemachines", "datasets", "lambdas",
                  "glue_jobs", "lakeguard", "requirements")
 ZONES = ("raw", "clean", "refined", "quarantine", "artefacts")
+#: Beside the synthesized assembly: the digest of the inputs it was made from.
+SYNTH_DIGEST_FILE = "inputs.sha256"
 UNSAFE_KEYS_FILE = "unsafe_keys.json"
 
 
@@ -73,13 +76,22 @@ class RunResult:
     rows_warned: int | None = None
 
 
-def _newest_mtime(root: Path) -> float:
-    newest = 0.0
+def inputs_digest(root: Path, context: dict[str, Any]) -> str:
+    """Digest of what synthesis reads: the inputs' paths and bytes, and the context.
+
+    Content, not modification times: a checkout, a copy or Python writing bytecode touches
+    files without changing what ``app.py`` would produce.
+    """
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode("utf-8"))
     for name in _SYNTH_INPUTS:
         path = root / name
-        files = [path] if path.is_file() else list(path.rglob("*")) if path.exists() else []
-        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
-    return newest
+        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.exists() else []
+        for file in files:
+            if not file.is_file() or "__pycache__" in file.parts or file.suffix == ".pyc":
+                continue
+            digest.update(file.relative_to(root).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def local_context(env: str) -> dict[str, Any]:
@@ -94,18 +106,23 @@ def local_context(env: str) -> dict[str, Any]:
 
 
 def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False) -> Path:
-    """Run ``python app.py`` (what ``cdk synth`` runs) unless the assembly is up to date."""
+    """Run ``python app.py`` (what ``cdk synth`` runs), unless already run on these inputs.
+
+    The assembly keeps the digest of the inputs it was made from (:func:`inputs_digest`).
+    """
     assembly = root / "cdk.out" / f"local-{env}"
-    manifest = assembly / "manifest.json"
-    if not force and manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(root):
+    context = local_context(env)
+    digest, recorded = inputs_digest(root, context), assembly / SYNTH_DIGEST_FILE
+    if (not force and (assembly / "manifest.json").exists() and recorded.is_file()
+            and recorded.read_text(encoding="utf-8") == digest):
         return assembly
-    context = json.dumps(local_context(env))
     done = subprocess.run(
         [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
-        env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": context},
+        env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": json.dumps(context)},
     )
     if done.returncode != 0:
         raise LocalRuntimeError(f"`python app.py` failed:\n{done.stderr[-3000:]}")
+    recorded.write_text(digest, encoding="utf-8")
     return assembly
 
 

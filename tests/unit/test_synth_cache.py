@@ -1,0 +1,31 @@
+"""The embedded lake's synthesis cache is keyed on what the inputs hold, not their times."""
+
+import os
+
+from lakeguard.local.runtime import inputs_digest
+
+
+def _tree(root):
+    (root / "stacks").mkdir(parents=True)
+    (root / "stacks" / "processing.py").write_text("MEMORY = 1024\n")
+    (root / "app.py").write_text("print('synth')\n")
+    return root
+
+
+def test_touching_files_or_writing_bytecode_keeps_the_digest(tmp_path):
+    root = _tree(tmp_path)
+    before = inputs_digest(root, {"env": "dev"})
+    os.utime(root / "app.py", (1, 1))
+    (root / "stacks" / "__pycache__").mkdir()
+    (root / "stacks" / "__pycache__" / "processing.cpython-311.pyc").write_bytes(b"\0")
+    assert inputs_digest(root, {"env": "dev"}) == before
+
+
+def test_a_changed_input_a_new_file_or_another_context_changes_it(tmp_path):
+    root = _tree(tmp_path)
+    before = inputs_digest(root, {"env": "dev"})
+    (root / "stacks" / "processing.py").write_text("MEMORY = 2048\n")
+    changed = inputs_digest(root, {"env": "dev"})
+    (root / "stacks" / "tables.py").write_text("")
+    added = inputs_digest(root, {"env": "dev"})
+    assert len({before, changed, added, inputs_digest(root, {"env": "prod"})}) == 4
