@@ -25,10 +25,12 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from lakeguard.local import LocalLake
+if TYPE_CHECKING:  # imported when a test asks for the lake: every pytest run loads the plugin
+    from lakeguard.local import LocalLake
 
 __all__ = ["local_lake"]
 
@@ -42,6 +44,8 @@ def _missing_tools() -> list[str]:
 @pytest.fixture(scope="session")
 def local_lake() -> Iterator[LocalLake]:
     """A deployed lakeguard on the embedded AWS, started once per test session."""
+    from lakeguard.local import LocalLake
+
     missing = _missing_tools()
     if missing:
         pytest.skip(f"the embedded lake needs {' and '.join(missing)} on PATH")
