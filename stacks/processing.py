@@ -38,10 +38,13 @@ from stacks.tables import LakeTables, allow_table_commits
 #: versions so the jobs run with what the Spark tests ran with.
 GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
-#: What a packaged artefact keeps from the project root (glob rules, last match wins).
+#: What a packaged artefact keeps from the project root (glob rules, last match wins): the
+#: handlers, the core and the contracts, without what only runs on a workstation (the
+#: embedded AWS, the pytest plugin, the NAB benchmark tooling).
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
               "!datasets/**", "**/__pycache__", "**/*.pyc", "lakeguard/local", "lakeguard/local/**",
-              "lakeguard/testing.py"]
+              "lakeguard/testing.py", "lakeguard/ml/nab", "lakeguard/ml/nab/**",
+              "lakeguard/ml/benchmark.py", "lakeguard/ml/crossval.py"]
 
 
 def lambda_code() -> lambda_.Code:

@@ -238,6 +238,10 @@ def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     assert sorted(p.name for p in asset.iterdir()) == ["datasets", "lakeguard", "lambdas"]
     assert not (asset / "lakeguard" / "local").exists()
     assert not list(asset.rglob("__pycache__"))
+    # workstation tooling stays out: the pytest plugin and the NAB benchmark
+    assert not (asset / "lakeguard" / "testing.py").exists()
+    assert not (asset / "lakeguard" / "ml" / "nab").exists()
+    assert (asset / "lakeguard" / "ml" / "detectors").is_dir()
 
 
 def test_glue_library_asset_holds_only_core_and_contracts(dev):
