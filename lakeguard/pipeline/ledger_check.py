@@ -43,8 +43,9 @@ class TableState:
 
     snapshots: dict[int, dict[str, str]]
     visible: dict[str, dict[str, int]]
-    #: When the oldest snapshot still in the history was committed (ISO, UTC): older ones
-    #: were expired (erasure, maintenance), and then the visible rows are the proof.
+    #: Before this time (ISO, UTC) snapshots may have been expired (erasure, maintenance),
+    #: and then the visible rows are the proof: the expiry's recorded cutoff, or else when
+    #: the oldest snapshot still in the history was committed.
     history_from: str | None = None
 
     @classmethod
@@ -53,11 +54,14 @@ class TableState:
         from datetime import UTC, datetime
 
         from lakeguard.tables.commit import visible_runs
+        from lakeguard.tables.maintenance import EXPIRED_BEFORE_PROPERTY
 
         snapshots = {s.snapshot_id: dict(s.summary.additional_properties if s.summary else {})
                      for s in table.metadata.snapshots}
         oldest = min((s.timestamp_ms for s in table.metadata.snapshots), default=None)
-        since = None if oldest is None else datetime.fromtimestamp(oldest / 1000, UTC).isoformat()
+        bounds = [table.metadata.properties.get(EXPIRED_BEFORE_PROPERTY),
+                  None if oldest is None else datetime.fromtimestamp(oldest / 1000, UTC).isoformat()]
+        since = max((b for b in bounds if b), default=None)
         return cls(snapshots, visible_runs(table), since)
 
 

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 
+#: Table property: snapshots committed before this time (ISO, UTC) may have been expired.
+#: ``ledger check`` reads it to tell an expired snapshot from a missing one, since snapshots
+#: kept on purpose (a model's training input) can be older than the cutoff.
+EXPIRED_BEFORE_PROPERTY = "lakeguard.expired-before"
+
+
 def expire_snapshots(table: Table, older_than: datetime, keep: frozenset[int] = frozenset()
                      ) -> list[int]:
     """Drop snapshots committed before ``older_than`` (never the current one, nor ``keep``)."""
@@ -29,6 +35,9 @@ def expire_snapshots(table: Table, older_than: datetime, keep: frozenset[int] = 
               and (current is None or s.snapshot_id != current.snapshot_id)]
     if doomed:
         table.maintenance.expire_snapshots().by_ids(doomed).commit()
+        with table.transaction() as transaction:
+            transaction.set_properties(
+                {EXPIRED_BEFORE_PROPERTY: older_than.astimezone(UTC).isoformat()})
     return doomed
 
 

@@ -193,3 +193,26 @@ def test_a_row_level_delete_then_purge_leaves_no_file_with_the_rows(aws):
     assert {f"s3://refined-b/{k}" for k in purged} >= dropped
     assert len(table.refresh().snapshots()) == 1
     assert "B" not in table.scan().to_arrow()["team"].to_pylist()
+
+
+def test_an_expiry_that_keeps_an_older_snapshot_still_counts_as_expiry_for_the_proof(aws):
+    import time
+    from datetime import UTC, datetime
+
+    from lakeguard.pipeline.ledger import LedgerEntry
+    from lakeguard.pipeline.ledger_check import TableState, check_tables
+    from lakeguard.tables.maintenance import expire_snapshots
+
+    spec, table = _table("expired_keep")
+    pinned, erased, later = _source("k1", "r1"), _source("k2", "r2"), _source("k3", "r3")
+    kept = replace_rows(table, _rows(table, pinned, 1), pinned)  # a model's training input
+    gone = replace_rows(table.refresh(), _rows(table, erased, 2), erased)
+    published_at = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    replace_rows(table.refresh(), _rows(table, later, 3), later)
+    expire_snapshots(table.refresh(), datetime.now(UTC), keep=frozenset({kept}))
+    state = TableState.of(table.refresh())
+    assert kept in state.snapshots and gone not in state.snapshots
+    entry = LedgerEntry("raw", "matches/k2.csv", "v", "matches", 1, "published", "r2", None,
+                        published_at, outputs=[f"{spec.key}@{gone}"])
+    assert check_tables([entry], {spec.key: state})["missing_snapshots"] == []
