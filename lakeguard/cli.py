@@ -23,6 +23,7 @@ from lakeguard.cli_support import (
     Parser,
     add_format_option,
     add_global_options,
+    add_state_dir_option,
     all_parsers,
     apply_aws_options,
     emit,
@@ -32,7 +33,7 @@ from lakeguard.cli_support import (
     report_failure,
     silence_stdout,
 )
-from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE, LOCAL_STATE_DIR
+from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import SetupError
 
 _EPILOG = """\
@@ -105,8 +106,7 @@ def _add_query_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     where.add_argument("--lake", action="store_true",
                        help="the embedded lake `lakeguard local up` keeps running (its current "
                             "snapshots, through DuckDB)")
-    query.add_argument("--state-dir", metavar="DIR", type=Path, default=Path(LOCAL_STATE_DIR),
-                       help=f"with --lake: the lake's state folder (default: {LOCAL_STATE_DIR}/)")
+    add_state_dir_option(query, "with --lake: the lake's state folder")
     add_format_option(query)
     query.add_argument("--workgroup", help="Athena workgroup (stack output AthenaWorkgroupName)")
     query.add_argument("--database", help="Glue database (stack output GlueDatabaseName)")

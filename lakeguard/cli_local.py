@@ -19,13 +19,13 @@ from lakeguard.cli_support import (
     EXIT_OK,
     EXIT_PROBLEMS,
     add_format_option,
+    add_state_dir_option,
     dataset_name,
     emit,
     positive_int,
     progress,
     resolve_name,
 )
-from lakeguard.config import LOCAL_STATE_DIR
 from lakeguard.exceptions import SetupError, UsageError
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from lakeguard.local.runtime import LocalLake, RunResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STATE_DIR = Path(LOCAL_STATE_DIR)
 DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
 _RESULT_COLUMNS = ("file", "status", "outcome", "rows_in", "rows_out", "rows_rejected",
                    "rows_warned", "rows_suppressed", "k_achieved", "seconds", "reason")
@@ -248,15 +247,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
 def cmd_local_status(args: argparse.Namespace) -> int:
     """Say whether the embedded lake is up; exit 1 if not."""
-    from lakeguard.local.persistent import running_lake
+    from lakeguard.local.persistent import not_up, running_lake
 
     running = running_lake(args.state_dir)
     if running is None:
-        if args.format == "json":
-            emit(json.dumps({"up": False}))
-        else:
-            emit(f"no embedded lake is up for {args.state_dir}/; start one with "
-                 "`lakeguard local up`")
+        emit(json.dumps({"up": False}) if args.format == "json" else not_up(args.state_dir))
         return EXIT_PROBLEMS
     _print_lake(running, args.format, f"embedded lake up on {running.endpoint}")
     return EXIT_OK
@@ -276,12 +271,11 @@ def cmd_local_down(args: argparse.Namespace) -> int:
 
 def cmd_local_env(args: argparse.Namespace) -> int:
     """Print the shell exports that point AWS clients at the running lake."""
-    from lakeguard.local.persistent import running_lake
+    from lakeguard.local.persistent import not_up, running_lake
 
     running = running_lake(args.state_dir)
     if running is None:
-        raise SetupError(f"no embedded lake is up for {args.state_dir}/; start one with "
-                         "`lakeguard local up`")
+        raise SetupError(not_up(args.state_dir))
     for line in running.exports():
         emit(line)
     return EXIT_OK
@@ -362,15 +356,11 @@ def add_local_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         command = local_sub.add_parser(name, help=text, description=description,
                                        epilog=f"examples:\n  {example}")
         command.set_defaults(func=func)
-        command.add_argument("--state-dir", metavar="DIR", type=Path,
-                             default=DEFAULT_STATE_DIR,
-                             help="where the lake keeps lake.json, its log and saved state "
-                                  f"(default: {DEFAULT_STATE_DIR}/)")
+        add_state_dir_option(command, "where the lake keeps lake.json, its log and saved state")
         if name == "up":
             command.add_argument("--port", type=positive_int,
                                  help="the port to listen on (default: a free one)")
         if name in ("up", "status"):
             add_format_option(command, ("table", "json"))
-    run.add_argument("--state-dir", metavar="DIR", type=Path, default=DEFAULT_STATE_DIR,
-                     help="use the lake `local up` keeps for DIR when one is up (default: "
-                          f"{DEFAULT_STATE_DIR}/); otherwise start one for this run")
+    add_state_dir_option(run, "use the lake `local up` keeps for DIR when one is up; "
+                              "otherwise start one for this run")

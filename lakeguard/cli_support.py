@@ -211,7 +211,18 @@ STACK_PREFIX = "lakeguard-dev-"
 def add_stack_prefix_option(parser: argparse.ArgumentParser) -> None:
     """``--stack-prefix``: which deployed environment a command works on."""
     parser.add_argument("--stack-prefix", metavar="PREFIX", default=STACK_PREFIX,
-                        help=f"name prefix of the deployed stacks (default: {STACK_PREFIX})")
+                        help="name prefix of the deployed stacks")
+
+
+def add_state_dir_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--state-dir``: which persistent embedded lake (``lakeguard local up``) is meant.
+
+    The help formatter appends the default.
+    """
+    from lakeguard.config import LOCAL_STATE_DIR
+
+    parser.add_argument("--state-dir", metavar="DIR", type=Path, default=Path(LOCAL_STATE_DIR),
+                        help=what)
 
 
 def dataset_name(value: str) -> str:

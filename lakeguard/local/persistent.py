@@ -92,12 +92,16 @@ def running_lake(state_dir: Path = DEFAULT_STATE_DIR) -> RunningLake | None:
     return lake
 
 
+def not_up(state_dir: Path) -> str:
+    """What to say when no lake is up for ``state_dir``."""
+    return f"no embedded lake is up for {state_dir}/; start one with `lakeguard local up`"
+
+
 def attach(state_dir: Path = DEFAULT_STATE_DIR) -> LocalLake:
     """A handle on the running lake, for dropping files, waiting and exporting from here."""
     running = running_lake(state_dir)
     if running is None:
-        raise LocalRuntimeError(f"no embedded lake is up for {state_dir}/: start one with "
-                                "`lakeguard local up`")
+        raise LocalRuntimeError(not_up(state_dir))
     os.environ.update(running.environment)
     lake = LocalLake()
     lake.outputs = dict(running.outputs)
