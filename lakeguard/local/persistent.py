@@ -34,18 +34,19 @@ from typing import Any
 
 from lakeguard import config
 from lakeguard.aws import client
+from lakeguard.config import Settings
 from lakeguard.exceptions import LocalRuntimeError
-from lakeguard.local.runtime import ZONES, LocalLake
+from lakeguard.local.runtime import UNSAFE_KEYS_FILE, ZONES, LocalLake
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.keys import UNSAFE_FOLDER
 from lakeguard.pipeline.ledger import Ledger, LedgerEntry
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE
+from lakeguard.tables import names_of
 from lakeguard.tables.export import CATALOG_FILE
 
 #: Where ``up`` keeps its state unless told otherwise (relative to the working folder).
 DEFAULT_STATE_DIR = Path(config.LOCAL_STATE_DIR)
 LAKE_FILE, LOG_FILE, SAVED, KEY_FILE = "lake.json", "lake.log", "saved", "pseudonym.key"
-UNSAFE_KEYS_FILE = "unsafe_keys.json"
 #: How long ``up`` waits for a first start (synthesis, deploy, Spark) and ``down`` for the save.
 START_SECONDS, STOP_SECONDS = 900.0, 600.0
 
@@ -242,10 +243,10 @@ def restore(lake: LocalLake, saved: Path) -> int:
             entry = LedgerEntry(**{**fields, "version_id": new_versions[entry.key]})
         ledger.restore(entry)
     catalog = json.loads((saved / CATALOG_FILE).read_text(encoding="utf-8"))
+    names = names_of(Settings.from_outputs(lake.outputs))
     for table, location in catalog["tables"].items():
         zone, name = table.split("/", 1)
-        database = (lake.outputs["CleanDatabaseName"] if zone == "clean"
-                    else lake.outputs["GlueDatabaseName"])
+        database = names.database(zone)
         found = glue.get_table(DatabaseName=database, Name=name)["Table"]
         parameters = {**found.get("Parameters", {}), "metadata_location": location,
                       "previous_metadata_location": found.get("Parameters", {}).get(
