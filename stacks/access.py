@@ -135,7 +135,8 @@ def job_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
     """Objects each Glue job (``glue_jobs/<job>.py``) reads, writes or deletes.
 
     Spark commits by writing temporary objects and renaming (copy + delete) them, so a
-    job may also read and delete what it writes.
+    job may also read and delete what it writes. The refine job writes Iceberg itself
+    (the run's branch of each refined table, :mod:`lakeguard.glue.iceberg`).
     """
     return {
         "anonymise": (
@@ -145,7 +146,9 @@ def job_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
         ),
         "refine": (
             ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),
-            ObjectGrant("refined", (STAGING,), READ + WRITE + DELETE, _RUN_NAMED),
+            ObjectGrant("refined", tuple(f"{t}/" for t in layout.refined_tables
+                                         if t != ANOMALIES_TABLE),
+                        READ + WRITE + DELETE, f"writes the run's branch; {_ICEBERG_NAMED}"),
         ),
     }
 
