@@ -46,8 +46,7 @@ def test_glue_refine_job_matches_arrow_path_on_the_runs_branch(spark, scratch, t
     # WHEN the real Glue job script runs on local Spark with Glue-style arguments, twice
     # (a retried run starts its branch again)
     arguments = ["--dataset", "matches", "--inputs", json.dumps(inputs), "--run_id", "r-1",
-                 "--refined_database", scratch.refined_database,
-                 "--clean_database", scratch.clean_database]
+                 "--refined_database", scratch.refined_database]
     _run_job(arguments)
     _run_job(arguments)
     # THEN team_matches holds exactly the Arrow path's rows on branch run_r-1, once
