@@ -186,9 +186,8 @@ class LakeguardProcessingStack(cdk.Stack):
             allow_table_commits(self.roles[stage], self.databases)
         for stage in TABLE_READERS:  # the model's history and its training snapshot
             allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
-        # the quality gate reads the published clean rows' natural keys, and rewrites the
-        # run's branch of the clean table without rows other keys published
-        allow_table_commits(self.roles["quality"], self.databases, zone=CLEAN)
+        # the quality gate reads the published clean rows' natural keys
+        allow_table_commits(self.roles["quality"], self.databases, write=False, zone=CLEAN)
         self.allow_model_metrics(self.roles["check_model"])
         self.compaction = self.stage_function("compact", COMPACTION, code, environment,
                                               grants["compact"], reserve=False)
@@ -211,12 +210,10 @@ class LakeguardProcessingStack(cdk.Stack):
         jobs = job_grants(self.layout)
         self.refine_job = self.glue_job("refine", jobs["refine"])
         allow_table_commits(self.roles["refine_job"], self.databases, zone=REFINED)
-        allow_table_commits(self.roles["refine_job"], self.databases, write=False, zone=CLEAN)
         self.anonymise_job = self.glue_job(
             "anonymise", jobs["anonymise"], list_raw_under=self.layout.raw_prefixes,
             arguments={"--secret_id": self.pseudonym_secret.secret_arn})
         self.allow_secret(self.roles["anonymise_job"])
-        allow_table_commits(self.roles["anonymise_job"], self.databases, zone=CLEAN)
         cdk.CfnOutput(self, "RefineJobName", value=self.refine_job.ref)
         cdk.CfnOutput(self, "AnonymiseJobName", value=self.anonymise_job.ref)
         cdk.CfnOutput(self, "PseudonymSecretArn", value=self.pseudonym_secret.secret_arn)

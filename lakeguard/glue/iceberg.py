@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lakeguard.tables.branches import run_branch
-from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
+from lakeguard.tables.spec import RUN_COLUMN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -98,12 +98,3 @@ def write_run_branch(spark: SparkSession, rows: DataFrame, database: str, table:
         (F.col(f"`{field.name}`") if field.name in present | {RUN_COLUMN} else F.lit(None))
         .cast(field.dataType).alias(field.name) for field in spark.table(name).schema.fields])
     aligned.writeTo(f"{name}.`branch_{branch}`").append()
-
-
-def read_run_branch(spark: SparkSession, database: str, table: str, run_id: str) -> DataFrame:
-    """The rows a run wrote on its branch of one table, without the lineage columns."""
-    from pyspark.sql import functions as F
-
-    rows = (spark.read.option("branch", run_branch(run_id)).table(table_name(database, table))
-            .filter(F.col(RUN_COLUMN) == run_id))
-    return rows.drop(SOURCE_COLUMN, RUN_COLUMN)

@@ -195,37 +195,31 @@ def served_lake(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
     return deployed
 
 
-def hand_over(lake: Lake, state: dict[str, Any], zone: str, name: str, rows: Any) -> None:
-    """Put rows on the run's branch of a table, as a Glue job's ``write_run_branch`` does."""
-    from lakeguard.pipeline.event import ObjectRef
-    from lakeguard.tables import Source, load_table
-    from lakeguard.tables.branches import run_branch
-    from lakeguard.tables.commit import with_lineage
-
-    ref = ObjectRef.from_state(state)
-    iceberg = load_table(lake.settings, zone, name)
-    rows = with_lineage(rows, iceberg.schema().as_arrow(),
-                        Source(ref.run_id, ref.key_id, ref.key, ref.version_id, None))
-    if iceberg.current_snapshot() is None:  # pyiceberg forks no branch off an empty table
-        iceberg.append(rows.slice(0, 0))
-    main = iceberg.current_snapshot()
-    assert main is not None
-    iceberg.manage_snapshots().create_branch(main.snapshot_id, run_branch(ref.run_id)).commit()
-    iceberg.append(rows, branch=run_branch(ref.run_id))
-
-
 def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
     """What the Refine task hands over: each refined table of the clean rows, by the Arrow
     function the Glue job runs in ``mapInArrow``, on the run's branch of the table."""
     from lakeguard.contracts import load_contract
+    from lakeguard.pipeline.event import ObjectRef
     from lakeguard.s3io import read_parquet
-    from lakeguard.tables import REFINED
+    from lakeguard.tables import REFINED, Source, load_table
+    from lakeguard.tables.branches import run_branch
+    from lakeguard.tables.commit import with_lineage
     from lakeguard.transforms.refine import refine_table
 
     contract = load_contract("matches")
     clean = read_parquet(state["clean"]["outputs"])
+    ref = ObjectRef.from_state(state)
     for table in contract.refined:
-        hand_over(lake, state, REFINED, table.table, refine_table(clean, table, contract))
+        iceberg = load_table(lake.settings, REFINED, table.table)
+        branch = run_branch(ref.run_id)
+        rows = with_lineage(refine_table(clean, table, contract), iceberg.schema().as_arrow(),
+                            Source(ref.run_id, ref.key_id, ref.key, ref.version_id, None))
+        if iceberg.current_snapshot() is None:  # pyiceberg forks no branch off an empty table
+            iceberg.append(rows.slice(0, 0))
+        main = iceberg.current_snapshot()
+        assert main is not None
+        iceberg.manage_snapshots().create_branch(main.snapshot_id, branch).commit()
+        iceberg.append(rows, branch=branch)
     # the Glue task's result (startJobRun.sync), which Quarantine reads to name a failed stage
     state["refine"] = {"JobName": "lg-refine", "JobRunState": "SUCCEEDED"}
 

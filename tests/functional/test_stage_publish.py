@@ -120,23 +120,3 @@ def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the
     committed = table.metadata.snapshot_by_id(int(result["snapshots"]["refined/team_matches"]))
     assert committed is not None and committed.snapshot_id == table.metadata.current_snapshot_id
     assert branch_leftovers({"refined/team_matches": table}) == []
-
-
-def test_a_commit_on_main_after_a_branch_commit_is_a_lost_race_that_retries(lake: Lake):
-    from tests.functional.conftest import hand_over
-
-    # GIVEN a table handle loaded before another run's job wrote its branch (which moves
-    # the table's last sequence number, not main)
-    older = through_refine(lake, "matches/2006-07.csv", SEASON)
-    stale = load_table(lake.settings, REFINED, "team_matches")
-    other = lake.drop("matches/2007-08.csv", SEASON)
-    hand_over(lake, other, REFINED, "team_matches", read_table(lake.settings, REFINED,
-                                                               "team_matches").slice(0, 0))
-    # WHEN a commit to main is made from the stale handle
-    # THEN it is a lost race, retried on fresh metadata (pyiceberg's own ValueError about
-    # the sequence number would have failed it), and it lands
-    before = len(load_table(lake.settings, REFINED, "team_matches").metadata.snapshots)
-    stale.append(stale.schema().as_arrow().empty_table())
-    assert len(load_table(lake.settings, REFINED, "team_matches").metadata.snapshots) > before
-    # and Publish, which retries on a fresh load, commits the older run all the same
-    assert Lake.invoke("publish", older)["snapshots"]["refined/team_matches"]
