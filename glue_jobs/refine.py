@@ -1,8 +1,7 @@
-"""Glue job: refine one object's clean data onto the run's branch of each refined table.
+"""Glue job: refine one object's clean data into the refined tables (staged for Publish).
 
 Arguments (from the state machine's Refine task): ``--dataset``, ``--inputs`` (JSON list of
-clean Parquet URIs), ``--run_id`` (the branch is ``run_<run_id>``); from the job's
-defaults: ``--refined_database`` (the refined tables' Glue database).
+clean Parquet URIs), ``--output_uri`` (the run's staging prefix in the refined bucket).
 """
 
 import json
@@ -17,12 +16,10 @@ from lakeguard.glue.refine_job import run
 
 def main() -> None:
     """Parse the job arguments and run the refine step."""
-    args = resolve_args(sys.argv, ["dataset", "inputs", "run_id", "refined_database"],
-                        task="Refine")
+    args = resolve_args(sys.argv, ["dataset", "inputs", "output_uri"], task="Refine")
     spark = SparkSession.builder.getOrCreate()
     with spark_errors("refine"):
-        run(spark, args["dataset"], json.loads(args["inputs"]), args["refined_database"],
-            args["run_id"])
+        run(spark, args["dataset"], json.loads(args["inputs"]), args["output_uri"])
 
 
 if __name__ == "__main__":

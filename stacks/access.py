@@ -135,8 +135,7 @@ def job_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
     """Objects each Glue job (``glue_jobs/<job>.py``) reads, writes or deletes.
 
     Spark commits by writing temporary objects and renaming (copy + delete) them, so a
-    job may also read and delete what it writes. The refine job writes Iceberg itself
-    (the run's branch of each refined table, :mod:`lakeguard.glue.iceberg`).
+    job may also read and delete what it writes.
     """
     return {
         "anonymise": (
@@ -146,9 +145,7 @@ def job_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
         ),
         "refine": (
             ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),
-            ObjectGrant("refined", tuple(f"{t}/" for t in layout.refined_tables
-                                         if t != ANOMALIES_TABLE),
-                        READ + WRITE + DELETE, f"writes the run's branch; {_ICEBERG_NAMED}"),
+            ObjectGrant("refined", (STAGING,), READ + WRITE + DELETE, _RUN_NAMED),
         ),
     }
 

@@ -25,20 +25,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
-from lakeguard.glue.iceberg import catalog_conf, conf_argument
 from lakeguard.pipeline.ledger import DIGEST_INDEX
 from lakeguard.tables import CLEAN, REFINED
-from stacks.access import (
-    LakeLayout,
-    ObjectGrant,
-    allow_objects,
-    bucket_name,
-    job_grants,
-    stage_grants,
-)
+from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
 from stacks.layer import RUNTIME, DependencyLayer, read_lock
 from stacks.nag import acknowledge, acknowledge_function
-from stacks.policies import ServiceRole, arn, resolve
+from stacks.policies import ServiceRole, arn
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 from stacks.tables import LakeTables, allow_table_commits
 
@@ -209,7 +201,6 @@ class LakeguardProcessingStack(cdk.Stack):
         )
         jobs = job_grants(self.layout)
         self.refine_job = self.glue_job("refine", jobs["refine"])
-        allow_table_commits(self.roles["refine_job"], self.databases, zone=REFINED)
         self.anonymise_job = self.glue_job(
             "anonymise", jobs["anonymise"], list_raw_under=self.layout.raw_prefixes,
             arguments={"--secret_id": self.pseudonym_secret.secret_arn})
@@ -393,12 +384,6 @@ class LakeguardProcessingStack(cdk.Stack):
                 "--custom-logGroup-prefix": log_prefix,
                 "--extra-py-files": library.s3_object_url,
                 "--additional-python-modules": glue_modules(),
-                # Spark's own Iceberg, as Glue 5 ships it, over the Glue Data Catalog
-                "--datalake-formats": "iceberg",
-                "--conf": conf_argument(catalog_conf(
-                    f"s3://{resolve(bucket_name(self.settings.name_prefix, REFINED))}/")),
-                "--clean_database": self.databases[CLEAN],
-                "--refined_database": self.databases[REFINED],
                 **(arguments or {}),
             },
         )

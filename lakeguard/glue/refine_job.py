@@ -1,4 +1,4 @@
-"""Refine on Spark: clean Parquet -> the run's branch of each refined Iceberg table.
+"""Refine on Spark: clean Parquet -> each refined table of the contract, partitioned.
 
 Row-wise transforms run through ``mapInArrow`` with the very functions the Arrow path
 uses (:mod:`lakeguard.transforms.refine`), so both engines produce the same rows.
@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, RefinedTable
-from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.transforms.refine import (
     SEGMENT_SEPARATOR,
     output_schema,
@@ -66,17 +65,14 @@ def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) 
     return clean.mapInArrow(apply, from_arrow_schema(schema))
 
 
-def run(spark: SparkSession, dataset: str, inputs: list[str], database: str,
-        run_id: str) -> list[str]:
-    """Refine ``inputs`` (clean Parquet paths) onto the run's branch of each refined table.
-
-    Returns the tables written. Nothing reaches ``main``: Publish commits the branches.
-    """
+def run(spark: SparkSession, dataset: str, inputs: list[str], output_uri: str) -> list[str]:
+    """Refine ``inputs`` (clean Parquet paths) into ``output_uri/<table>/``; return the tables."""
     contract = load_contract(dataset)
     clean = spark.read.parquet(*inputs)
     written = []
     for table in contract.refined:
-        write_run_branch(spark, refine_dataframe(clean, table, contract), database, table.table,
-                         run_id)
+        refined = refine_dataframe(clean, table, contract)
+        (refined.write.mode("overwrite").partitionBy(*table.partition_by)
+         .option("compression", "zstd").parquet(f"{output_uri.rstrip('/')}/{table.table}/"))
         written.append(table.table)
     return written

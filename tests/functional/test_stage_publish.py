@@ -11,9 +11,7 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.pipeline import seams
-from lakeguard.pipeline.ledger_check import branch_leftovers
-from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table, read_table
-from lakeguard.tables.branches import run_branches
+from lakeguard.tables import SOURCE_COLUMN, read_table
 from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
 
 
@@ -59,7 +57,6 @@ def test_a_retried_publish_commits_nothing_new(lake: Lake):
     # THEN the snapshots are the same ones and the tables hold the rows once
     assert second["snapshots"] == first["snapshots"]
     assert read_table(lake.settings, "clean", "matches").num_rows == 380
-    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 760
 
 
 def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
@@ -98,25 +95,3 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     assert set(result["reverted"]) == {"clean/matches"}
     assert read_table(lake.settings, "clean", "matches").num_rows == 0
     assert lake.ledger(state).state == "quarantined"
-    # and the refine job's hand-off (the run's branch of each refined table) is dropped
-    assert run_branches(load_table(lake.settings, REFINED, "team_matches")) == []
-
-
-def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the_branch(
-        lake: Lake):
-    # GIVEN a season refined: its rows are on the run's branch of each refined table
-    state = through_refine(lake, "matches/2006-07.csv", SEASON)
-    table = load_table(lake.settings, REFINED, "team_matches")
-    assert run_branches(table) == [state["run_id"]]
-    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 0  # main: nothing
-    assert branch_leftovers({"refined/team_matches": table}) == [  # what ledger check names
-        f"refined/team_matches@run_{state['run_id']}"]
-    # WHEN Publish runs
-    result = Lake.invoke("publish", state)
-    # THEN main holds the rows, in the snapshot that also dropped the branch
-    table = load_table(lake.settings, REFINED, "team_matches")
-    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 760
-    assert run_branches(table) == []
-    committed = table.metadata.snapshot_by_id(int(result["snapshots"]["refined/team_matches"]))
-    assert committed is not None and committed.snapshot_id == table.metadata.current_snapshot_id
-    assert branch_leftovers({"refined/team_matches": table}) == []

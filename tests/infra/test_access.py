@@ -125,18 +125,9 @@ def test_stages_after_the_anonymiser_see_no_raw_and_write_only_their_folders(dev
     assert writes["lambdas.score"] == {"/_staging/*"}
     assert writes["lambdas.quality"] == {"/_staging/*"}  # rewrites the run's rows, duplicates out
     assert writes["lambdas.train"] == {"/models/*"}
-    # the refine job writes Iceberg itself: the refined tables' folders, not the anomalies
-    refined = {f"/{t.table}/*" for n in list_contracts() for t in load_contract(n).refined}
-    assert writes["job:refine"] == refined
     assert "/audit/*" in writes["lambdas.publish"]
     assert not {"lambdas.validate", "lambdas.clean_report",
                 "lambdas.check_model", "lambdas.ingest"} & set(writes)
-
-
-def test_the_refine_job_commits_to_the_refined_tables_only(dev):
-    assert "job:refine" in _who(dev, "glue:UpdateTable", "table/lakeguard_dev_refined/")
-    assert "job:refine" not in _who(dev, "glue:UpdateTable", "table/lakeguard_dev_clean/")
-    assert "job:anonymise" not in _who(dev, "glue:UpdateTable", "table/")
 
 
 def test_state_machine_may_invoke_exactly_its_stage_functions(dev):

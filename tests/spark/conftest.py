@@ -3,17 +3,8 @@ import shutil
 import pytest
 
 
-@pytest.fixture(scope="package")
-def scratch():
-    """The tables the Glue jobs write (an embedded AWS of their own, for this package)."""
-    from lakeguard.local.scratch import scratch_lake
-
-    with scratch_lake("matches", "absences") as names:
-        yield names
-
-
-@pytest.fixture(scope="package")
-def spark(scratch):
+@pytest.fixture(scope="session")
+def spark():
     if shutil.which("java") is None:
         pytest.skip("local Spark needs Java 17 on PATH")
     from lakeguard.local.spark import local_spark
