@@ -40,7 +40,7 @@ def build_app(app: cdk.App) -> cdk.App:
         settings=settings, functions=dict(processing.functions),
         jobs={"refine": processing.refine_job, "anonymise": processing.anonymise_job},
         raw=storage.buckets["raw"], clean=storage.buckets["clean"],
-        refined=storage.buckets["refined"], key=storage.key, ledger=storage.ledger,
+        key=storage.key, ledger=storage.ledger,
         dependency_layer=processing.dependency_layer)
     monitoring = LakeguardMonitoringStack(
         app, "LakeguardMonitoringStack", stack_name=f"{prefix}-monitoring", settings=settings,

@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from absences_sample import sample
@@ -81,9 +78,12 @@ def demo(port: int) -> BenchResult:
 def spark_vs_lambda(rows: int) -> BenchResult:
     """(b) one absences file through Arrow (Lambda) and through the Glue jobs on local Spark."""
     from lakeguard.glue import anonymise_job, refine_job
+    from lakeguard.local.scratch import scratch_lake
     from lakeguard.local.spark import local_spark
+    from lakeguard.tables.branches import branch_rows
+    from lakeguard.tables.catalog import glue_catalog
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch_lake("absences") as names:
         path = sample(rows)
         data = path.read_bytes()
         start = time.perf_counter()
@@ -93,10 +93,14 @@ def spark_vs_lambda(rows: int) -> BenchResult:
         spark = local_spark()
         spark.range(1).count()  # session and JVM up before timing
         start = time.perf_counter()
-        report = anonymise_job.run(spark, "absences", str(path), f"{tmp}/clean", KEY)
-        refine_job.run(spark, "absences", [f"{tmp}/clean/absences"], f"{tmp}/refined")
+        report = anonymise_job.run(spark, "absences", str(path), names.clean_database, "bench",
+                                   KEY)
+        refine_job.run(spark, "absences", [], names.refined_database, "bench",
+                       names.clean_database)
         spark_s = time.perf_counter() - start
-        spark_rows = pq.ParquetDataset(f"{tmp}/clean/absences").read(columns=["month"]).num_rows
+        handed = branch_rows(glue_catalog().load_table((names.clean_database, "absences")),
+                             "bench", ("month",))
+        spark_rows = 0 if handed is None else handed.num_rows
     print(f"spark vs lambda on {rows:,} rows: arrow {arrow:.1f} s, spark {spark_s:.1f} s "
           f"({spark_s / arrow:.2f}x); clean rows arrow {arrow_rows:,}, spark {spark_rows:,}")
     return BenchResult("end_to_end_spark_vs_lambda", round(spark_s, 3), round(arrow, 3), "s",

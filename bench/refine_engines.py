@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,7 +19,10 @@ from results_table import BenchResult, record
 
 from lakeguard.contracts import load_contract
 from lakeguard.glue.refine_job import run
+from lakeguard.local.scratch import scratch_lake
 from lakeguard.local.spark import local_spark
+from lakeguard.tables.branches import branch_rows
+from lakeguard.tables.catalog import glue_catalog
 from lakeguard.transforms.parse import parse_table
 from lakeguard.transforms.refine import refine_table
 
@@ -32,8 +34,8 @@ def main(repeats: int = 5) -> int:
     table = contract.refined_table("team_matches")
     files = sorted((ROOT / "data" / "football" / "ligue1").glob("*.csv"))
     clean = [parse_table(f.read_bytes(), contract)[0] for f in files]
-    spark = local_spark()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_lake("matches") as names:
+        spark = local_spark()
         inputs = []
         for i, t in enumerate(clean):
             path = Path(tmp) / f"clean-{i}.parquet"
@@ -45,9 +47,11 @@ def main(repeats: int = 5) -> int:
             arrow_rows = sum(refine_table(t, table, contract).num_rows for t in clean)
             arrow_times.append(time.perf_counter() - start)
             start = time.perf_counter()
-            run(spark, "matches", inputs, f"{tmp}/out-{attempt}/")
+            run(spark, "matches", inputs, names.refined_database, f"bench-{attempt}")
             spark_times.append(time.perf_counter() - start)
-        spark_rows = ds.dataset(f"{tmp}/out-0/team_matches", partitioning="hive").count_rows()
+        handed = branch_rows(glue_catalog().load_table((names.refined_database, table.table)),
+                             "bench-0")
+        spark_rows = 0 if handed is None else handed.num_rows
     arrow, spark_s = statistics.median(arrow_times), statistics.median(spark_times)
     result = BenchResult("refine_engines", round(spark_s, 4), round(arrow, 4), "s",
                          "information (no target)", None,

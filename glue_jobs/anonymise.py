@@ -1,8 +1,10 @@
-"""Glue job: anonymise one large raw object into the clean zone's staging prefix.
+"""Glue job: anonymise one large raw object onto the run's branch of its clean table.
 
 Arguments (from the state machine's CleanLarge task): ``--dataset``, ``--input_uri`` (the raw
-object), ``--output_uri`` (the run's staging prefix in the clean bucket), ``--secret_id``
-(the pseudonymisation key's secret; the job's role is one of two that may read it).
+object), ``--run_id`` (the branch is ``run_<run_id>``), ``--output_uri`` (the run's staging
+prefix in the clean bucket, for the report); from the job's defaults: ``--secret_id`` (the
+pseudonymisation key's secret; the job's role is one of two that may read it) and
+``--clean_database`` (the clean tables' Glue database).
 """
 
 import sys
@@ -18,12 +20,13 @@ from lakeguard.privacy.pseudonym import load_key
 
 def main() -> None:
     """Parse the job arguments, anonymise, and leave the report for the clean_report stage."""
-    args = resolve_args(sys.argv, ["dataset", "input_uri", "output_uri", "secret_id"],
-                        task="CleanLarge")
+    args = resolve_args(sys.argv, ["dataset", "input_uri", "run_id", "output_uri", "secret_id",
+                                   "clean_database"], task="CleanLarge")
     spark = SparkSession.builder.getOrCreate()
     hmac_key = load_key(args["secret_id"])
     with spark_errors("anonymise"):
-        report = run(spark, args["dataset"], args["input_uri"], args["output_uri"], hmac_key)
+        report = run(spark, args["dataset"], args["input_uri"], args["clean_database"],
+                     args["run_id"], hmac_key)
     write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
 
 

@@ -96,9 +96,9 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
         ),
         "clean_report": (ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),),
         "quality": (
-            ObjectGrant("clean", (STAGING,), READ + WRITE, _RUN_NAMED),
-            ObjectGrant("clean", layout.clean_folders, READ,
-                        f"reads the published natural keys; {_ICEBERG_NAMED}"),
+            ObjectGrant("clean", (STAGING, *layout.clean_folders), READ + WRITE,
+                        f"{_RUN_NAMED}; reads the published natural keys and rewrites the "
+                        f"run's branch without rows they hold, {_ICEBERG_NAMED}"),
         ),
         "check_model": (ObjectGrant("refined", history, READ, history_why),
                         ObjectGrant("artefacts", (MODELS_FOLDER,), READ, models_why)),
@@ -135,17 +135,22 @@ def job_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
     """Objects each Glue job (``glue_jobs/<job>.py``) reads, writes or deletes.
 
     Spark commits by writing temporary objects and renaming (copy + delete) them, so a
-    job may also read and delete what it writes.
+    job may also read and delete what it writes. Both jobs write Iceberg themselves: the
+    run's branch of its clean table, of each refined table (:mod:`lakeguard.glue.iceberg`).
     """
     return {
         "anonymise": (
             ObjectGrant("raw", layout.raw_prefixes, READ_VERSIONS,
                         "producers choose the file names they drop under a dataset's prefix"),
-            ObjectGrant("clean", (STAGING,), READ + WRITE + DELETE, _RUN_NAMED),
+            ObjectGrant("clean", (STAGING, *layout.clean_folders), READ + WRITE + DELETE,
+                        f"{_RUN_NAMED}; writes the run's branch, {_ICEBERG_NAMED}"),
         ),
         "refine": (
-            ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),
-            ObjectGrant("refined", (STAGING,), READ + WRITE + DELETE, _RUN_NAMED),
+            ObjectGrant("clean", (STAGING, *layout.clean_folders), READ,
+                        f"{_RUN_NAMED}; reads the anonymise job's branch, {_ICEBERG_NAMED}"),
+            ObjectGrant("refined", tuple(f"{t}/" for t in layout.refined_tables
+                                         if t != ANOMALIES_TABLE),
+                        READ + WRITE + DELETE, f"writes the run's branch; {_ICEBERG_NAMED}"),
         ),
     }
 

@@ -48,7 +48,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings,
                  functions: dict[str, lambda_.IFunction], jobs: dict[str, glue.CfnJob],
-                 raw: s3.IBucket, clean: s3.IBucket, refined: s3.IBucket, key: kms.IKey,
+                 raw: s3.IBucket, clean: s3.IBucket, key: kms.IKey,
                  ledger: dynamodb.ITable, dependency_layer: lambda_.ILayerVersion,
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -56,7 +56,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
                                display_name="lakeguard pipeline notifications")
         substitutions = {substitution_name(n): f.function_arn for n, f in functions.items()}
         substitutions |= {f"{name.title()}JobName": job.ref for name, job in jobs.items()}
-        substitutions |= {"CleanBucket": clean.bucket_name, "RefinedBucket": refined.bucket_name,
+        substitutions |= {"CleanBucket": clean.bucket_name,
                           "NotificationTopicArn": self.topic.topic_arn}
         log_group = logs.LogGroup(self, "PipelineLogs", encryption_key=key,
                                   retention=settings.log_retention,

@@ -25,12 +25,20 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lakeguard import config
+from lakeguard.glue.iceberg import catalog_conf, conf_argument
 from lakeguard.pipeline.ledger import DIGEST_INDEX
 from lakeguard.tables import CLEAN, REFINED
-from stacks.access import LakeLayout, ObjectGrant, allow_objects, job_grants, stage_grants
+from stacks.access import (
+    LakeLayout,
+    ObjectGrant,
+    allow_objects,
+    bucket_name,
+    job_grants,
+    stage_grants,
+)
 from stacks.layer import RUNTIME, DependencyLayer, read_lock
 from stacks.nag import acknowledge, acknowledge_function
-from stacks.policies import ServiceRole, arn
+from stacks.policies import ServiceRole, arn, resolve
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
 from stacks.tables import LakeTables, allow_table_commits
 
@@ -178,8 +186,9 @@ class LakeguardProcessingStack(cdk.Stack):
             allow_table_commits(self.roles[stage], self.databases)
         for stage in TABLE_READERS:  # the model's history and its training snapshot
             allow_table_commits(self.roles[stage], self.databases, write=False, zone=REFINED)
-        # the quality gate reads the published clean rows' natural keys
-        allow_table_commits(self.roles["quality"], self.databases, write=False, zone=CLEAN)
+        # the quality gate reads the published clean rows' natural keys, and rewrites the
+        # run's branch of the clean table without rows other keys published
+        allow_table_commits(self.roles["quality"], self.databases, zone=CLEAN)
         self.allow_model_metrics(self.roles["check_model"])
         self.compaction = self.stage_function("compact", COMPACTION, code, environment,
                                               grants["compact"], reserve=False)
@@ -201,10 +210,13 @@ class LakeguardProcessingStack(cdk.Stack):
         )
         jobs = job_grants(self.layout)
         self.refine_job = self.glue_job("refine", jobs["refine"])
+        allow_table_commits(self.roles["refine_job"], self.databases, zone=REFINED)
+        allow_table_commits(self.roles["refine_job"], self.databases, write=False, zone=CLEAN)
         self.anonymise_job = self.glue_job(
             "anonymise", jobs["anonymise"], list_raw_under=self.layout.raw_prefixes,
             arguments={"--secret_id": self.pseudonym_secret.secret_arn})
         self.allow_secret(self.roles["anonymise_job"])
+        allow_table_commits(self.roles["anonymise_job"], self.databases, zone=CLEAN)
         cdk.CfnOutput(self, "RefineJobName", value=self.refine_job.ref)
         cdk.CfnOutput(self, "AnonymiseJobName", value=self.anonymise_job.ref)
         cdk.CfnOutput(self, "PseudonymSecretArn", value=self.pseudonym_secret.secret_arn)
@@ -384,6 +396,12 @@ class LakeguardProcessingStack(cdk.Stack):
                 "--custom-logGroup-prefix": log_prefix,
                 "--extra-py-files": library.s3_object_url,
                 "--additional-python-modules": glue_modules(),
+                # Spark's own Iceberg, as Glue 5 ships it, over the Glue Data Catalog
+                "--datalake-formats": "iceberg",
+                "--conf": conf_argument(catalog_conf(
+                    f"s3://{resolve(bucket_name(self.settings.name_prefix, REFINED))}/")),
+                "--clean_database": self.databases[CLEAN],
+                "--refined_database": self.databases[REFINED],
                 **(arguments or {}),
             },
         )

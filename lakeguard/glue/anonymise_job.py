@@ -6,8 +6,10 @@ only what needs every row at once is Spark's own: the people and sensitive value
 k-anonymity class (window aggregates) and the distinct raw identifiers to look for. Before
 Spark reads the object, the Lambda path's CSV reader streams it once on the driver
 (:mod:`lakeguard.glue.preflight`), so both paths refuse the same files with the same
-reasons and Spark is checked to read the same rows. The job writes the clean partitions and
-a JSON report the ``clean_report`` stage returns.
+reasons and Spark is checked to read the same rows. The job writes a JSON report the
+``clean_report`` stage returns, and the clean rows onto the run's branch of the clean
+Iceberg table (:mod:`lakeguard.glue.iceberg`), where the quality gate, the
+refine job and Publish read them; nothing reaches ``main`` before Publish.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow as pa
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
 from lakeguard.exceptions import ValidationFailed
+from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.glue.preflight import Preflight, preflight
 from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.privacy.anonymise import (
@@ -174,9 +177,10 @@ def read_raw(spark: SparkSession, path: str, contract: Contract, facts: Prefligh
     return raw.toDF(*facts.header)
 
 
-def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_uri: str,
-        hmac_key: PseudonymKey | None, suppress_classes: bool | None = None) -> dict[str, Any]:
-    """Anonymise one raw object into ``output_uri/<dataset>/``; return the stage report.
+def run(spark: SparkSession, dataset: str | Contract, input_path: str, database: str,
+        run_id: str, hmac_key: PseudonymKey | None,
+        suppress_classes: bool | None = None) -> dict[str, Any]:
+    """Anonymise one raw object onto the run's branch of its clean table; return the report.
 
     ``dataset`` is a contract's name (the Glue job), or the contract itself (tests).
     ``suppress_classes`` (default: the contract's ``k_scope`` is ``object``) applies k and
@@ -221,11 +225,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, output_ur
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
                            for c, f in leaks.items())
         raise LeakDetected(f"the output would carry identifiers ({detail}); nothing was written")
-    target = f"{output_uri.rstrip('/')}/{contract.name}/"
-    writer = kept.write.mode("overwrite").option("compression", "zstd")
-    if contract.partition_by:
-        writer = writer.partitionBy(*contract.partition_by)
-    writer.parquet(target)
+    write_run_branch(spark, kept, database, contract.name, run_id)
     return {
         "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
         "rows_suppressed": rows_typed - rows_out, "rows_warned": rows_warned,

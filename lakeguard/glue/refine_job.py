@@ -1,4 +1,4 @@
-"""Refine on Spark: clean Parquet -> each refined table of the contract, partitioned.
+"""Refine on Spark: the run's clean rows -> the run's branch of each refined Iceberg table.
 
 Row-wise transforms run through ``mapInArrow`` with the very functions the Arrow path
 uses (:mod:`lakeguard.transforms.refine`), so both engines produce the same rows.
@@ -13,6 +13,8 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, RefinedTable
+from lakeguard.glue.args import JobArgumentError
+from lakeguard.glue.iceberg import read_run_branch, write_run_branch
 from lakeguard.transforms.refine import (
     SEGMENT_SEPARATOR,
     output_schema,
@@ -65,14 +67,25 @@ def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) 
     return clean.mapInArrow(apply, from_arrow_schema(schema))
 
 
-def run(spark: SparkSession, dataset: str, inputs: list[str], output_uri: str) -> list[str]:
-    """Refine ``inputs`` (clean Parquet paths) into ``output_uri/<table>/``; return the tables."""
+def run(spark: SparkSession, dataset: str, inputs: list[str], database: str, run_id: str,
+        clean_database: str | None = None) -> list[str]:
+    """Refine the run's clean rows onto the run's branch of each refined table.
+
+    The clean rows are ``inputs`` (the Lambda path's staged Parquet) or, when there are
+    none, the run's branch of the clean table in ``clean_database`` (the anonymise job's).
+    Returns the tables written. Nothing reaches ``main``: Publish commits the branches.
+    """
     contract = load_contract(dataset)
-    clean = spark.read.parquet(*inputs)
+    if inputs:
+        clean = spark.read.parquet(*inputs)
+    elif clean_database:
+        clean = read_run_branch(spark, clean_database, contract.name, run_id)
+    else:
+        raise JobArgumentError("the clean rows are neither in --inputs nor on a branch of "
+                               "--clean_database's clean table")
     written = []
     for table in contract.refined:
-        refined = refine_dataframe(clean, table, contract)
-        (refined.write.mode("overwrite").partitionBy(*table.partition_by)
-         .option("compression", "zstd").parquet(f"{output_uri.rstrip('/')}/{table.table}/"))
+        write_run_branch(spark, refine_dataframe(clean, table, contract), database, table.table,
+                         run_id)
         written.append(table.table)
     return written

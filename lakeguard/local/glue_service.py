@@ -27,8 +27,10 @@ from typing import Any
 import botocore.session
 
 from lakeguard.exceptions import LocalRuntimeError
+from lakeguard.glue.iceberg import SPARK_PACKAGES, local_endpoint_conf, parse_conf_argument
 from lakeguard.local.lambda_service import CodeStore
 from lakeguard.local.runtimes import CACHE, installed, interpreter
+from lakeguard.local.spark import IVY_CACHE
 from lakeguard.s3io import download_path, split_uri, upload_path
 
 BOOTSTRAP = Path(__file__).with_name("glue_bootstrap.py")
@@ -219,7 +221,7 @@ class GlueService:
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
                 "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": str(python),
                 "PYTHONPATH": os.pathsep.join(path), "TMPDIR": str(self._tmp(name)),
-                "LAKEGUARD_SPARK_CONF": json.dumps(self.spark_conf(python)),
+                "LAKEGUARD_SPARK_CONF": json.dumps(self.spark_conf(python, arguments)),
                 **({"JAVA_HOME": os.environ["JAVA_HOME"]} if "JAVA_HOME" in os.environ else {}),
             }
             worker = GlueWorker(name, path, environment, self.log_path(name))
@@ -231,15 +233,28 @@ class GlueService:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def spark_conf(self, python: Path) -> dict[str, str]:
-        """A small local Spark shaped like one Glue worker: 2 cores, no UI."""
-        return {
+    def spark_conf(self, python: Path, arguments: Mapping[str, str]) -> dict[str, str]:
+        """A small local Spark shaped like one Glue worker: 2 cores, no UI.
+
+        With what the job's arguments ask Glue for: ``--datalake-formats iceberg`` puts
+        Glue 5.0's Iceberg runtime on the class path (resolved from Maven Central once,
+        then from the cache), ``--conf`` its settings; each Iceberg catalog is then
+        pointed at the embedded AWS.
+        """
+        conf = {
             "spark.master": "local[2]", "spark.app.name": "lakeguard-local-glue",
             "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": "2", "spark.sql.session.timeZone": "UTC",
             "spark.driver.memory": "2g", "spark.pyspark.python": str(python),
             "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile=file:{LOG4J}",
         }
+        if "iceberg" in arguments.get("--datalake-formats", "").split(","):
+            conf |= {"spark.jars.packages": ",".join(SPARK_PACKAGES),
+                     "spark.jars.ivy": str(IVY_CACHE)}
+        asked = parse_conf_argument(arguments.get("--conf", ""))
+        region = self.base_environment.get("AWS_REGION", "us-east-1")
+        return conf | asked | local_endpoint_conf(
+            asked, self.base_environment["AWS_ENDPOINT_URL"], region)
 
     def run(self, name: str, role: str, script_uri: str, arguments: Mapping[str, str]) -> None:
         """Run one job run to completion; raise :class:`JobRunFailed` with Glue's message."""

@@ -8,22 +8,36 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakeguard.glue.iceberg import SPARK_PACKAGES, catalog_conf, local_endpoint_conf
+from lakeguard.local.runtimes import CACHE
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+#: Where Spark's Ivy keeps the Iceberg runtime it resolves from Maven Central.
+IVY_CACHE = CACHE.parent / "ivy"
 
 
 @cache
 def local_spark() -> SparkSession:
     """Start (once) a small local Spark shaped like a Glue worker: 2 cores, no UI.
 
-    Python workers must run this interpreter, or they would not see lakeguard's packages.
+    With Glue 5.0's Iceberg runtime and the lake's catalog (:mod:`lakeguard.glue.iceberg`),
+    pointed at the embedded AWS of ``AWS_ENDPOINT_URL`` when the process has one: start
+    the embedded AWS first (:func:`lakeguard.local.scratch.scratch_lake`). Python workers
+    must run this interpreter, or they would not see lakeguard's packages.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # offline: no address lookups
     log_config = Path(__file__).with_name("log4j2.properties")
     from pyspark.sql import SparkSession
 
-    spark = (
+    catalog = catalog_conf("s3://lakeguard-local-warehouse/")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        catalog |= local_endpoint_conf(catalog, endpoint,
+                                       os.environ.get("AWS_REGION", "us-east-1"))
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("lakeguard-local-glue")
         .config("spark.ui.enabled", "false")
@@ -35,7 +49,11 @@ def local_spark() -> SparkSession:
         .config("spark.pyspark.python", sys.executable)
         .config("spark.driver.memory", "2g")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log_config}")
-        .getOrCreate()
+        .config("spark.jars.packages", ",".join(SPARK_PACKAGES))
+        .config("spark.jars.ivy", str(IVY_CACHE))
     )
+    for key, value in catalog.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

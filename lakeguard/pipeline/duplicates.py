@@ -28,8 +28,9 @@ from lakeguard.exceptions import DuplicateUpload, NaturalKeyConflict
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.s3io import read_bytes, split_uri, with_partition_columns, write_parquet
-from lakeguard.tables.expressions import all_of, not_equal, one_of
-from lakeguard.tables.spec import SOURCE_COLUMN
+from lakeguard.tables.branches import branch_rows, run_branch
+from lakeguard.tables.expressions import all_of, equal, not_equal, one_of
+from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
 if TYPE_CHECKING:
     import boto3
@@ -141,3 +142,20 @@ def skip_rows(outputs: list[str], key: NaturalKey, table: Table, key_id: str,
             skipped += conflicts.rows
             write_parquet(stored.filter(pc.invert(conflicts.mask)), bucket, object_key, session)
     return skipped
+
+
+def skip_rows_on_branch(table: Table, key: NaturalKey, ref: ObjectRef) -> int:
+    """Rewrite the run's rows on its branch of the clean table without those others published.
+
+    The anonymise job wrote them in files of their own, so the overwrite replaces whole
+    files, on the branch only. Returns how many rows were left out.
+    """
+    rows = branch_rows(table, ref.run_id)
+    if rows is None:
+        return 0
+    conflicts = find_conflicts(rows, published_keys(table, rows, key, ref.key_id), key)
+    if conflicts.rows:
+        table.overwrite(rows.filter(pc.invert(conflicts.mask)),
+                        overwrite_filter=equal(RUN_COLUMN, ref.run_id),
+                        branch=run_branch(ref.run_id))
+    return conflicts.rows

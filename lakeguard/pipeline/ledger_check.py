@@ -8,7 +8,7 @@ The proof, each part naming what breaks it:
   key that committed to that table, and none from a quarantined or unknown run;
 - a run that committed some tables without being published is named (its first commit
   is there without the others), unless Quarantine reverted it;
-- nothing is left in the zones' staging prefix.
+- nothing is left in the zones' staging prefix, nor on a run's branch of a table.
 
 Run against a deployment (raw versions, the ledger table, the Glue catalog's Iceberg
 tables) or against a lake exported by ``lakeguard demo`` / ``local run --export``, which
@@ -18,7 +18,7 @@ writes ``ledger.json``, ``raw_versions.json`` and ``catalog.json`` beside the zo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,12 +215,22 @@ def check_deployed(settings: Settings, session: boto3.session.Session | None = N
     """Check a deployment: raw versions from S3, the ledger table, the catalog's tables."""
     from lakeguard.tables import all_tables, load_table
 
-    tables = {s.key: TableState.of(load_table(settings, s.zone, s.name)) for s in all_tables()}
+    loaded = {s.key: load_table(settings, s.zone, s.name) for s in all_tables()}
+    tables = {key: TableState.of(table) for key, table in loaded.items()}
     staging = [f"{zone}/{key}" for zone, bucket in (("clean", settings.clean_bucket),
                                                     ("refined", settings.refined_bucket))
                for key in _keys(bucket, f"{STAGING_PREFIX}/", session)]
+    staging += branch_leftovers(loaded)
     return check(Ledger(settings.ledger_table, session).entries(),
                  raw_object_versions(settings.raw_bucket, session), tables, staging)
+
+
+def branch_leftovers(tables: Mapping[str, Table]) -> list[str]:
+    """``zone/table@run_<id>`` for each run's branch still on a table (a hand-off left over)."""
+    from lakeguard.tables.branches import run_branch, run_branches
+
+    return [f"{key}@{run_branch(run)}" for key, table in tables.items()
+            for run in run_branches(table)]
 
 
 def raw_object_versions(bucket: str, session: boto3.session.Session | None = None
@@ -254,6 +264,7 @@ def check_export(folder: Path) -> LedgerCheck:
 
     entries, versions = read_export(folder)
     catalog = read_catalog(folder)
-    tables = {name: TableState.of(exported_table(folder, name, catalog))
-              for name in catalog["tables"]}
-    return check(entries, versions, tables, catalog.get("staging", []))
+    loaded = {name: exported_table(folder, name, catalog) for name in catalog["tables"]}
+    tables = {name: TableState.of(table) for name, table in loaded.items()}
+    return check(entries, versions, tables, [*catalog.get("staging", []),
+                                             *branch_leftovers(loaded)])

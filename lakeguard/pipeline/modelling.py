@@ -1,7 +1,7 @@
 """CheckModel, Train and Score stages: per-entity models over a refined table's series.
 
 History for an entity is every row of the model's table in its current snapshot plus
-this run's staged rows (replacing rows committed earlier from the same raw key), up to
+this run's rows on its branch (replacing rows committed earlier from the same raw key), up to
 the latest time in this run: re-running the same files in the same order gives the same
 models. A model's lineage names that snapshot and the run, so its exact training rows can
 be read back later (time travel), whatever was published since.
@@ -35,9 +35,10 @@ from lakeguard.ml.lineage import code_version, schema_hash, series_digest
 from lakeguard.ml.metrics import publish_drift
 from lakeguard.ml.store import S3Store
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.s3io import list_keys, read_parquet, write_parquet
+from lakeguard.s3io import write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
 from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_TABLE
+from lakeguard.tables.branches import branch_rows
 from lakeguard.tables.expressions import not_equal
 from lakeguard.transforms.refine import output_schema
 
@@ -54,22 +55,15 @@ def _spec(contract: Contract) -> ModelSpec:
     return contract.model
 
 
-def _parquet(keys: list[str]) -> list[str]:
-    return [k for k in keys if k.endswith(".parquet")]
-
-
-def _uris(bucket: str, keys: list[str]) -> list[str]:
-    return [f"s3://{bucket}/{k}" for k in keys]
-
-
 def _schema(contract: Contract) -> pa.Schema:
     return output_schema(contract.refined_table(_spec(contract).table), contract)
 
 
-def _run_keys(ref: ObjectRef, contract: Contract, settings: Settings,
-              session: boto3.session.Session | None) -> list[str]:
-    prefix = f"{staging_prefix(ref.run_id)}{_spec(contract).table}/"
-    return _parquet(list_keys(settings.refined_bucket, prefix, session))
+def _run_rows(ref: ObjectRef, contract: Contract, settings: Settings) -> pa.Table:
+    """The run's rows of the model's table, on the branch the refine job wrote them to."""
+    schema = _schema(contract)
+    rows = branch_rows(_model_table(contract, settings), ref.run_id, tuple(schema.names))
+    return schema.empty_table() if rows is None else rows.select(schema.names).cast(schema)
 
 
 def _model_table(contract: Contract, settings: Settings) -> Any:
@@ -134,9 +128,7 @@ class _Run:
 def _run(state: dict[str, Any], settings: Settings,
          session: boto3.session.Session | None) -> _Run:
     ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
-    keys = _run_keys(ref, contract, settings, session)
-    current = read_parquet(_uris(settings.refined_bucket, keys), session, _schema(contract))
-    return _Run(ref, contract, _spec(contract), current,
+    return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings),
                 S3Store(settings.artefacts_bucket, session))
 
 

@@ -6,10 +6,12 @@ The protocol, retried whole by the state machine (every step is idempotent):
    its staged rows are dropped and the ledger says so.
 2. For each table, clean first, then the refined tables side by side (they are
    independent): one Iceberg commit replaces the key's rows with the run's (an overwrite
-   filtered on the source key, see :func:`lakeguard.tables.replace_rows`). A table whose visible rows
-   of the key are already this run's is skipped (a retry); one showing a newer version's
-   rows is left alone (the newer version wins whatever order runs finish in).
-3. The run's staged hand-off objects are deleted.
+   filtered on the source key, see :func:`lakeguard.tables.replace_rows`) that also drops
+   the run's branch of the table, where the refine job handed its rows over. A table
+   whose visible rows of the key are already this run's is skipped (a retry); one showing
+   a newer version's rows is left alone (the newer version wins whatever order runs
+   finish in).
+3. The run's staged hand-off objects (and branches of tables left alone) are deleted.
 4. The audit record and the ledger (``published``) name every table's snapshot id.
 
 The clean commit keeps only the run's rows whose class holds k people and l sensitive
@@ -51,6 +53,7 @@ from lakeguard.tables import (
     replace_rows,
     run_tables,
 )
+from lakeguard.tables.branches import branch_rows, drop_branch, drop_run_branches
 from lakeguard.tables.commit import Superseded, with_lineage
 from lakeguard.tables.tablek import enforce_across_table
 
@@ -63,9 +66,16 @@ if TYPE_CHECKING:
 _ATTEMPTS = 3
 
 
-def staged_rows(spec: TableSpec, ref: ObjectRef, names: Names,
+def staged_rows(spec: TableSpec, table: Table, ref: ObjectRef, names: Names,
                 session: boto3.session.Session | None) -> pa.Table:
-    """The rows earlier stages handed over for one table (partition values from paths)."""
+    """The rows earlier stages handed over for one table.
+
+    On the run's branch of the table when a Spark job wrote them (the refined tables),
+    else as Parquet under the run's staging prefix (partition values from the paths).
+    """
+    handed = branch_rows(table, ref.run_id)
+    if handed is not None:
+        return handed
     bucket = names.bucket(spec.zone)
     keys = [k for k in list_keys(bucket, f"{staging_prefix(ref.run_id)}{spec.name}/", session)
             if k.endswith(".parquet")]
@@ -85,12 +95,12 @@ def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Sett
     names = names_of(settings)
     for attempt in range(1, _ATTEMPTS + 1):
         table = load_table(settings, spec.zone, spec.name)
-        rows = staged_rows(spec, ref, names, session)
+        rows = staged_rows(spec, table, ref, names, session)
         if privacy is not None:
             rows = privacy(table, rows)
         try:
             return replace_rows(table, with_lineage(rows, table.schema().as_arrow(), source),
-                                source, newer_runs=newer_runs,
+                                source, newer_runs=newer_runs, hand_off=ref.run_id,
                                 on_written=lambda: seam(f"commit:{spec.key}:written", ref.run_id))
         except (CommitFailedException, ValidationException):
             if attempt == _ATTEMPTS:
@@ -106,6 +116,7 @@ def supersede(ref: ObjectRef, newer: str, dataset: str, settings: Settings, ledg
     holds, and the tables keep the newer version's rows.
     """
     _drop_staging(ref, settings, session)
+    drop_run_branches(ref.run_id, dataset, settings)
     ledger.advance(ref, PUBLISHED, dataset=dataset, outputs=[],
                    reason=f"superseded: version {newer} of the same key was published later")
     return {"snapshots": {}, "superseded_by": newer}
@@ -166,6 +177,7 @@ def publish(state: dict[str, Any], settings: Settings,
                 judged_against if spec.zone == CLEAN and (table_k or natural_key) else None)
         except Superseded:
             skipped.append(spec.key)
+            drop_branch(load_table(settings, spec.zone, spec.name), ref.run_id)
             return
         seam(f"commit:{spec.key}:done", ref.run_id)
 

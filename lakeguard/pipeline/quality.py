@@ -14,18 +14,20 @@ import pyarrow.compute as pc
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, QualityRule
-from lakeguard.exceptions import NaturalKeyConflict, QualityGateFailed
+from lakeguard.exceptions import NaturalKeyConflict, QualityGateFailed, ValidationFailed
 from lakeguard.pipeline.duplicates import (
     check_not_a_copy,
     find_conflicts,
     published_keys,
     refuse_conflicts,
     skip_rows,
+    skip_rows_on_branch,
 )
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.s3io import read_parquet
 from lakeguard.tables import CLEAN, load_table, run_tables
+from lakeguard.tables.branches import branch_rows
 
 if TYPE_CHECKING:
     import boto3
@@ -54,6 +56,19 @@ def check_rule(table: pa.Table, rule: QualityRule) -> str | None:
     return None if duplicates == 0 else f"{duplicates} duplicated {list(rule.columns)} rows"
 
 
+def clean_rows(state: dict[str, Any], contract: Contract, settings: Settings,
+               session: boto3.session.Session | None) -> pa.Table:
+    """The run's clean rows: staged Parquet (Lambda Clean) or the clean table's branch (Glue)."""
+    if not state["clean"].get("branch"):
+        return read_parquet(state["clean"]["outputs"], session)
+    table = load_table(settings, CLEAN, run_tables(contract)[0].name)
+    rows = branch_rows(table, ObjectRef.from_state(state).run_id)
+    if rows is None:
+        raise ValidationFailed(f"the anonymise job's branch {state['clean']['branch']} is not on "
+                               f"{'.'.join(table.name())}: see its Glue run logs")
+    return rows
+
+
 def quality(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
 ) -> dict[str, Any]:
@@ -61,7 +76,7 @@ def quality(
     contract = load_contract(state["validation"]["dataset"])
     check_not_a_copy(ObjectRef.from_state(state), state["clean"].get("input_sha256"),
                      Ledger(settings.ledger_table, session))
-    table = read_parquet(state["clean"]["outputs"], session)
+    table = clean_rows(state, contract, settings, session)
     checks = []
     failures = []
     for rule in contract.quality:
@@ -95,7 +110,11 @@ def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
         raise NaturalKeyConflict(f"s3://{ref.bucket}/{ref.key}: every row repeats a "
                                  f"({', '.join(key.columns)}) already published from other raw "
                                  "objects: nothing new to publish")
-    skipped = skip_rows(state["clean"]["outputs"], key, clean_table, ref.key_id, session) \
-        if conflicts.rows else 0
+    if not conflicts.rows:
+        skipped = 0
+    elif state["clean"].get("branch"):
+        skipped = skip_rows_on_branch(clean_table, key, ref)
+    else:
+        skipped = skip_rows(state["clean"]["outputs"], key, clean_table, ref.key_id, session)
     return {"natural_key": list(key.columns), "on_conflict": key.on_conflict,
             "rows_skipped": skipped, "sources": list(conflicts.sources)}

@@ -19,6 +19,7 @@ from lakeguard.pipeline.keys import safe_name
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
 from lakeguard.s3io import delete_keys, list_keys, put_json
 from lakeguard.tables import Source, load_table, revert_run, run_tables
+from lakeguard.tables.branches import drop_run_branches
 
 if TYPE_CHECKING:
     import boto3
@@ -52,7 +53,11 @@ def _failed_stage(state: dict[str, Any]) -> str:
 
 def quarantine(state: dict[str, Any], settings: Settings,
                session: boto3.session.Session | None = None) -> dict[str, Any]:
-    """Copy the raw object and its report to quarantine; drop the run's staged output."""
+    """Copy the raw object and its report to quarantine; drop the run's staged output.
+
+    The staged output is the Parquet under the run's staging prefix and the run's
+    branches of its dataset's tables.
+    """
     ref = ObjectRef.from_state(state)
     dataset = (state.get("validation") or {}).get("dataset") or ref.dataset
     prefix = quarantine_prefix(dataset, ref.run_id)
@@ -78,6 +83,8 @@ def quarantine(state: dict[str, Any], settings: Settings,
     report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
+    if dataset and "quality" in state:  # the run reached Refine, which writes branches
+        drop_run_branches(ref.run_id, dataset, settings)
     Ledger(settings.ledger_table, session).advance(
         ref, QUARANTINED, dataset=dataset, reason=f"{reason['error']}: {reason['message']}"[:1000],
         outputs=[f"quarantine/{object_key}", f"quarantine/{prefix}report.json"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.glue import GlueCatalog
@@ -42,11 +42,33 @@ def catalog_properties() -> dict[str, str]:
 
 def glue_catalog() -> GlueCatalog:
     """The Glue catalog of this process's AWS, built once per endpoint and region."""
-    from pyiceberg.catalog.glue import GlueCatalog
-
     key = (os.environ.get("AWS_ENDPOINT_URL"),
            os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = GlueCatalog("glue", **catalog_properties())  # type: ignore[arg-type]
+            _CACHE[key] = _lake_catalog()("glue", **catalog_properties())  # type: ignore[arg-type]
         return _CACHE[key]
+
+
+def _lake_catalog() -> type[GlueCatalog]:
+    """The Glue catalog, where losing a race on a table's sequence number is a lost race.
+
+    A commit to ``main`` asserts main's snapshot, not the table's last sequence number,
+    which a Spark job's commit to a run's branch also advances. pyiceberg then refuses to
+    apply our stale snapshot with a ValueError; it is a lost race like any other, so it
+    becomes the :class:`CommitFailedException` every committer retries on fresh metadata.
+    """
+    from pyiceberg.catalog.glue import GlueCatalog
+    from pyiceberg.exceptions import CommitFailedException
+
+    class LakeGlueCatalog(GlueCatalog):
+        def commit_table(self, table: Any, requirements: Any, updates: Any) -> Any:
+            try:
+                return super().commit_table(table, requirements, updates)
+            except ValueError as err:
+                if "older than last sequence number" not in str(err):
+                    raise
+                raise CommitFailedException(f"{'.'.join(table.name())}: another commit "
+                                            f"advanced the table meanwhile ({err})") from err
+
+    return LakeGlueCatalog

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
+from lakeguard.tables.branches import drop_in
 from lakeguard.tables.expressions import equal
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
@@ -154,7 +155,8 @@ class Superseded(LakeguardError):
 def replace_rows(table: Table, rows: pa.Table, source: Source,
                  on_written: Callable[[], None] = lambda: None,
                  properties: dict[str, str] | None = None,
-                 newer_runs: frozenset[str] = frozenset(), rewrite: bool = False) -> int:
+                 newer_runs: frozenset[str] = frozenset(), rewrite: bool = False,
+                 hand_off: str | None = None) -> int:
     """Commit ``rows`` as the rows of ``source``'s key in one snapshot; return its id.
 
     Files holding only that key's rows are dropped from the snapshot; a file mixing it
@@ -162,7 +164,8 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     :class:`Superseded` when a row of the key comes from one of ``newer_runs``, and
     returns the earlier snapshot when the key's visible rows are this run's already (a
     retry; ``rewrite`` commits anyway, as erasure must). ``on_written`` runs once every new
-    file is written and before the catalog commit (a seam for crash tests).
+    file is written and before the catalog commit (a seam for crash tests). ``hand_off``
+    names a run whose branch (:mod:`lakeguard.tables.branches`) the same commit drops.
     """
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
@@ -195,6 +198,8 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
                                                       write_uuid=overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
         snapshot_id = int(overwrite.snapshot_id)
+    if hand_off is not None:
+        drop_in(tx, hand_off)
     on_written()
     tx.commit_transaction()
     return snapshot_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,14 +71,15 @@ def spark_verdict(spark: Any, hostile: Hostile, folder: Path) -> Verdict:
     """As the Glue anonymise job decides (Validate's checks come before it in both paths)."""
     from lakeguard.glue.anonymise_job import run
     from lakeguard.glue.errors import spark_errors
+    from lakeguard.local.scratch import SCRATCH
 
     path = folder / hostile.case / hostile.name.replace("/", "_")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(hostile.data)
     try:
         with spark_errors("anonymise"):
-            report = run(spark, hostile.dataset, str(path), str(folder / "out" / hostile.case),
-                         KEY)
+            run_id = hashlib.sha256(f"{hostile.case}/{hostile.name}".encode()).hexdigest()[:16]
+            report = run(spark, hostile.dataset, str(path), SCRATCH.clean_database, run_id, KEY)
     except LakeguardError as err:
         return Verdict(QUARANTINED, str(err), type(err).__name__)
     return _published(report)

@@ -195,22 +195,37 @@ def served_lake(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
     return deployed
 
 
+def hand_over(lake: Lake, state: dict[str, Any], zone: str, name: str, rows: Any) -> None:
+    """Put rows on the run's branch of a table, as a Glue job's ``write_run_branch`` does."""
+    from lakeguard.pipeline.event import ObjectRef
+    from lakeguard.tables import Source, load_table
+    from lakeguard.tables.branches import run_branch
+    from lakeguard.tables.commit import with_lineage
+
+    ref = ObjectRef.from_state(state)
+    iceberg = load_table(lake.settings, zone, name)
+    rows = with_lineage(rows, iceberg.schema().as_arrow(),
+                        Source(ref.run_id, ref.key_id, ref.key, ref.version_id, None))
+    if iceberg.current_snapshot() is None:  # pyiceberg forks no branch off an empty table
+        iceberg.append(rows.slice(0, 0))
+    main = iceberg.current_snapshot()
+    assert main is not None
+    iceberg.manage_snapshots().create_branch(main.snapshot_id, run_branch(ref.run_id)).commit()
+    iceberg.append(rows, branch=run_branch(ref.run_id))
+
+
 def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
-    """What the Refine task stages: each refined table of the clean rows, by the Arrow
-    function the Glue job runs in ``mapInArrow``."""
+    """What the Refine task hands over: each refined table of the clean rows, by the Arrow
+    function the Glue job runs in ``mapInArrow``, on the run's branch of the table."""
     from lakeguard.contracts import load_contract
-    from lakeguard.layout import staging_prefix
-    from lakeguard.s3io import read_parquet, table_to_parquet_bytes
+    from lakeguard.s3io import read_parquet
+    from lakeguard.tables import REFINED
     from lakeguard.transforms.refine import refine_table
 
     contract = load_contract("matches")
     clean = read_parquet(state["clean"]["outputs"])
     for table in contract.refined:
-        rows = refine_table(clean, table, contract)
-        client("s3").put_object(
-            Bucket=lake.settings.refined_bucket,
-            Key=f"{staging_prefix(state['run_id'])}{table.table}/part-0.parquet",
-            Body=table_to_parquet_bytes(rows))
+        hand_over(lake, state, REFINED, table.table, refine_table(clean, table, contract))
     # the Glue task's result (startJobRun.sync), which Quarantine reads to name a failed stage
     state["refine"] = {"JobName": "lg-refine", "JobRunState": "SUCCEEDED"}
 

@@ -11,7 +11,9 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.pipeline import seams
-from lakeguard.tables import SOURCE_COLUMN, read_table
+from lakeguard.pipeline.ledger_check import branch_leftovers
+from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table, read_table
+from lakeguard.tables.branches import run_branches
 from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
 
 
@@ -57,6 +59,7 @@ def test_a_retried_publish_commits_nothing_new(lake: Lake):
     # THEN the snapshots are the same ones and the tables hold the rows once
     assert second["snapshots"] == first["snapshots"]
     assert read_table(lake.settings, "clean", "matches").num_rows == 380
+    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 760
 
 
 def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
@@ -95,3 +98,45 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     assert set(result["reverted"]) == {"clean/matches"}
     assert read_table(lake.settings, "clean", "matches").num_rows == 0
     assert lake.ledger(state).state == "quarantined"
+    # and the refine job's hand-off (the run's branch of each refined table) is dropped
+    assert run_branches(load_table(lake.settings, REFINED, "team_matches")) == []
+
+
+def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the_branch(
+        lake: Lake):
+    # GIVEN a season refined: its rows are on the run's branch of each refined table
+    state = through_refine(lake, "matches/2006-07.csv", SEASON)
+    table = load_table(lake.settings, REFINED, "team_matches")
+    assert run_branches(table) == [state["run_id"]]
+    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 0  # main: nothing
+    assert branch_leftovers({"refined/team_matches": table}) == [  # what ledger check names
+        f"refined/team_matches@run_{state['run_id']}"]
+    # WHEN Publish runs
+    result = Lake.invoke("publish", state)
+    # THEN main holds the rows, in the snapshot that also dropped the branch
+    table = load_table(lake.settings, REFINED, "team_matches")
+    assert read_table(lake.settings, REFINED, "team_matches").num_rows == 760
+    assert run_branches(table) == []
+    committed = table.metadata.snapshot_by_id(int(result["snapshots"]["refined/team_matches"]))
+    assert committed is not None and committed.snapshot_id == table.metadata.current_snapshot_id
+    assert branch_leftovers({"refined/team_matches": table}) == []
+
+
+def test_a_commit_on_main_after_a_branch_commit_is_a_lost_race_that_retries(lake: Lake):
+    from tests.functional.conftest import hand_over
+
+    # GIVEN a table handle loaded before another run's job wrote its branch (which moves
+    # the table's last sequence number, not main)
+    older = through_refine(lake, "matches/2006-07.csv", SEASON)
+    stale = load_table(lake.settings, REFINED, "team_matches")
+    other = lake.drop("matches/2007-08.csv", SEASON)
+    hand_over(lake, other, REFINED, "team_matches", read_table(lake.settings, REFINED,
+                                                               "team_matches").slice(0, 0))
+    # WHEN a commit to main is made from the stale handle
+    # THEN it is a lost race, retried on fresh metadata (pyiceberg's own ValueError about
+    # the sequence number would have failed it), and it lands
+    before = len(load_table(lake.settings, REFINED, "team_matches").metadata.snapshots)
+    stale.append(stale.schema().as_arrow().empty_table())
+    assert len(load_table(lake.settings, REFINED, "team_matches").metadata.snapshots) > before
+    # and Publish, which retries on a fresh load, commits the older run all the same
+    assert Lake.invoke("publish", older)["snapshots"]["refined/team_matches"]

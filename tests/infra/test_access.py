@@ -123,11 +123,25 @@ def test_stages_after_the_anonymiser_see_no_raw_and_write_only_their_folders(dev
                                                    for r in resources)
     assert writes["lambdas.clean"] == {"/_staging/*"}
     assert writes["lambdas.score"] == {"/_staging/*"}
-    assert writes["lambdas.quality"] == {"/_staging/*"}  # rewrites the run's rows, duplicates out
+    clean = {f"/{n}/*" for n in list_contracts()}
+    # rewrites the run's rows, duplicates out: staged, or on the clean table's branch
+    assert writes["lambdas.quality"] == {"/_staging/*"} | clean
     assert writes["lambdas.train"] == {"/models/*"}
+    # the refine job writes Iceberg itself: the refined tables' folders, not the anomalies
+    refined = {f"/{t.table}/*" for n in list_contracts() for t in load_contract(n).refined}
+    assert writes["job:refine"] == refined
+    assert writes["job:anonymise"] == {"/_staging/*"} | clean
     assert "/audit/*" in writes["lambdas.publish"]
     assert not {"lambdas.validate", "lambdas.clean_report",
                 "lambdas.check_model", "lambdas.ingest"} & set(writes)
+
+
+def test_each_glue_job_commits_to_the_tables_of_its_own_zone_only(dev):
+    refined, clean = "table/lakeguard_dev_refined/", "table/lakeguard_dev_clean/"
+    assert "job:refine" in _who(dev, "glue:UpdateTable", refined)
+    assert "job:refine" not in _who(dev, "glue:UpdateTable", clean)
+    assert "job:anonymise" in _who(dev, "glue:UpdateTable", clean)
+    assert "job:anonymise" not in _who(dev, "glue:UpdateTable", refined)
 
 
 def test_state_machine_may_invoke_exactly_its_stage_functions(dev):

@@ -185,6 +185,28 @@ def test_glue_jobs_run_scripts_from_glue_jobs_with_lakeguard_as_extra_files(dev)
     assert "--secret_id" not in jobs["lakeguard-dev-refine"]["DefaultArguments"]
 
 
+def test_glue_jobs_get_spark_iceberg_over_the_glue_catalog_as_glue_5_provides_it(dev):
+    from lakeguard.glue.iceberg import parse_conf_argument
+
+    for job in _resources(dev["LakeguardProcessingStack"], "AWS::Glue::Job").values():
+        arguments = job["Properties"]["DefaultArguments"]
+        assert arguments["--datalake-formats"] == "iceberg"
+        joined = arguments["--conf"]["Fn::Join"]  # the warehouse bucket's name has tokens
+        conf = parse_conf_argument(joined[0].join(p if isinstance(p, str) else "<token>"
+                                                  for p in joined[1]))
+        assert conf["spark.sql.extensions"].endswith("IcebergSparkSessionExtensions")
+        assert conf["spark.sql.catalog.glue_catalog"] == "org.apache.iceberg.spark.SparkCatalog"
+        assert conf["spark.sql.catalog.glue_catalog.catalog-impl"].endswith("GlueCatalog")
+        assert conf["spark.sql.catalog.glue_catalog.io-impl"].endswith("S3FileIO")
+        assert conf["spark.sql.catalog.glue_catalog.warehouse"].startswith(
+            "s3://lakeguard-dev-refined-")
+        assert arguments["--refined_database"] == "lakeguard_dev_refined"
+    asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines" /
+                      "pipeline.asl.json").read_text())
+    assert set(asl["States"]["Refine"]["Parameters"]["Arguments"]) == {
+        "--dataset.$", "--inputs.$", "--run_id.$"}
+
+
 def _functions(templates):
     return {**_resources(templates["LakeguardProcessingStack"], "AWS::Lambda::Function"),
             **_resources(templates["LakeguardOrchestrationStack"], "AWS::Lambda::Function")}

@@ -43,7 +43,7 @@ def test_a_key_with_glob_characters_is_read_literally(spark, tmp_path):
     assert spark_verdict(spark, good, tmp_path).counts["rows_in"] == 380
 
 
-def test_a_spark_failure_is_one_line_naming_its_error_class(spark, tmp_path):
+def test_a_spark_failure_is_one_line_naming_its_error_class(spark, scratch, tmp_path):
     from lakeguard.glue.errors import spark_errors
     from lakeguard.glue.refine_job import run
 
@@ -56,7 +56,8 @@ def test_a_spark_failure_is_one_line_naming_its_error_class(spark, tmp_path):
     pq.write_table(table, tmp_path / "clean.parquet")
     # WHEN the refine job runs THEN it fails in one line naming Spark's error class
     with pytest.raises(SparkJobFailed) as caught, spark_errors("refine"):
-        run(spark, "matches", [str(tmp_path / "clean.parquet")], str(tmp_path / "out"))
+        run(spark, "matches", [str(tmp_path / "clean.parquet")], scratch.refined_database,
+            "ancient")
     message = str(caught.value)
     assert "READ_ANCIENT_DATETIME" in message and "\n" not in message and len(message) < 300
     assert "Lyon" not in message
