@@ -11,6 +11,8 @@ the job run's logs.
 from __future__ import annotations
 
 import re
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +48,37 @@ def describe(err: BaseException) -> str | None:
     return None
 
 
+def java_classes(err: BaseException) -> list[str]:
+    """The class names down the Java cause chain of a Spark failure (empty for others)."""
+    names: list[str] = []
+    java = getattr(err, "java_exception", None)
+    while java is not None and len(names) < _DEEPEST:
+        names.append(_call(_call(java, "getClass"), "getName") or "a Java exception")
+        java = _call(java, "getCause")
+    return names
+
+
+def _log_trace(err: BaseException) -> None:
+    """Write where a Spark failure came from to the job's error log, without its messages.
+
+    Every cause's class and stack frames are what an engineer needs to place the failure
+    (``CreateOrReplaceBranchExec`` lost a commit race); the messages stay out, as a
+    Spark message may quote a row.
+    """
+    lines = ["Spark failure (classes and frames; messages are left out as they may quote "
+             "a row):"]
+    java = getattr(err, "java_exception", None)
+    depth = 0
+    while java is not None and depth < _DEEPEST:
+        prefix = "" if depth == 0 else "Caused by: "
+        lines.append(prefix + (_call(_call(java, "getClass"), "getName") or "a Java exception"))
+        lines += [f"    at {frame}" for frame in (_call(java, "getStackTrace") or [])]
+        java, depth = _call(java, "getCause"), depth + 1
+    if depth == 0:
+        lines += [*traceback.format_tb(err.__traceback__), type(err).__qualname__]
+    print("\n".join(line.rstrip("\n") for line in lines), file=sys.stderr)
+
+
 def _java_cause(java: Any) -> str:
     """The Java exception that says what went wrong, by class and Spark error class.
 
@@ -74,5 +107,6 @@ def spark_errors(job: str) -> Iterator[None]:
         described = describe(err)
         if described is None:
             raise
+        _log_trace(err)
         raise SparkJobFailed(f"the {job} job failed in Spark: {described}; the full trace is "
                              "in the job run's logs") from None

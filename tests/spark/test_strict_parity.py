@@ -43,7 +43,7 @@ def test_a_key_with_glob_characters_is_read_literally(spark, tmp_path):
     assert spark_verdict(spark, good, tmp_path).counts["rows_in"] == 380
 
 
-def test_a_spark_failure_is_one_line_naming_its_error_class(spark, scratch, tmp_path):
+def test_a_spark_failure_is_one_line_naming_its_error_class(spark, scratch, tmp_path, capsys):
     from lakeguard.glue.errors import spark_errors
     from lakeguard.glue.refine_job import run
 
@@ -61,3 +61,7 @@ def test_a_spark_failure_is_one_line_naming_its_error_class(spark, scratch, tmp_
     message = str(caught.value)
     assert "READ_ANCIENT_DATETIME" in message and "\n" not in message and len(message) < 300
     assert "Lyon" not in message
+    # AND the job's error log says where it failed (classes and frames), quoting no row
+    log = capsys.readouterr().err
+    assert "org.apache.spark.SparkUpgradeException" in log and "\n    at org.apache." in log
+    assert "Lyon" not in log and "-0097" not in log
