@@ -13,8 +13,13 @@ A job never commits to ``main``: it writes the run's rows on the run's branch
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
+from lakeguard.glue.errors import java_classes
 from lakeguard.tables.branches import run_branch
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
@@ -29,6 +34,11 @@ ICEBERG_VERSION = "1.7.1"
 SPARK_PACKAGES = (f"org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{ICEBERG_VERSION}",
                   f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}")
 _CATALOG_KEY = f"spark.sql.catalog.{CATALOG}"
+#: Attempts at a commit that keeps losing the commit race to other writers.
+COMMIT_ATTEMPTS = 12
+#: First pause between attempts, in seconds; it doubles (with jitter) up to the cap.
+COMMIT_RETRY_WAIT, COMMIT_RETRY_CAP = 0.2, 5.0
+_LOST_RACE = "org.apache.iceberg.exceptions.CommitFailedException"
 
 
 def catalog_conf(warehouse: str) -> dict[str, str]:
@@ -90,14 +100,37 @@ def write_run_branch(spark: SparkSession, rows: DataFrame, database: str, table:
 
     name = table_name(database, table)
     branch = run_branch(run_id)
-    spark.sql(f"ALTER TABLE {name} DROP BRANCH IF EXISTS `{branch}`")
-    spark.sql(f"ALTER TABLE {name} CREATE BRANCH `{branch}`")
+    for statement in (f"ALTER TABLE {name} DROP BRANCH IF EXISTS `{branch}`",
+                      f"ALTER TABLE {name} CREATE BRANCH `{branch}`"):
+        retry_lost_commit_race(partial(spark.sql, statement))
     present = set(rows.columns)
     stamped = rows.withColumn(RUN_COLUMN, F.lit(run_id))
     aligned = stamped.select([
         (F.col(f"`{field.name}`") if field.name in present | {RUN_COLUMN} else F.lit(None))
         .cast(field.dataType).alias(field.name) for field in spark.table(name).schema.fields])
-    aligned.writeTo(f"{name}.`branch_{branch}`").append()
+    retry_lost_commit_race(aligned.writeTo(f"{name}.`branch_{branch}`").append)
+
+
+def retry_lost_commit_race(commit: Callable[[], object]) -> None:
+    """Run a Spark statement that commits to a table, again while it loses the commit race.
+
+    Busy tables are the norm: every Publish, quality rewrite and compaction commits to the
+    tables the jobs branch from. Iceberg's own retry cannot win a branch statement's race:
+    ``ManageSnapshots`` re-commits against the metadata it started from, which the other
+    writer made stale, so every retry is refused too ("Table metadata refresh is
+    required"). An append retries well but gives up after ``commit.retry.num-retries``.
+    Each attempt here loads the table afresh (the catalog caches nothing); a lost attempt
+    left nothing behind, so running it again is safe.
+    """
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            commit()
+            return
+        except Exception as err:
+            if attempt == COMMIT_ATTEMPTS - 1 or _LOST_RACE not in java_classes(err):
+                raise
+            pause = min(COMMIT_RETRY_WAIT * 2 ** attempt, COMMIT_RETRY_CAP)
+            time.sleep(pause * random.uniform(0.5, 1.5))
 
 
 def read_run_branch(spark: SparkSession, database: str, table: str, run_id: str) -> DataFrame:

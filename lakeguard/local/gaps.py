@@ -419,8 +419,10 @@ def refuse_stale_glue_table_versions() -> None:
     from moto.glue.exceptions import GlueClientError
     from moto.glue.responses import GlueResponse
 
-    lock = threading.Lock()
     original = GlueResponse.update_table
+    if getattr(original, "refuses_stale_versions", False):
+        return  # bridged already (a lake and a scratch lake in one process)
+    lock = threading.Lock()
 
     class ConcurrentModification(GlueClientError):
         def __init__(self, message: str) -> None:
@@ -438,6 +440,7 @@ def refuse_stale_glue_table_versions() -> None:
                         f"{table._current_version}; reload the table and retry")
             return original(self)
 
+    update_table.refuses_stale_versions = True  # type: ignore[attr-defined]
     GlueResponse.update_table = update_table  # type: ignore[method-assign]
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from lakeguard.aws import client
 from lakeguard.contracts import load_contract
+from lakeguard.local import gaps
 from lakeguard.tables import Names, ensure_tables, run_tables
 
 #: The scratch lake's names: one per process, so a second call finds its tables.
@@ -44,6 +45,7 @@ def scratch_lake(*datasets: str) -> Iterator[Names]:
         port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    gaps.refuse_stale_glue_table_versions()  # concurrent commits race as they do in AWS
     os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
