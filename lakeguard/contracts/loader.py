@@ -322,6 +322,12 @@ def parse_contract(text: str, path: str) -> Contract:
             raise p.fail("k", "must be at least 1")
     natural_key = _natural_key(top.sub("natural_key"), clean_names) \
         if "natural_key" in data else None
+    if (natural_key is not None and natural_key.on_conflict == "replace"
+            and privacy.quasi_identifiers and privacy.k_scope == "table"):
+        raise top.sub("natural_key").fail(
+            "on_conflict", "'replace' removes rows other objects published, which could leave "
+            "their classes below k people across the table; use 'skip' or 'reject', or count "
+            "k per object (privacy.k_scope = 'object')")
     return Contract(
         name=top.get("name", str),
         version=top.get("version", str),

@@ -127,9 +127,10 @@ class Column:
 
 
 #: What a row whose natural key another raw object already published does: ``reject``
-#: quarantines the whole file, ``skip`` publishes the file without those rows (counted and
+#: quarantines the whole file, ``skip`` publishes the file without those rows, ``replace``
+#: publishes them in place of the earlier rows, whose object keeps the rest (counted and
 #: named in the ledger and the audit record).
-CONFLICT_POLICIES: tuple[str, ...] = ("reject", "skip")
+CONFLICT_POLICIES: tuple[str, ...] = ("reject", "skip", "replace")
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class NaturalKey:
     """
 
     columns: tuple[str, ...]
-    on_conflict: Literal["reject", "skip"] = "reject"
+    on_conflict: Literal["reject", "skip", "replace"] = "reject"
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ look across the lake, at the quality gate, before anything is refined:
   a duplicate upload, quarantined as such (the ledger's digest index finds it in one query);
 - a row whose natural key (``[natural_key]`` in the contract) another raw key already
   published follows the contract's ``on_conflict``: ``reject`` quarantines the file,
-  ``skip`` publishes it without those rows, counted in the ledger and the audit record.
+  ``skip`` publishes it without those rows, ``replace`` publishes them in place of the
+  earlier rows (:func:`displaced_rows`); the ledger and the audit record count them.
 
 Publish checks the natural key again against the very table state its clean commit
 replaces, so two overlapping files in flight at once cannot both get their rows in: the
-later one is quarantined and can be re-driven.
+later one is quarantined and can be re-driven (under ``replace`` it replaces them).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def refuse_conflicts(conflicts: Conflicts, contract: Contract, ref: ObjectRef,
                      at_publish: bool = False) -> None:
     """Raise :class:`NaturalKeyConflict` when the contract, or the moment, says so."""
     key = contract.natural_key
-    if key is None or not conflicts.rows:
+    if key is None or not conflicts.rows or key.on_conflict == "replace":
         return
     if at_publish:
         raise NaturalKeyConflict(
@@ -124,6 +125,34 @@ def refuse_conflicts(conflicts: Conflicts, contract: Contract, ref: ObjectRef,
             f"s3://{ref.bucket}/{ref.key}: {conflicts.describe(key)}; {contract.path} says "
             "on_conflict = 'reject'. Remove those rows, or send the correction under the key "
             "that published them")
+
+
+@dataclass(frozen=True)
+class Displacement:
+    """Other raw keys' rows once the run's rows replace those of the same natural key."""
+
+    kept: dict[str, pa.Table]
+    replaced: int
+
+
+def displaced_rows(table: Table, rows: pa.Table, key: NaturalKey, key_id: str) -> Displacement:
+    """What each other raw key keeps once the run's rows replace its rows of the same key.
+
+    Every row of such a key is kept (lineage included) except those whose natural key the
+    run's rows repeat: the commit rewrites the key's rows as these, so the earlier facts
+    are gone and the rest of that object stays published.
+    """
+    found = published_keys(table, rows, key, key_id)
+    if not found.num_rows:
+        return Displacement({}, 0)
+    sources = set(found[SOURCE_COLUMN].to_pylist())
+    earlier = table.scan(row_filter=one_of(SOURCE_COLUMN, sources)).to_arrow()
+    run = rows.select(list(key.columns)).append_column(
+        SOURCE_COLUMN, pa.repeat(pa.scalar(key_id), rows.num_rows))
+    repeated = find_conflicts(earlier, run, key)
+    kept = earlier.filter(pc.invert(repeated.mask))
+    return Displacement({source: kept.filter(pc.equal(kept[SOURCE_COLUMN], source))
+                         for source in sorted(sources)}, repeated.rows)
 
 
 def skip_rows(outputs: list[str], key: NaturalKey, table: Table, key_id: str,

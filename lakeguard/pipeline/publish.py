@@ -30,11 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.layout import audit_key, staging_prefix
 from lakeguard.pipeline.duplicates import (
     check_not_a_copy,
+    displaced_rows,
     find_conflicts,
     published_keys,
     refuse_conflicts,
@@ -53,17 +56,25 @@ from lakeguard.tables import (
     replace_rows,
     run_tables,
 )
+from lakeguard.tables.anomalies import ANOMALIES_TABLE
 from lakeguard.tables.branches import branch_rows, drop_branch, drop_run_branches
-from lakeguard.tables.commit import Superseded, with_lineage
+from lakeguard.tables.commit import Superseded, displaced_keys, with_lineage
+from lakeguard.tables.expressions import equal
+from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 from lakeguard.tables.tablek import enforce_across_table
 
 if TYPE_CHECKING:
     import boto3
-    import pyarrow as pa
     from pyiceberg.table import Table
+
+    from lakeguard.contracts.model import Contract
 
 #: Attempts at one table's commit when a concurrent commit of the same key got in first.
 _ATTEMPTS = 3
+#: What identifies a scored point in ``refined.anomalies``.
+ANOMALY_POINT = ("entity", "ts")
+#: Rows other raw keys keep in a table, by key id, given the table and the run's rows.
+Displace = Callable[["Table", "pa.Table"], dict[str, "pa.Table"]]
 
 
 def staged_rows(spec: TableSpec, table: Table, ref: ObjectRef, names: Names,
@@ -84,11 +95,14 @@ def staged_rows(spec: TableSpec, table: Table, ref: ObjectRef, names: Names,
 
 def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Settings,
                  newer_runs: frozenset[str], session: boto3.session.Session | None,
-                 privacy: Callable[[Table, pa.Table], pa.Table] | None = None) -> int:
+                 privacy: Callable[[Table, pa.Table], pa.Table] | None = None,
+                 displace: Displace | None = None) -> int:
     """Commit the run's rows of one table (or find that commit); return the snapshot id.
 
     ``privacy`` (clean tables) keeps the rows that may be published given what the table
     holds at this attempt: counted again on every retry, against the table it commits to.
+    ``displace`` gives the rows other raw keys keep when the run's rows replace some of
+    theirs (a natural key's ``replace``), rewritten in the same commit.
     """
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
@@ -101,7 +115,8 @@ def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Sett
         try:
             return replace_rows(table, with_lineage(rows, table.schema().as_arrow(), source),
                                 source, newer_runs=newer_runs, hand_off=ref.run_id,
-                                on_written=lambda: seam(f"commit:{spec.key}:written", ref.run_id))
+                                on_written=lambda: seam(f"commit:{spec.key}:written", ref.run_id),
+                                displaced=displace(table, rows) if displace else None)
         except (CommitFailedException, ValidationException):
             if attempt == _ATTEMPTS:
                 raise
@@ -128,13 +143,74 @@ def _drop_staging(ref: ObjectRef, settings: Settings,
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
 
 
-def _skipped_reason(duplicates: dict[str, Any] | None) -> str | None:
-    """The ledger's note of the natural-key policy that left rows out, when one did."""
-    if not duplicates or not duplicates["rows_skipped"]:
+def _natural_key_reason(duplicates: dict[str, Any] | None) -> str | None:
+    """The ledger's note of the natural-key policy that left out or replaced rows."""
+    if not duplicates:
         return None
-    return (f"natural key ({', '.join(duplicates['natural_key'])}), on_conflict = "
-            f"{duplicates['on_conflict']}: {duplicates['rows_skipped']} row(s) left out, already "
-            f"published from source_key_id {', '.join(duplicates['sources'])}")
+    policy = (f"natural key ({', '.join(duplicates['natural_key'])}), on_conflict = "
+              f"{duplicates['on_conflict']}")
+    sources = ", ".join(duplicates["sources"])
+    if duplicates.get("rows_replaced"):
+        return (f"{policy}: {duplicates['rows_replaced']} row(s) replaced rows published from "
+                f"source_key_id {sources}")
+    if duplicates["rows_skipped"]:
+        return (f"{policy}: {duplicates['rows_skipped']} row(s) left out, already published "
+                f"from source_key_id {sources}")
+    return None
+
+
+def _displace_in_refined(clean: Table, keys: list[str], spec: TableSpec,
+                         contract: Contract) -> Displace | None:
+    """How a refined table follows the clean rows the run's clean commit displaced."""
+    if not keys:
+        return None
+    if spec.name == ANOMALIES_TABLE:
+        return _unscored_again(keys)
+    return _rederived(clean, keys, spec, contract)
+
+
+def _rederived(clean: Table, keys: list[str], spec: TableSpec, contract: Contract) -> Displace:
+    """Refined rows of raw keys whose clean rows the run replaced, derived again from theirs.
+
+    Read from the clean table as the run's clean commit left it, so a retried Publish
+    derives the same rows; each key keeps its own lineage (its run and source key).
+    """
+    from lakeguard.transforms.refine import refine_table
+
+    refined = contract.refined_table(spec.name)
+
+    def displace(table: Table, rows: pa.Table) -> dict[str, pa.Table]:
+        found = {}
+        schema = table.schema().as_arrow()
+        for key in keys:
+            theirs = clean.scan(row_filter=equal(SOURCE_COLUMN, key)).to_arrow()
+            runs = sorted(set(theirs[RUN_COLUMN].to_pylist()))
+            owner = Source(runs[0] if runs else "", key, "", None, None)
+            found[key] = with_lineage(refine_table(theirs, refined, contract), schema, owner)
+        return found
+
+    return displace
+
+
+def _unscored_again(keys: list[str]) -> Displace:
+    """Scored points of raw keys whose rows the run replaced, but for those it scores anew.
+
+    A point is a series and a day (``entity``, ``ts``): the run's own scoring of the
+    replaced facts takes the place of the earlier one; the others keep their score.
+    """
+
+    def displace(table: Table, rows: pa.Table) -> dict[str, pa.Table]:
+        found: dict[str, pa.Table] = {}
+        if not set(ANOMALY_POINT) <= set(rows.column_names):  # the run scored nothing
+            return found
+        for key in keys:
+            theirs = table.scan(row_filter=equal(SOURCE_COLUMN, key)).to_arrow()
+            point = pa.schema([theirs.schema.field(column) for column in ANOMALY_POINT])
+            found[key] = theirs.join(rows.select(point.names).cast(point),
+                                     keys=point.names, join_type="left anti")
+        return found
+
+    return displace
 
 
 def publish(state: dict[str, Any], settings: Settings,
@@ -157,6 +233,8 @@ def publish(state: dict[str, Any], settings: Settings,
 
     table_k = contract.privacy.quasi_identifiers and contract.privacy.k_scope == "table"
     natural_key = contract.natural_key
+    replacing = natural_key is not None and natural_key.on_conflict == "replace"
+    replaced: dict[str, int] = {}
 
     def judged_against(table: Table, rows: pa.Table) -> pa.Table:
         """The clean rows, weighed against the very table state they are committed to."""
@@ -170,11 +248,19 @@ def publish(state: dict[str, Any], settings: Settings,
         judged.update(verdict.to_json())
         return kept
 
-    def commit(spec: TableSpec) -> None:
+    def displace_in_clean(table: Table, rows: pa.Table) -> dict[str, pa.Table]:
+        """Other keys' clean rows without those the run's rows replace (``replace``)."""
+        assert natural_key is not None
+        displacement = displaced_rows(table, rows, natural_key, source.key_id)
+        replaced["rows"] = displacement.replaced
+        return displacement.kept
+
+    def commit(spec: TableSpec, displace: Displace | None = None) -> None:
         try:
             snapshots[spec.key] = commit_table(
                 spec, ref, source, settings, newer_runs, session,
-                judged_against if spec.zone == CLEAN and (table_k or natural_key) else None)
+                judged_against if spec.zone == CLEAN and (table_k or natural_key) else None,
+                displace)
         except Superseded:
             skipped.append(spec.key)
             drop_branch(load_table(settings, spec.zone, spec.name), ref.run_id)
@@ -182,15 +268,23 @@ def publish(state: dict[str, Any], settings: Settings,
         seam(f"commit:{spec.key}:done", ref.run_id)
 
     clean_table, *refined_tables = run_tables(contract)
-    commit(clean_table)  # clean first: a refined row never shows without its clean rows
+    # clean first: a refined row never shows without its clean rows
+    commit(clean_table, displace_in_clean if replacing else None)
+    clean_now = load_table(settings, clean_table.zone, clean_table.name)
+    displaced = (displaced_keys(clean_now, snapshots[clean_table.key])
+                 if clean_table.key in snapshots else [])
     with ThreadPoolExecutor(max_workers=len(refined_tables) or 1) as pool:
-        for done in [pool.submit(commit, spec) for spec in refined_tables]:
+        for done in [pool.submit(commit, spec, _displace_in_refined(clean_now, displaced, spec,
+                                                                    contract))
+                     for spec in refined_tables]:
             done.result()  # the refined tables are independent: committed side by side
     seam("publish:committed", ref.run_id)
     _drop_staging(ref, settings, session)
     outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
     counts = {**clean, **judged}  # Publish's count over the table replaces Clean's
     duplicates = (state.get("quality") or {}).get("duplicates")
+    if duplicates and replacing and "rows" in replaced:  # counted at the commit, not the gate
+        duplicates = {**duplicates, "rows_replaced": replaced["rows"]}
     skipped_rows = duplicates["rows_skipped"] if duplicates else 0
     if skipped_rows and counts.get("rows_out") is not None:
         counts["rows_out"] -= skipped_rows
@@ -204,7 +298,8 @@ def publish(state: dict[str, Any], settings: Settings,
         "pseudonym_key_version": clean.get("key_version"),
         "rows": {**{k.removeprefix("rows_"): counts.get(k) for k in
                     ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
-                 "skipped": skipped_rows},
+                 "skipped": skipped_rows,
+                 "replaced": (duplicates or {}).get("rows_replaced", 0)},
         "natural_key": duplicates,
         "k_anonymity": {"required": counts.get("k_required"),
                         "achieved": counts.get("k_achieved"),
@@ -222,7 +317,7 @@ def publish(state: dict[str, Any], settings: Settings,
     }
     put_json(record, settings.artefacts_bucket, audit_key(dataset, ref.run_id), session)
     ledger.advance(ref, PUBLISHED, dataset=dataset, digest=clean.get("input_sha256"),
-                   outputs=outputs, reason=_skipped_reason(duplicates))
+                   outputs=outputs, reason=_natural_key_reason(duplicates))
     seam("publish:recorded", ref.run_id)
     return {"snapshots": record["snapshots"], "tables": len(snapshots),
             "published_at": datetime.now(UTC).isoformat(), **judged}

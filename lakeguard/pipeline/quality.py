@@ -106,6 +106,10 @@ def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
     clean_table = load_table(settings, CLEAN, run_tables(contract)[0].name)
     conflicts = find_conflicts(table, published_keys(clean_table, table, key, ref.key_id), key)
     refuse_conflicts(conflicts, contract, ref)
+    found = {"natural_key": list(key.columns), "on_conflict": key.on_conflict,
+             "sources": list(conflicts.sources)}
+    if key.on_conflict == "replace":  # Publish replaces them, against the table it commits to
+        return {**found, "rows_skipped": 0, "rows_replaced": conflicts.rows}
     if conflicts.rows == table.num_rows:
         raise NaturalKeyConflict(f"s3://{ref.bucket}/{ref.key}: every row repeats a "
                                  f"({', '.join(key.columns)}) already published from other raw "
@@ -116,5 +120,4 @@ def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
         skipped = skip_rows_on_branch(clean_table, key, ref)
     else:
         skipped = skip_rows(state["clean"]["outputs"], key, clean_table, ref.key_id, session)
-    return {"natural_key": list(key.columns), "on_conflict": key.on_conflict,
-            "rows_skipped": skipped, "sources": list(conflicts.sources)}
+    return {**found, "rows_skipped": skipped}

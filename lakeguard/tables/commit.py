@@ -15,7 +15,7 @@ source meanwhile (the newer version is then decided by the ledger, see Publish).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
 from lakeguard.tables.branches import drop_in
-from lakeguard.tables.expressions import equal
+from lakeguard.tables.expressions import equal, one_of
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 RUN_PROPERTY = "lakeguard.run-id"
 SOURCE_PROPERTY = "lakeguard.source-key-id"
 REVERTED_PROPERTY = "lakeguard.reverted-run-id"
+#: Other source keys whose rows the same commit rewrote (a natural key's ``replace``).
+DISPLACED_PROPERTY = "lakeguard.displaced-key-ids"
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,20 @@ def run_snapshot(table: Table, run_id: str, property_name: str = RUN_PROPERTY) -
     return None
 
 
-def _source_files(table: Table, key_id: str) -> list[DataFile]:
-    """Data files of the current snapshot that may hold rows of ``key_id`` (metrics-pruned)."""
+def _source_files(table: Table, key_ids: set[str]) -> list[DataFile]:
+    """Data files of the current snapshot that may hold rows of ``key_ids`` (metrics-pruned)."""
     if table.current_snapshot() is None:
         return []
-    return [task.file for task in table.scan(row_filter=equal(SOURCE_COLUMN, key_id)).plan_files()]
+    return [task.file for task in table.scan(row_filter=one_of(SOURCE_COLUMN, key_ids))
+            .plan_files()]
+
+
+def displaced_keys(table: Table, snapshot_id: int) -> list[str]:
+    """The other source keys whose rows a snapshot rewrote (see :func:`replace_rows`)."""
+    snapshot = table.metadata.snapshot_by_id(snapshot_id)
+    summary = snapshot.summary if snapshot is not None else None
+    found = summary.additional_properties.get(DISPLACED_PROPERTY, "") if summary else ""
+    return [key for key in found.split(",") if key]
 
 
 def read_data_file(table: Table, data_file: DataFile) -> pa.Table:
@@ -156,7 +167,8 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
                  on_written: Callable[[], None] = lambda: None,
                  properties: dict[str, str] | None = None,
                  newer_runs: frozenset[str] = frozenset(), rewrite: bool = False,
-                 hand_off: str | None = None) -> int:
+                 hand_off: str | None = None,
+                 displaced: Mapping[str, pa.Table] | None = None) -> int:
     """Commit ``rows`` as the rows of ``source``'s key in one snapshot; return its id.
 
     Files holding only that key's rows are dropped from the snapshot; a file mixing it
@@ -166,32 +178,42 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
     retry; ``rewrite`` commits anyway, as erasure must). ``on_written`` runs once every new
     file is written and before the catalog commit (a seam for crash tests). ``hand_off``
     names a run whose branch (:mod:`lakeguard.tables.branches`) the same commit drops.
+    ``displaced`` gives other source keys' rows anew, in the same commit: what they keep
+    once the run's rows replaced theirs under a natural key (with their own lineage).
     """
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    predicate = equal(SOURCE_COLUMN, source.key_id)
-    existing = [(f, read_data_file(table, f)) for f in _source_files(table, source.key_id)]
-    mine = [content.filter(pc.equal(content[SOURCE_COLUMN], source.key_id))
-            for _, content in existing]
-    runs = {r for part in mine for r in part[RUN_COLUMN].to_pylist()}
+    others = dict(displaced or {})
+    keys = {source.key_id, *others}
+    predicate = one_of(SOURCE_COLUMN, keys)
+    existing = [(f, read_data_file(table, f)) for f in _source_files(table, keys)]
+    is_rewritten = [pc.is_in(content[SOURCE_COLUMN], value_set=pa.array(sorted(keys)))
+                    for _, content in existing]
+    runs = {r for (_, content) in existing for r in content.filter(
+        pc.equal(content[SOURCE_COLUMN], source.key_id))[RUN_COLUMN].to_pylist()}
     if runs & newer_runs:
         raise Superseded(f"{'.'.join(table.name())}: rows of a newer version "
                          f"({sorted(runs & newer_runs)[0]}) are visible")
     done = run_snapshot(table, source.run_id)
     if done is not None and runs <= {source.run_id} and not rewrite:
         return done
+    summary = {**source.summary(), **(properties or {})}
+    if others:
+        summary[DISPLACED_PROPERTY] = ",".join(sorted(others))
     tx = memoised_transaction(table)
-    with merging_overwrite(tx, table, {**source.summary(), **(properties or {})}) as overwrite:
+    with merging_overwrite(tx, table, summary) as overwrite:
         overwrite.delete_by_predicate(predicate)  # what concurrent commits are checked against
         kept: list[pa.Table] = []
-        for (data_file, content), of_key in zip(existing, mine, strict=True):
-            if not of_key.num_rows:
+        for (data_file, content), rewritten in zip(existing, is_rewritten, strict=True):
+            if not pc.any(rewritten).as_py():
                 continue
             overwrite.delete_data_file(data_file)
-            others = content.filter(pc.invert(pc.equal(content[SOURCE_COLUMN], source.key_id)))
-            if others.num_rows:
-                kept.append(others)
-        new = rows if not kept else pa.concat_tables([rows, *kept])
+            untouched = content.filter(pc.invert(rewritten))
+            if untouched.num_rows:
+                kept.append(untouched)
+        schema = table.schema().as_arrow()
+        new = pa.concat_tables([rows, *(t.select(schema.names).cast(schema)
+                                        for t in others.values()), *kept])
         if new.num_rows:
             for data_file in _dataframe_to_data_files(table_metadata=tx.table_metadata, df=new,
                                                       io=table.io,
@@ -238,6 +260,9 @@ def _replaced_since(table: Table, snapshot_id: int, key_id: str) -> bool:
 def revert_run(table: Table, source: Source) -> int | None:
     """Give ``source``'s key back the rows it had before ``source.run_id`` committed.
 
+    Keys whose rows the run's commit displaced (a natural key's ``replace``) get theirs
+    back in the same snapshot.
+
     For a run that committed some tables and was then refused: one snapshot replaces the
     run's rows with the key's rows as of the snapshot before the run's commit (none when
     the run published the key's first version). Nothing to do when the run committed
@@ -251,10 +276,16 @@ def revert_run(table: Table, source: Source) -> int | None:
         return None
     snapshot = table.metadata.snapshot_by_id(committed)
     parent = snapshot.parent_snapshot_id if snapshot is not None else None
-    before = (table.scan(row_filter=equal(SOURCE_COLUMN, source.key_id),
-                         snapshot_id=parent).to_arrow()
-              if parent is not None else table.schema().as_arrow().empty_table())
+    schema = table.schema().as_arrow()
+
+    def before(key_id: str) -> pa.Table:
+        if parent is None:
+            return schema.empty_table()
+        return table.scan(row_filter=equal(SOURCE_COLUMN, key_id),
+                          snapshot_id=parent).to_arrow().cast(schema)
+
     revert = Source(f"revert-{source.run_id}", source.key_id, source.key, source.version_id,
                     source.digest)
-    return replace_rows(table, before.cast(table.schema().as_arrow()), revert,
-                        properties={REVERTED_PROPERTY: source.run_id})
+    return replace_rows(table, before(source.key_id), revert,
+                        properties={REVERTED_PROPERTY: source.run_id},
+                        displaced={key: before(key) for key in displaced_keys(table, committed)})

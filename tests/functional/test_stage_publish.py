@@ -43,7 +43,7 @@ def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
                                    Key=f"audit/matches/{state['run_id']}.json")["Body"]
     audit = json.loads(body.read())
     assert audit["rows"] == {"in": 380, "out": 380, "rejected": 0, "suppressed": 0,
-                             "skipped": 0}
+                             "skipped": 0, "replaced": 0}
     assert audit["snapshots"] == result["snapshots"]
     entry = lake.ledger(state)
     assert entry.state == "published" and entry.digest == state["clean"]["input_sha256"]

@@ -65,3 +65,15 @@ def test_contract_derivation_names_are_the_implemented_ones():
     from lakeguard.transforms.derive import FUNCTIONS
 
     assert set(DERIVATION_NAMES) == set(FUNCTIONS)
+
+
+def test_replace_is_a_policy_but_not_where_k_is_counted_across_the_table():
+    text = MATCHES.read_text().replace('on_conflict = "skip"', 'on_conflict = "replace"', 1)
+    key = parse_contract(text, "datasets/m.toml").natural_key
+    assert key is not None and key.on_conflict == "replace"
+    # GIVEN a dataset whose classes must hold k people across the whole table
+    absences = (Path(__file__).resolve().parents[2] / "datasets" / "absences.toml").read_text()
+    keyed = absences + '\n[natural_key]\ncolumns = ["person_id", "month"]\non_conflict = "replace"\n'
+    # WHEN it asks for replace THEN the contract is refused with the way out named
+    with pytest.raises(ContractError, match=r"natural_key\.on_conflict.*k_scope = 'object'"):
+        parse_contract(keyed, "datasets/a.toml")
