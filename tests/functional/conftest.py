@@ -247,3 +247,21 @@ def model_stages(state: dict[str, Any]) -> dict[str, Any]:
         state["train"] = Lake.invoke("train", state)
     state["score"] = Lake.invoke("score", state)
     return state
+
+
+def publish_crashing_after_clean_commit(state: dict[str, Any],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run Publish dying right after its clean commit (a time-out, say), as ``seams`` lets a
+    test plan; hand the error to the state the way the state machine's Catch does."""
+    from lakeguard.pipeline import seams
+
+    def crash(name: str, run_id: str) -> None:
+        if name == "commit:clean/matches:done":
+            raise RuntimeError(f"crashed at {name}")
+
+    monkeypatch.setattr(seams, "HOOKS", [crash])
+    with pytest.raises(RuntimeError) as raised:
+        Lake.invoke("publish", state)
+    monkeypatch.setattr(seams, "HOOKS", [])
+    state["error"] = {"Error": "RuntimeError", "Cause": json.dumps(
+        {"errorType": "RuntimeError", "errorMessage": str(raised.value)})}

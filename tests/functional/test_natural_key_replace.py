@@ -9,11 +9,17 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.contracts import load_contract
-from lakeguard.pipeline import publish, quality, seams
+from lakeguard.pipeline import publish, quality
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import TableState, check_tables
 from lakeguard.tables import REFINED, RUN_COLUMN, SOURCE_COLUMN, load_table, read_table, run_tables
-from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
+from tests.functional.conftest import (
+    SEASON,
+    Lake,
+    model_stages,
+    publish_crashing_after_clean_commit,
+    through_refine,
+)
 
 HEADER, *MATCHES = SEASON.decode().splitlines()
 FIRST = ("\n".join([HEADER, *MATCHES[:100]]) + "\n").encode()  # matches 1-100
@@ -98,18 +104,9 @@ def test_a_publish_refused_after_its_clean_commit_gives_the_earlier_file_its_row
         lake: Lake, monkeypatch):
     # GIVEN the second file's Publish dies right after its clean commit
     first, rest = _published_twice(lake)
-
-    def crash(name: str, run_id: str) -> None:
-        if name == "commit:clean/matches:done":
-            raise RuntimeError(f"crashed at {name}")
-
-    monkeypatch.setattr(seams, "HOOKS", [crash])
-    with pytest.raises(RuntimeError) as raised:
-        Lake.invoke("publish", rest)
+    publish_crashing_after_clean_commit(rest, monkeypatch)
     assert _rows_by_run("clean", "matches", lake) == {first["run_id"]: 50, rest["run_id"]: 330}
     # WHEN Quarantine reverts it
-    rest["error"] = {"Error": "RuntimeError", "Cause": json.dumps(
-        {"errorType": "RuntimeError", "errorMessage": str(raised.value)})}
     result = Lake.invoke("quarantine", rest)
     # THEN the first file's 100 matches are back, with their refined rows untouched
     assert set(result["reverted"]) == {"clean/matches"}

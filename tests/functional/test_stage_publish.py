@@ -10,11 +10,16 @@ import json
 import pytest
 
 from lakeguard.aws import client
-from lakeguard.pipeline import seams
 from lakeguard.pipeline.ledger_check import branch_leftovers
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table, read_table
 from lakeguard.tables.branches import run_branches
-from tests.functional.conftest import SEASON, Lake, model_stages, through_refine
+from tests.functional.conftest import (
+    SEASON,
+    Lake,
+    model_stages,
+    publish_crashing_after_clean_commit,
+    through_refine,
+)
 
 
 @pytest.fixture
@@ -80,18 +85,9 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     # GIVEN a season through its model stages, and a Publish that dies right after its
     # clean commit (a time-out, say), as ``seams`` lets a test plan
     state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON))
-
-    def crash(name: str, run_id: str) -> None:
-        if name == "commit:clean/matches:done":
-            raise RuntimeError(f"crashed at {name}")
-
-    monkeypatch.setattr(seams, "HOOKS", [crash])
-    with pytest.raises(RuntimeError) as raised:
-        Lake.invoke("publish", state)
+    publish_crashing_after_clean_commit(state, monkeypatch)
     assert read_table(lake.settings, "clean", "matches").num_rows == 380  # half done
     # WHEN the Catch hands the error to Quarantine
-    state["error"] = {"Error": "RuntimeError", "Cause": json.dumps(
-        {"errorType": "RuntimeError", "errorMessage": str(raised.value)})}
     result = Lake.invoke("quarantine", state)
     # THEN the clean commit is reverted: no reader sees the refused run's rows
     assert result["failed_stage"] == "publish"
