@@ -121,7 +121,9 @@ def test_a_lasting_shift_promotes_the_challenger_that_wins(lifecycle):
 
 
 def test_drift_and_alert_rate_reach_cloudwatch(lifecycle):
-    metrics = client("cloudwatch").list_metrics(Namespace=MODEL_METRICS_NAMESPACE)["Metrics"]
+    pages = client("cloudwatch").get_paginator("list_metrics").paginate(
+        Namespace=MODEL_METRICS_NAMESPACE)  # 500 a page: the session's lake has many entities
+    metrics = [metric for page in pages for metric in page["Metrics"]]
     alpha = {m["MetricName"] for m in metrics
              if {"Name": "Entity", "Value": "Alpha"} in m["Dimensions"]}
     assert alpha == {"InputPSI", "AlertRate"}
