@@ -186,7 +186,9 @@ def _rederived(clean: Table, keys: list[str], spec: TableSpec, contract: Contrac
             theirs = clean.scan(row_filter=equal(SOURCE_COLUMN, key)).to_arrow()
             runs = sorted(set(theirs[RUN_COLUMN].to_pylist()))
             owner = Source(runs[0] if runs else "", key, "", None, None)
-            found[key] = with_lineage(refine_table(theirs, refined, contract), schema, owner)
+            derived = refine_table(theirs.drop_columns([SOURCE_COLUMN, RUN_COLUMN]), refined,
+                                   contract)
+            found[key] = with_lineage(derived, schema, owner)
         return found
 
     return displace
