@@ -7,6 +7,11 @@ table's own folder, committed through the Glue catalog, and invisible to every r
 the same commit that drops the branch (:func:`lakeguard.tables.replace_rows`), and
 Quarantine drops the branches of a refused run. A branch left behind is what ``ledger
 check`` reports as staging left over.
+
+A branch's files hold the rows as the job wrote them, before Publish's checks across the
+table (k people per class, the natural key): once the branch is dropped nothing reads
+them, and they are deleted (:func:`branch_files`, :func:`delete_files`) rather than left
+in the clean zone until an orphan-file sweep.
 """
 
 from __future__ import annotations
@@ -47,6 +52,49 @@ def branch_rows(table: Table, run_id: str, columns: tuple[str, ...] | None = Non
                       selected_fields=columns or ("*",)).to_arrow()
 
 
+def _main_lineage(table: Table) -> set[int]:
+    """Snapshot ids of ``main``'s history still in the metadata (current one and ancestors)."""
+    metadata, ids = table.metadata, set()
+    snapshot = metadata.current_snapshot()
+    while snapshot is not None:
+        ids.add(snapshot.snapshot_id)
+        parent = snapshot.parent_snapshot_id
+        snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
+    return ids
+
+
+def branch_files(table: Table, run_id: str) -> list[str]:
+    """Data files the run's branch added since it forked from ``main``: only it reads them.
+
+    Publish reads the branch's rows and writes its own files, so once the branch is gone
+    nothing references these (``main`` never had the snapshots that added them).
+    """
+    from pyiceberg.manifest import ManifestEntryStatus
+
+    head = branch_snapshot(table, run_id)
+    if head is None:
+        return []
+    metadata, on_main, found = table.metadata, _main_lineage(table), []
+    snapshot = metadata.snapshot_by_id(head)
+    while snapshot is not None and snapshot.snapshot_id not in on_main:
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue
+            found += [entry.data_file.file_path
+                      for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False)
+                      if entry.status == ManifestEntryStatus.ADDED
+                      and entry.snapshot_id == snapshot.snapshot_id]
+        parent = snapshot.parent_snapshot_id
+        snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
+    return found
+
+
+def delete_files(table: Table, paths: list[str]) -> None:
+    """Delete files of the table's folder that no snapshot reads any more."""
+    for path in paths:
+        table.io.delete(path)
+
+
 def drop_in(tx: Transaction, run_id: str) -> None:
     """Drop the run's branch as part of ``tx`` (one commit with what else ``tx`` does)."""
     from pyiceberg.table.update.snapshot import ManageSnapshots
@@ -56,10 +104,12 @@ def drop_in(tx: Transaction, run_id: str) -> None:
 
 
 def drop_branch(table: Table, run_id: str) -> bool:
-    """Drop the run's branch on its own; return whether there was one."""
+    """Drop the run's branch on its own, and its files; return whether there was one."""
     if branch_snapshot(table, run_id) is None:
         return False
+    written = branch_files(table, run_id)
     table.manage_snapshots().remove_branch(run_branch(run_id)).commit()
+    delete_files(table, written)
     return True
 
 

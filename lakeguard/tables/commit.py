@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.exceptions import LakeguardError
-from lakeguard.tables.branches import drop_in
+from lakeguard.tables.branches import branch_files, delete_files, drop_in
 from lakeguard.tables.expressions import equal, one_of
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
 
@@ -220,10 +220,12 @@ def replace_rows(table: Table, rows: pa.Table, source: Source,
                                                       write_uuid=overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
         snapshot_id = int(overwrite.snapshot_id)
+    handed = branch_files(table, hand_off) if hand_off is not None else []
     if hand_off is not None:
         drop_in(tx, hand_off)
     on_written()
     tx.commit_transaction()
+    delete_files(table, handed)  # rows as the job wrote them, before Publish's checks
     return snapshot_id
 
 

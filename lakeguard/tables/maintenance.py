@@ -61,22 +61,27 @@ def remove_orphan_files(table: Table, safety: timedelta = timedelta(hours=1),
     Unreferenced files younger than ``safety`` are kept (a commit in flight has written
     them and not committed yet), unless named in ``also`` (files a commit just dropped, such
     as an erasure's). Every version of a key is deleted (the zone buckets are versioned),
-    so nothing of an erased row survives as a noncurrent version either.
+    so nothing of an erased row survives as a noncurrent version either; a key already
+    deleted (its latest version a delete marker, such as a dropped branch's files) goes
+    whatever its age, since no commit in flight writes a key twice.
     """
     bucket, prefix = split_uri(table.location().rstrip("/") + "/")
     keep = referenced_files(table)
     s3 = client("s3")
     limit = datetime.now(UTC) - safety
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix))
+    markers = [marker for page in pages for marker in page.get("DeleteMarkers", [])]
+    deleted = {marker["Key"] for marker in markers if marker.get("IsLatest", False)}
     doomed = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            uri = f"s3://{bucket}/{version['Key']}"
-            if uri in keep and version.get("IsLatest", False):
-                continue
-            if uri not in keep and uri not in also and version["LastModified"] > limit:
-                continue
-            s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
-            doomed.append(version["Key"])
+    for version in [v for page in pages for v in page.get("Versions", [])] + markers:
+        uri = f"s3://{bucket}/{version['Key']}"
+        if uri in keep and version.get("IsLatest", False):
+            continue
+        if (uri not in keep and uri not in also and version["Key"] not in deleted
+                and version["LastModified"] > limit):
+            continue
+        s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+        doomed.append(version["Key"])
     return sorted(set(doomed))
 
 

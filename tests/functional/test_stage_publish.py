@@ -12,7 +12,7 @@ import pytest
 from lakeguard.aws import client
 from lakeguard.pipeline.ledger_check import branch_leftovers
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table, read_table
-from lakeguard.tables.branches import run_branches
+from lakeguard.tables.branches import branch_files, run_branches
 from tests.functional.conftest import (
     SEASON,
     Lake,
@@ -20,6 +20,11 @@ from tests.functional.conftest import (
     publish_crashing_after_clean_commit,
     through_refine,
 )
+
+
+def _exists(uri: str) -> bool:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bool(client("s3").list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"))
 
 
 @pytest.fixture
@@ -85,6 +90,7 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     # GIVEN a season through its model stages, and a Publish that dies right after its
     # clean commit (a time-out, say), as ``seams`` lets a test plan
     state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON))
+    handed = branch_files(load_table(lake.settings, REFINED, "team_matches"), state["run_id"])
     publish_crashing_after_clean_commit(state, monkeypatch)
     assert read_table(lake.settings, "clean", "matches").num_rows == 380  # half done
     # WHEN the Catch hands the error to Quarantine
@@ -94,8 +100,10 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     assert set(result["reverted"]) == {"clean/matches"}
     assert read_table(lake.settings, "clean", "matches").num_rows == 0
     assert lake.ledger(state).state == "quarantined"
-    # and the refine job's hand-off (the run's branch of each refined table) is dropped
+    # and the refine job's hand-off (the run's branch of each refined table) is dropped,
+    # its files with it
     assert run_branches(load_table(lake.settings, REFINED, "team_matches")) == []
+    assert handed and not any(_exists(path) for path in handed)
 
 
 def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the_branch(
@@ -107,6 +115,8 @@ def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the
     assert read_table(lake.settings, REFINED, "team_matches").num_rows == 0  # main: nothing
     assert branch_leftovers({"refined/team_matches": table}) == [  # what ledger check names
         f"refined/team_matches@run_{state['run_id']}"]
+    handed = branch_files(table, state["run_id"])
+    assert handed and all(_exists(path) for path in handed)
     # WHEN Publish runs
     result = Lake.invoke("publish", state)
     # THEN main holds the rows, in the snapshot that also dropped the branch
@@ -116,6 +126,8 @@ def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the
     committed = table.metadata.snapshot_by_id(int(result["snapshots"]["refined/team_matches"]))
     assert committed is not None and committed.snapshot_id == table.metadata.current_snapshot_id
     assert branch_leftovers({"refined/team_matches": table}) == []
+    # and the branch's files (rows before Publish's checks) are gone from S3, not orphaned
+    assert not any(_exists(path) for path in handed)
 
 
 def test_a_commit_on_main_after_a_branch_commit_is_a_lost_race_that_retries(lake: Lake):
@@ -136,3 +148,27 @@ def test_a_commit_on_main_after_a_branch_commit_is_a_lost_race_that_retries(lake
     assert len(load_table(lake.settings, REFINED, "team_matches").metadata.snapshots) > before
     # and Publish, which retries on a fresh load, commits the older run all the same
     assert Lake.invoke("publish", older)["snapshots"]["refined/team_matches"]
+
+
+def test_an_orphan_sweep_removes_every_version_of_a_dropped_branchs_files(lake: Lake):
+    from lakeguard.tables.maintenance import purge
+
+    # GIVEN a versioned refined bucket, as deployed, and a season published from its branch
+    client("s3").put_bucket_versioning(Bucket=lake.settings.refined_bucket,
+                                       VersioningConfiguration={"Status": "Enabled"})
+    state = through_refine(lake, "matches/2006-07.csv", SEASON)
+    handed = branch_files(load_table(lake.settings, REFINED, "team_matches"), state["run_id"])
+    Lake.invoke("publish", state)
+    keys = {uri.removeprefix(f"s3://{lake.settings.refined_bucket}/") for uri in handed}
+
+    def versions() -> list[str]:
+        listed = client("s3").list_object_versions(Bucket=lake.settings.refined_bucket,
+                                                   Prefix="team_matches/")
+        return [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+                if v["Key"] in keys]
+
+    assert versions()  # deleted by Publish, kept as noncurrent versions by the bucket
+    # WHEN erasure's sweep runs (snapshots expired, then orphans), minutes after the commit
+    purge(load_table(lake.settings, REFINED, "team_matches"), set())
+    # THEN no version of them is left, though they are younger than the safety age
+    assert versions() == []
