@@ -14,6 +14,9 @@ from typing import Any
 _LOOK = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
                        "і": "i", "н": "h", "м": "m", "т": "t", "к": "k", "в": "b"})
 _HEX = re.compile(r"\b[0-9a-f]{16,}\b")
+#: The lake's own clock (``2026-12-07t01:09:48.123+00:00``, log times with a comma): joined,
+#: a time of day such as 01:09:48 reads as the birth date 01/09/48 written ``010948``.
+_CLOCK = re.compile(r"\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:z|[+-]\d{2}:?\d{2})?")
 
 
 def normalise(text: str) -> str:
@@ -35,7 +38,7 @@ def findings(texts: dict[str, str], cases: Iterable[Any]) -> list[tuple[str, str
     needles = [(c.cls, n) for c in cases for n in c.needles]
     found = []
     for where, text in texts.items():
-        norm = _HEX.sub(" ", normalise(text))
+        norm = _HEX.sub(" ", _CLOCK.sub(" ", normalise(text)))
         runs = _digit_runs(norm)
         words = set(re.findall(r"[a-z]+", norm))
         for cls, needle in needles:
