@@ -38,7 +38,12 @@ _CATALOG_KEY = f"spark.sql.catalog.{CATALOG}"
 COMMIT_ATTEMPTS = 12
 #: First pause between attempts, in seconds; it doubles (with jitter) up to the cap.
 COMMIT_RETRY_WAIT, COMMIT_RETRY_CAP = 0.2, 5.0
-_LOST_RACE = "org.apache.iceberg.exceptions.CommitFailedException"
+#: What a commit that lost the race to another writer raises: refused at the catalog, or
+#: refused by Iceberg's own checks (a snapshot built on a sequence number another commit
+#: took meanwhile: Iceberg issue 15001). The run's branch has no other writer, so neither
+#: is a conflict of the run's own rows.
+_LOST_RACE = frozenset({"org.apache.iceberg.exceptions.CommitFailedException",
+                        "org.apache.iceberg.exceptions.ValidationException"})
 
 
 def catalog_conf(warehouse: str) -> dict[str, str]:
@@ -127,7 +132,7 @@ def retry_lost_commit_race(commit: Callable[[], object]) -> None:
             commit()
             return
         except Exception as err:
-            if attempt == COMMIT_ATTEMPTS - 1 or _LOST_RACE not in java_classes(err):
+            if attempt == COMMIT_ATTEMPTS - 1 or not _LOST_RACE & set(java_classes(err)):
                 raise
             pause = min(COMMIT_RETRY_WAIT * 2 ** attempt, COMMIT_RETRY_CAP)
             time.sleep(pause * random.uniform(0.5, 1.5))
