@@ -1,17 +1,14 @@
 """CheckModel, Train and Score stages: per-entity models over a refined table's series.
 
+These stages orchestrate; the modelling policy (when to retrain, how a version is
+fitted, champion or challenger) is in :mod:`lakeguard.ml.training` and
+:mod:`lakeguard.ml.champion`. What is here is which rows a model sees.
+
 History for an entity is every row of the model's table in its current snapshot plus
 this run's rows on its branch (replacing rows committed earlier from the same raw key), up to
 the latest time in this run: re-running the same files in the same order gives the same
 models. A model's lineage names that snapshot and the run, so its exact training rows can
 be read back later (time travel), whatever was published since.
-
-A model is trained only when it is needed: the entity has no champion, this run's data
-drifted from the champion's training data (see :mod:`lakeguard.ml.drift`), or a scheduled
-retrain asked for it. A retrained model is a challenger, fitted on the history without
-its most recent ``holdout`` share; it replaces the champion only if its expected ranges
-are better on that held-out part by the interval score (narrow ranges that still hold the
-points), otherwise it stays recorded as the challenger.
 """
 
 from __future__ import annotations
@@ -19,22 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
-from lakeguard.exceptions import InsufficientHistory
 from lakeguard.layout import partition_path, staging_prefix
 from lakeguard.ml import detectors, drift, registry
 from lakeguard.ml.anomalies import entity_series, score_entity
-from lakeguard.ml.detectors.base import FloatArray
-from lakeguard.ml.lineage import code_version, schema_hash, series_digest
+from lakeguard.ml.lineage import schema_hash
 from lakeguard.ml.metrics import publish_drift
 from lakeguard.ml.store import S3Store
+from lakeguard.ml.training import drift_check, fit_entities
+from lakeguard.ml.training_plan import TrainRequest
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.state import Clean, ModelCheck, Score, Train, dataset_of
 from lakeguard.s3io import write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
 from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_TABLE
@@ -44,10 +41,6 @@ from lakeguard.transforms.refine import output_schema
 
 if TYPE_CHECKING:
     import boto3
-
-#: Alert rates below this are treated as this when checking drift, so a model that
-#: flagged nothing in training does not call every single flag a drift.
-_MIN_EXPECTED_RATE = 0.01
 
 
 def _spec(contract: Contract) -> ModelSpec:
@@ -101,19 +94,6 @@ def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.
             {**inputs, "run_id": ref.run_id, "to": str(latest.as_py())})
 
 
-def _values(series: pa.Table, spec: ModelSpec) -> FloatArray:
-    values: FloatArray = series[spec.value].to_numpy(zero_copy_only=False).astype(np.float64)
-    return values
-
-
-def training_digest(series: pa.Table, spec: ModelSpec) -> dict[str, Any]:
-    """What a model was trained on: row count, time range and a digest of (time, value)."""
-    times = [str(t) for t in series[spec.time].to_pylist()]
-    values = [str(v) for v in series[spec.value].to_pylist()]
-    return {"rows": series.num_rows, "from": min(times, default=None),
-            "to": max(times, default=None), "digest": series_digest(times, values)}
-
-
 @dataclass(frozen=True)
 class _Run:
     """What every modelling stage starts from: the object, its contract and its rows."""
@@ -127,7 +107,7 @@ class _Run:
 
 def _run(state: dict[str, Any], settings: Settings,
          session: boto3.session.Session | None) -> _Run:
-    ref, contract = ObjectRef.from_state(state), load_contract(state["validation"]["dataset"])
+    ref, contract = ObjectRef.from_state(state), load_contract(dataset_of(state))
     return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings),
                 S3Store(settings.artefacts_bucket, session))
 
@@ -137,69 +117,29 @@ def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
 
 
 def check_model(state: dict[str, Any], settings: Settings,
-                session: boto3.session.Session | None = None) -> dict[str, Any]:
+                session: boto3.session.Session | None = None) -> ModelCheck:
     """Decide which entities to train, and publish each champion's drift figures."""
     run = _run(state, settings, session)
     name, spec = run.contract.name, run.spec
-    to_train: list[dict[str, Any]] = []
+    to_train: list[TrainRequest] = []
     checks: dict[str, drift.DriftCheck] = {}
     for entity in _entities(run.current, spec):
         champion = registry.resolve(run.store, name, entity, registry.CHAMPION)
         if champion is None:
-            to_train.append({"entity": entity, "trigger": "no_champion", "reasons": []})
+            to_train.append(TrainRequest(entity, "no_champion"))
             continue
-        training = registry.lineage(run.store, name, entity, champion.version)["metrics"]["training"]
-        values = _values(entity_series(run.current, spec, entity), spec)
-        flagged = detectors.load(champion.detector, champion.model).score(values).is_anomaly
-        check = drift.check(training["distribution"],
-                            max(training["alert_rate"], _MIN_EXPECTED_RATE), values, flagged,
-                            spec.psi_threshold)
+        check = drift_check(run.store, name, entity, champion,
+                            entity_series(run.current, spec, entity), spec)
         checks[entity] = check
         if check.reasons:
-            to_train.append({"entity": entity, "trigger": "drift", "reasons": check.reasons})
+            to_train.append(TrainRequest(entity, "drift", list(check.reasons)))
     publish_drift(name, checks, session)
-    return {"needs_training": bool(to_train), "train": to_train,
-            "drift": {entity: check.to_json() for entity, check in checks.items()}}
-
-
-def _training_metrics(spec: ModelSpec, model: detectors.Detector,
-                      values: FloatArray) -> dict[str, Any]:
-    """Alert rate and value distribution of the training data: what drift is measured against.
-
-    The alert rate is measured out of sample where the history allows it (fit on the first
-    half, score the second, as the model will score new data); rolling and seasonal
-    detectors carry state forward, so re-scoring their own history would replay it out of
-    phase. Histories too short to halve fall back to the in-sample rate.
-    """
-    half = values.size // 2
-    try:
-        flagged = detectors.fit(spec.detector, values[:half], spec.params).score(
-            values[half:]).is_anomaly
-        method = "backtest"
-    except InsufficientHistory:
-        flagged, method = model.score(values).is_anomaly, "in_sample"
-    return {"rows": int(values.size), "alert_rate": round(float(np.mean(flagged)), 6),
-            "alert_rate_method": method, "distribution": drift.reference(values)}
-
-
-def interval_score(model: detectors.Detector, holdout: FloatArray, alpha: float) -> float:
-    """Mean interval score of the model's expected ranges on held-out points (lower wins).
-
-    The interval score (Gneiting & Raftery, 2007) of a range meant to hold ``1 - alpha``
-    of the points is its width plus ``2 / alpha`` times how far a point falls outside it:
-    it rewards ranges that are narrow and still right, which is what makes flags rare
-    and meaningful. A range always as wide as the data never flags and scores badly.
-    """
-    if not holdout.size:
-        return 0.0
-    explained = model.score(holdout)
-    lower, upper, value = explained.lower, explained.upper, explained.value
-    penalty = (2.0 / alpha) * (np.maximum(lower - value, 0.0) + np.maximum(value - upper, 0.0))
-    return round(float(np.mean((upper - lower) + penalty)), 6)
+    return ModelCheck(needs_training=bool(to_train), train=to_train,
+                      drift={entity: check.to_json() for entity, check in checks.items()})
 
 
 def train(state: dict[str, Any], settings: Settings,
-          session: boto3.session.Session | None = None) -> dict[str, Any]:
+          session: boto3.session.Session | None = None) -> Train:
     """Fit the entities CheckModel asked for (or, on a schedule, every registered entity)."""
     if "retrain" in state:
         return retrain_all(state, settings, session)
@@ -208,13 +148,15 @@ def train(state: dict[str, Any], settings: Settings,
     rows, inputs = history(ref, contract, settings, run.current)
     execution = {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
                  "source_version": ref.version_id}
-    return _fit_entities(contract, run.store, rows, state["model_check"]["train"],
-                         {"inputs": inputs},
-                         execution, state.get("clean", {}).get("key_version"))
+    cleaned = Clean.find(state)
+    trained, skipped = fit_entities(contract, run.store, rows, ModelCheck.read(state).train,
+                                    {"inputs": inputs}, execution,
+                                    cleaned.key_version if cleaned else None)
+    return Train(trained=trained, skipped_short_history=skipped)
 
 
 def retrain_all(state: dict[str, Any], settings: Settings,
-                session: boto3.session.Session | None = None) -> dict[str, Any]:
+                session: boto3.session.Session | None = None) -> Train:
     """Scheduled retraining: a challenger for every entity that has a model, on all history.
 
     The EventBridge Scheduler schedule starts the state machine with
@@ -223,77 +165,15 @@ def retrain_all(state: dict[str, Any], settings: Settings,
     contract = load_contract(state["dataset"])
     store = S3Store(settings.artefacts_bucket, session)
     rows, inputs = committed(contract, settings)
-    requests = [{"entity": entity, "trigger": "schedule", "reasons": [str(state["retrain"])]}
+    requests = [TrainRequest(entity, "schedule", [str(state["retrain"])])
                 for _, entity in registry.entities(store, contract.name)]
-    return _fit_entities(contract, store, rows, requests, {"inputs": inputs},
-                         {"schedule": state["retrain"]}, None)
-
-
-def _fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
-                  requests: list[dict[str, Any]], sources: dict[str, Any],  # the inputs read
-                  execution: dict[str, Any], key_version: str | None) -> dict[str, Any]:
-    """Fit one version per requested entity; the first is champion, later ones challengers."""
-    spec = _spec(contract)
-    seed = int(spec.params.get("seed", 0))
-    outcomes, skipped = [], []
-    for request in requests:
-        entity = request["entity"]
-        series = entity_series(rows, spec, entity)
-        champion = registry.resolve(store, contract.name, entity, registry.CHAMPION)
-        cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
-        fitted_on, holdout = series.slice(0, cut), _values(series.slice(cut), spec)
-        try:
-            model = detectors.fit(spec.detector, _values(fitted_on, spec), spec.params)
-        except InsufficientHistory:
-            skipped.append(entity)
-            continue
-        training = training_digest(fitted_on, spec)
-        metrics: dict[str, Any] = {
-            "training": _training_metrics(spec, model, _values(fitted_on, spec))}
-        if champion is not None:
-            champ = detectors.load(champion.detector, champion.model)
-            metrics["evaluation"] = {
-                "holdout_rows": int(holdout.size), "metric": "interval_score",
-                "alpha": spec.target_alert_rate,
-                "challenger": interval_score(model, holdout, spec.target_alert_rate),
-                "champion": interval_score(champ, holdout, spec.target_alert_rate),
-            }
-        version = registry.ModelVersion(contract.name, entity, spec.detector, model.to_json(),
-                                        seed, training["digest"])
-        lineage = {
-            "parent": None if champion is None else champion.version,
-            "trigger": request["trigger"], "trigger_reasons": request["reasons"],
-            "training": {**training, **sources},
-            "contract": {"name": contract.name, "digest": contract.digest},
-            "pseudonym_key_version": key_version, "code_version": code_version(),
-            "metrics": metrics, "execution": execution,
-        }
-        vid = registry.register(store, version, lineage)
-        outcomes.append({"entity": entity, "version": vid,
-                         **_decide(store, contract.name, entity, vid, metrics)})
-    return {"trained": outcomes, "skipped_short_history": skipped}
-
-
-def _decide(store: S3Store, dataset: str, entity: str, version: str,
-            metrics: dict[str, Any]) -> dict[str, str]:
-    """Champion if first or better on held-out data than the champion; challenger otherwise."""
-    evaluation = metrics.get("evaluation")
-    if evaluation is None:
-        registry.promote(store, dataset, entity, version, "first model of this entity")
-        return {"alias": registry.CHAMPION}
-    challenger, champion = evaluation["challenger"], evaluation["champion"]
-    if challenger < champion:
-        registry.promote(store, dataset, entity, version,
-                         f"won on held-out data: interval score {challenger} < {champion}")
-        return {"alias": registry.CHAMPION}
-    if registry.aliases(store, dataset, entity).get(registry.CHAMPION) != version:
-        registry.set_alias(store, dataset, entity, registry.CHALLENGER, version,
-                           f"lost on held-out data: interval score {challenger} >= {champion}")
-    return {"alias": registry.CHALLENGER}
+    trained, skipped = fit_entities(contract, store, rows, requests, {"inputs": inputs},
+                                    {"schedule": state["retrain"]}, None)
+    return Train(trained=trained, skipped_short_history=skipped)
 
 
 def score(state: dict[str, Any], settings: Settings,
-          session: boto3.session.Session | None = None) -> dict[str, Any]:
+          session: boto3.session.Session | None = None) -> Score:
     """Score this run's points with each entity's champion into staged anomalies."""
     run = _run(state, settings, session)
     ref, contract, spec, current = run.ref, run.contract, run.spec, run.current
@@ -316,5 +196,5 @@ def score(state: dict[str, Any], settings: Settings,
             folder = partition_path(ANOMALIES_PARTITIONS, (contract.name, str(period)))
             key = f"{staging_prefix(ref.run_id)}{ANOMALIES_TABLE}/{folder}/part-0.parquet"
             written.append(write_parquet(part, settings.refined_bucket, key, session))
-    return {"rows": sum(t.num_rows for t in tables), "anomalies": flagged, "alerts": alerts,
-            "unscored_entities": unscored, "outputs": written}
+    return Score(rows=sum(t.num_rows for t in tables), anomalies=flagged, alerts=alerts,
+                 unscored_entities=unscored, outputs=written)
