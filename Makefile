@@ -9,7 +9,7 @@ CDK    := npx --yes aws-cdk@2.1148.1
 # jsii prints a banner per process on Node 20; the CDK still works there.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint typecheck unit synth bench clean lock deploy destroy
+.PHONY: install demo test lint typecheck unit synth bench clean lock deploy destroy asl
 
 # Python 3.11 is what Lambda and Glue 5 run; fall back to python3 if it is 3.11 under that name.
 # The layer's lock constrains the venv: the tests run with the very versions Lambda gets
@@ -34,8 +34,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lakeguard lambdas glue_jobs stacks app.py
+	$(BIN)/mypy lakeguard lambdas glue_jobs stacks statemachines app.py
 	$(BIN)/mypy bench
+
+# The state machine is written in statemachines/definition.py; this writes the ASL file
+# that ships (tests/unit/test_stage_results.py fails while the two differ).
+asl: $(STAMP)
+	$(BIN)/python -m statemachines.definition
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

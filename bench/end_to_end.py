@@ -107,7 +107,7 @@ def spark_vs_lambda(rows: int) -> BenchResult:
                        INFORMATION, None,
                        {"rows": rows, "raw_bytes": path.stat().st_size,
                         "clean_rows_arrow": arrow_rows, "clean_rows_spark": spark_rows,
-                        "same_clean_rows": arrow_rows == spark_rows == report["rows_out"],
+                        "same_clean_rows": arrow_rows == spark_rows == report.rows_out,
                         "spark": "local[2], warm session"})
 
 

@@ -27,7 +27,7 @@ def main() -> None:
     with spark_errors("anonymise"):
         report = run(spark, args["dataset"], args["input_uri"], args["clean_database"],
                      args["run_id"], hmac_key)
-    write_json(report, f"{args['output_uri'].rstrip('/')}/report.json")
+    write_json(report.to_json(), f"{args['output_uri'].rstrip('/')}/report.json")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Orchestration: the pipeline state machine, notifications and the ingest path.
 
-The definition is ``statemachines/pipeline.asl.json``; objects reach it through
+The definition is ``statemachines/pipeline.asl.json`` (written by
+``statemachines/definition.py``); objects reach it through
 S3 -> EventBridge -> SQS (+DLQ) -> ingest Lambda -> StartExecution.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -33,14 +33,8 @@ from stacks.layer import RUNTIME
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn
 from stacks.processing import allow_ledger, lambda_code
-from stacks.settings import PROJECT_ROOT, EnvironmentSettings
-
-ASL_PATH: Path = PROJECT_ROOT / "statemachines" / "pipeline.asl.json"
-
-
-def substitution_name(stage: str) -> str:
-    """ASL placeholder of a stage function: ``check_model`` -> ``CheckModelFunctionArn``."""
-    return "".join(part.title() for part in stage.split("_")) + "FunctionArn"
+from stacks.settings import EnvironmentSettings
+from statemachines.definition import ASL_PATH, function_placeholder
 
 
 class LakeguardOrchestrationStack(cdk.Stack):
@@ -54,7 +48,7 @@ class LakeguardOrchestrationStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.topic = sns.Topic(self, "Notifications", master_key=key,
                                display_name="lakeguard pipeline notifications")
-        substitutions = {substitution_name(n): f.function_arn for n, f in functions.items()}
+        substitutions = {function_placeholder(n): f.function_arn for n, f in functions.items()}
         substitutions |= {f"{name.title()}JobName": job.ref for name, job in jobs.items()}
         substitutions |= {"CleanBucket": clean.bucket_name,
                           "NotificationTopicArn": self.topic.topic_arn}

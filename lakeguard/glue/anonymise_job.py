@@ -27,6 +27,7 @@ from lakeguard.exceptions import ValidationFailed
 from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.glue.preflight import Preflight, preflight
 from lakeguard.identifiers.rawvalues import RawValues
+from lakeguard.pipeline.state import Clean
 from lakeguard.privacy.anonymise import (
     check_reject_ratio,
     free_text_columns,
@@ -36,6 +37,7 @@ from lakeguard.privacy.anonymise import (
 from lakeguard.privacy.leakguard import LeakDetected, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
+from lakeguard.tables.branches import run_branch
 from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 
@@ -179,8 +181,10 @@ def read_raw(spark: SparkSession, path: str, contract: Contract, facts: Prefligh
 
 def run(spark: SparkSession, dataset: str | Contract, input_path: str, database: str,
         run_id: str, hmac_key: PseudonymKey | None,
-        suppress_classes: bool | None = None) -> dict[str, Any]:
+        suppress_classes: bool | None = None) -> Clean:
     """Anonymise one raw object onto the run's branch of its clean table; return the report.
+
+    The report is the Lambda Clean stage's result, rows on the branch instead of staged.
 
     ``dataset`` is a contract's name (the Glue job), or the contract itself (tests).
     ``suppress_classes`` (default: the contract's ``k_scope`` is ``object``) applies k and
@@ -226,14 +230,12 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
                            for c, f in leaks.items())
         raise LeakDetected(f"the output would carry identifiers ({detail}); nothing was written")
     write_run_branch(spark, kept, database, contract.name, run_id)
-    return {
-        "rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rows_in - rows_typed,
-        "rows_suppressed": rows_typed - rows_out, "rows_warned": rows_warned,
-        "k_required": None, "k_achieved": None, **outcome,
-        "key_version": hmac_key.version_id if hmac_key else None,
-        "input_sha256": facts.sha256,
-        "rejects": [{"row": None, "column": r.column, "reason": r.reason, "rule": r.rule}
-                    for r in reasons],
-        "warnings": [{"row": None, "column": w.column, "reason": w.reason, "rule": w.rule}
-                     for w in shown],
-    }
+    return Clean(
+        rows_in=rows_in, rows_out=rows_out, rows_rejected=rows_in - rows_typed,
+        rows_suppressed=rows_typed - rows_out, rows_warned=rows_warned, **outcome,
+        key_version=hmac_key.version_id if hmac_key else None, input_sha256=facts.sha256,
+        rejects=[{"row": None, "column": r.column, "reason": r.reason, "rule": r.rule}
+                 for r in reasons],
+        warnings=[{"row": None, "column": w.column, "reason": w.reason, "rule": w.rule}
+                  for w in shown],
+        branch=run_branch(run_id))

@@ -23,6 +23,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
 from lakeguard.layout import object_key, partition_path, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.state import Clean, dataset_of
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
 from lakeguard.s3io import PARQUET_COMPRESSION, HashingStream, upload_path
@@ -104,10 +105,10 @@ def _open(ref: ObjectRef, session: boto3.session.Session | None) -> Any:
 
 def clean(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
-) -> dict[str, Any]:
+) -> Clean:
     """Anonymise the object, streamed, and stage one Parquet object per partition."""
     ref = ObjectRef.from_state(state)
-    contract = load_contract(state["validation"]["dataset"])
+    contract = load_contract(dataset_of(state))
     hmac_key = pseudonym_key(contract.needs_key, session)
     with tempfile.TemporaryDirectory(prefix="lakeguard-clean-") as folder:
         writer = PartitionWriter(Path(folder), contract.partition_by)
@@ -118,23 +119,14 @@ def clean(
         prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
         outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]
-    return {
-        "outputs": outputs,
-        "rows_in": report.rows_in,
-        "rows_out": report.rows_out,
-        "rows_rejected": report.rows_rejected,
-        "rows_suppressed": report.rows_suppressed,
-        "rows_warned": report.rows_warned,
-        "k_required": report.k_required,
-        "k_achieved": report.k_achieved,
-        "k_counted_in": report.k_counted_in,
-        "quasi_identifiers": list(contract.privacy.quasi_identifiers),
-        "sensitive": contract.privacy.sensitive,
-        "l_required": report.l_required,
-        "l_achieved": report.l_achieved,
-        "key_version": report.key_version,
-        "input_sha256": raw.digest.hexdigest(),
-        "partitions": [p for p in partitions if p],
-        "rejects": [r.__dict__ for r in report.rejects[:_REJECTS_SHOWN]],
-        "warnings": [w.__dict__ for w in report.warnings[:_REJECTS_SHOWN]],
-    }
+    return Clean(
+        outputs=outputs, rows_in=report.rows_in, rows_out=report.rows_out,
+        rows_rejected=report.rows_rejected, rows_suppressed=report.rows_suppressed,
+        rows_warned=report.rows_warned, k_required=report.k_required,
+        k_achieved=report.k_achieved, k_counted_in=report.k_counted_in,
+        quasi_identifiers=list(contract.privacy.quasi_identifiers),
+        sensitive=contract.privacy.sensitive, l_required=report.l_required,
+        l_achieved=report.l_achieved, key_version=report.key_version,
+        input_sha256=raw.digest.hexdigest(), partitions=[p for p in partitions if p],
+        rejects=[r.__dict__ for r in report.rejects[:_REJECTS_SHOWN]],
+        warnings=[w.__dict__ for w in report.warnings[:_REJECTS_SHOWN]])

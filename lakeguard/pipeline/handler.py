@@ -19,8 +19,10 @@ from botocore.exceptions import ClientError
 from lakeguard.config import PIPELINE_METRICS_NAMESPACE, Settings
 from lakeguard.exceptions import TransientError
 from lakeguard.logs import log_stream
+from lakeguard.pipeline.state import StageResult
 
-Stage = Callable[[dict[str, Any], Settings], dict[str, Any]]
+#: A pipeline stage returns its typed result; the scheduled compaction, a plain report.
+Stage = Callable[[dict[str, Any], Settings], StageResult | dict[str, Any]]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 SERVICE = "lakeguard"
@@ -74,7 +76,7 @@ def stage_handler(stage: Stage) -> Handler:
         logger.append_keys(run_id=event.get("run_id"), stage=stage.__name__,
                            dataset=event.get("dataset"))
         try:
-            result = stage(event, Settings.from_env())
+            returned = stage(event, Settings.from_env())
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
             logger.warning("stage failed", extra={"error_type": code})
@@ -84,6 +86,7 @@ def stage_handler(stage: Stage) -> Handler:
         except Exception as err:
             logger.warning("stage failed", extra={"error_type": type(err).__name__})
             raise
+        result = returned.to_json() if isinstance(returned, StageResult) else returned
         publish_metrics(stage.__name__, result)
         logger.info("stage done", extra={k: v for k, v in result.items()
                                           if isinstance(v, int | bool)})

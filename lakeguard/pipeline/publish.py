@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ from lakeguard.pipeline.duplicates import (
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.pipeline.seams import seam
+from lakeguard.pipeline.state import Clean, NaturalKeyOutcome, Quality, Score, Validation
+from lakeguard.pipeline.state import Publish as PublishResult
 from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet
 from lakeguard.tables import (
     CLEAN,
@@ -124,7 +127,7 @@ def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Sett
 
 
 def supersede(ref: ObjectRef, newer: str, dataset: str, settings: Settings, ledger: Ledger,
-              session: boto3.session.Session | None = None) -> dict[str, Any]:
+              session: boto3.session.Session | None = None) -> PublishResult:
     """A newer version of the key is published: drop this run's hand-off instead of committing.
 
     The entry is final (published, with no outputs and the reason), so the accounting
@@ -134,7 +137,7 @@ def supersede(ref: ObjectRef, newer: str, dataset: str, settings: Settings, ledg
     drop_run_branches(ref.run_id, dataset, settings)
     ledger.advance(ref, PUBLISHED, dataset=dataset, outputs=[],
                    reason=f"superseded: version {newer} of the same key was published later")
-    return {"snapshots": {}, "superseded_by": newer}
+    return PublishResult(snapshots={}, superseded_by=newer)
 
 
 def _drop_staging(ref: ObjectRef, settings: Settings,
@@ -143,18 +146,18 @@ def _drop_staging(ref: ObjectRef, settings: Settings,
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
 
 
-def _natural_key_reason(duplicates: dict[str, Any] | None) -> str | None:
+def _natural_key_reason(duplicates: NaturalKeyOutcome | None) -> str | None:
     """The ledger's note of the natural-key policy that left out or replaced rows."""
     if not duplicates:
         return None
-    policy = (f"natural key ({', '.join(duplicates['natural_key'])}), on_conflict = "
-              f"{duplicates['on_conflict']}")
-    sources = ", ".join(duplicates["sources"])
-    if duplicates.get("rows_replaced"):
-        return (f"{policy}: {duplicates['rows_replaced']} row(s) replaced rows published from "
+    policy = (f"natural key ({', '.join(duplicates.natural_key)}), on_conflict = "
+              f"{duplicates.on_conflict}")
+    sources = ", ".join(duplicates.sources)
+    if duplicates.rows_replaced:
+        return (f"{policy}: {duplicates.rows_replaced} row(s) replaced rows published from "
                 f"source_key_id {sources}")
-    if duplicates["rows_skipped"]:
-        return (f"{policy}: {duplicates['rows_skipped']} row(s) left out, already published "
+    if duplicates.rows_skipped:
+        return (f"{policy}: {duplicates.rows_skipped} row(s) left out, already published "
                 f"from source_key_id {sources}")
     return None
 
@@ -216,17 +219,18 @@ def _unscored_again(keys: list[str]) -> Displace:
 
 
 def publish(state: dict[str, Any], settings: Settings,
-            session: boto3.session.Session | None = None) -> dict[str, Any]:
+            session: boto3.session.Session | None = None) -> PublishResult:
     """Commit the run's rows to each table of its dataset and record the snapshots."""
     ref = ObjectRef.from_state(state)
-    dataset = state["validation"]["dataset"]
+    validation = Validation.read(state)
+    dataset = validation.dataset
     ledger = Ledger(settings.ledger_table, session)
     newer = ledger.newer_version(ref, published_only=True)
     if newer is not None:
         return supersede(ref, newer, dataset, settings, ledger, session)
-    clean = state["clean"]
-    check_not_a_copy(ref, clean.get("input_sha256"), ledger)  # a copy published meanwhile
-    source = Source(ref.run_id, ref.key_id, ref.key, ref.version_id, clean.get("input_sha256"))
+    cleaned = Clean.read(state)
+    check_not_a_copy(ref, cleaned.input_sha256, ledger)  # a copy published meanwhile
+    source = Source(ref.run_id, ref.key_id, ref.key, ref.version_id, cleaned.input_sha256)
     newer_runs = frozenset(ledger.newer_runs(ref))
     snapshots: dict[str, int] = {}
     skipped: list[str] = []
@@ -272,54 +276,57 @@ def publish(state: dict[str, Any], settings: Settings,
     clean_table, *refined_tables = run_tables(contract)
     # clean first: a refined row never shows without its clean rows
     commit(clean_table, displace_in_clean if replacing else None)
-    clean_now = load_table(settings, clean_table.zone, clean_table.name)
-    displaced = (displaced_keys(clean_now, snapshots[clean_table.key])
-                 if clean_table.key in snapshots else [])
+    follow: dict[str, Displace | None] = {spec.key: None for spec in refined_tables}
+    if replacing and clean_table.key in snapshots:  # only ``replace`` displaces other keys
+        clean_now = load_table(settings, clean_table.zone, clean_table.name)
+        displaced = displaced_keys(clean_now, snapshots[clean_table.key])
+        follow = {spec.key: _displace_in_refined(clean_now, displaced, spec, contract)
+                  for spec in refined_tables}
     with ThreadPoolExecutor(max_workers=len(refined_tables) or 1) as pool:
-        for done in [pool.submit(commit, spec, _displace_in_refined(clean_now, displaced, spec,
-                                                                    contract))
-                     for spec in refined_tables]:
+        for done in [pool.submit(commit, spec, follow[spec.key]) for spec in refined_tables]:
             done.result()  # the refined tables are independent: committed side by side
     seam("publish:committed", ref.run_id)
     _drop_staging(ref, settings, session)
     outputs = [f"{key}@{snapshot}" for key, snapshot in sorted(snapshots.items())]
-    counts = {**clean, **judged}  # Publish's count over the table replaces Clean's
-    duplicates = (state.get("quality") or {}).get("duplicates")
+    counts = {**cleaned.to_json(), **judged}  # Publish's count over the table replaces Clean's
+    quality = Quality.find(state)
+    duplicates = quality.duplicates if quality else None
     if duplicates and replacing and "rows" in replaced:  # counted at the commit, not the gate
-        duplicates = {**duplicates, "rows_replaced": replaced["rows"]}
-    skipped_rows = duplicates["rows_skipped"] if duplicates else 0
+        duplicates = replace(duplicates, rows_replaced=replaced["rows"])
+    skipped_rows = duplicates.rows_skipped if duplicates else 0
     if skipped_rows and counts.get("rows_out") is not None:
         counts["rows_out"] -= skipped_rows
     record = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-                   "sha256": clean.get("input_sha256")},
+                   "sha256": cleaned.input_sha256},
         "dataset": dataset,
-        "contract": {"name": dataset, "version": state["validation"]["contract_version"],
-                     "sha256": state["validation"]["contract_digest"]},
-        "pseudonym_key_version": clean.get("key_version"),
+        "contract": {"name": dataset, "version": validation.contract_version,
+                     "sha256": validation.contract_digest},
+        "pseudonym_key_version": cleaned.key_version,
         "rows": {**{k.removeprefix("rows_"): counts.get(k) for k in
                     ("rows_in", "rows_out", "rows_rejected", "rows_suppressed")},
                  "skipped": skipped_rows,
-                 "replaced": (duplicates or {}).get("rows_replaced", 0)},
-        "natural_key": duplicates,
+                 "replaced": duplicates.rows_replaced if duplicates else 0},
+        "natural_key": asdict(duplicates) if duplicates else None,
         "k_anonymity": {"required": counts.get("k_required"),
                         "achieved": counts.get("k_achieved"),
                         "counted_in": counts.get("k_counted_in"),
                         "quasi_identifiers": list(contract.privacy.quasi_identifiers)},
         "l_diversity": {"required": counts.get("l_required"), "achieved": counts.get("l_achieved"),
                         "sensitive": contract.privacy.sensitive},
-        "rejects": clean.get("rejects", []),
+        "rejects": cleaned.rejects,
         "clean_objects": [o for o in outputs if o.startswith(f"{CLEAN}/")],
         "refined_objects": [o for o in outputs if not o.startswith(f"{CLEAN}/")],
         "snapshots": {key: str(snapshot) for key, snapshot in sorted(snapshots.items())},
         "newer_version_kept": skipped,
-        "anomalies": (state.get("score") or {}).get("anomalies"),
+        "anomalies": scored.anomalies if (scored := Score.find(state)) else None,
         "received_at": state.get("received_at"),
     }
     put_json(record, settings.artefacts_bucket, audit_key(dataset, ref.run_id), session)
-    ledger.advance(ref, PUBLISHED, dataset=dataset, digest=clean.get("input_sha256"),
+    ledger.advance(ref, PUBLISHED, dataset=dataset, digest=cleaned.input_sha256,
                    outputs=outputs, reason=_natural_key_reason(duplicates))
     seam("publish:recorded", ref.run_id)
-    return {"snapshots": record["snapshots"], "tables": len(snapshots),
-            "published_at": datetime.now(UTC).isoformat(), **judged}
+    return PublishResult(snapshots={k: str(s) for k, s in sorted(snapshots.items())},
+                         tables=len(snapshots),
+                         published_at=datetime.now(UTC).isoformat(), **judged)

@@ -6,6 +6,7 @@ file, or rows another file already published (:mod:`lakeguard.pipeline.duplicate
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ from lakeguard.pipeline.duplicates import (
 )
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.ledger import Ledger
+from lakeguard.pipeline.state import Clean, NaturalKeyOutcome, Quality, dataset_of
 from lakeguard.s3io import read_parquet
 from lakeguard.tables import CLEAN, load_table, run_tables
 from lakeguard.tables.branches import branch_rows
@@ -59,22 +61,23 @@ def check_rule(table: pa.Table, rule: QualityRule) -> str | None:
 def clean_rows(state: dict[str, Any], contract: Contract, settings: Settings,
                session: boto3.session.Session | None) -> pa.Table:
     """The run's clean rows: staged Parquet (Lambda Clean) or the clean table's branch (Glue)."""
-    if not state["clean"].get("branch"):
-        return read_parquet(state["clean"]["outputs"], session)
+    cleaned = Clean.read(state)
+    if not cleaned.branch:
+        return read_parquet(cleaned.outputs, session)
     table = load_table(settings, CLEAN, run_tables(contract)[0].name)
     rows = branch_rows(table, ObjectRef.from_state(state).run_id)
     if rows is None:
-        raise ValidationFailed(f"the anonymise job's branch {state['clean']['branch']} is not on "
+        raise ValidationFailed(f"the anonymise job's branch {cleaned.branch} is not on "
                                f"{'.'.join(table.name())}: see its Glue run logs")
     return rows
 
 
 def quality(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
-) -> dict[str, Any]:
+) -> Quality:
     """Run every rule; fail naming each broken rule, pass with the list of checks made."""
-    contract = load_contract(state["validation"]["dataset"])
-    check_not_a_copy(ObjectRef.from_state(state), state["clean"].get("input_sha256"),
+    contract = load_contract(dataset_of(state))
+    check_not_a_copy(ObjectRef.from_state(state), Clean.read(state).input_sha256,
                      Ledger(settings.ledger_table, session))
     table = clean_rows(state, contract, settings, session)
     checks = []
@@ -90,15 +93,16 @@ def quality(
             f"clean data of s3://{state['bucket']}/{state['key']} breaks quality rules of "
             f"{contract.path}: {' | '.join(failures)}"
         )
-    result: dict[str, Any] = {"passed": True, "checks": checks, "rows": table.num_rows}
-    if contract.natural_key is not None:
-        result["duplicates"] = _across_objects(state, contract, table, settings, session)
-        result["rows"] = table.num_rows - result["duplicates"]["rows_skipped"]
-    return result
+    if contract.natural_key is None:
+        return Quality(passed=True, checks=checks, rows=table.num_rows)
+    duplicates = _across_objects(state, contract, table, settings, session)
+    return Quality(passed=True, checks=checks, rows=table.num_rows - duplicates.rows_skipped,
+                   duplicates=duplicates)
 
 
 def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
-                    settings: Settings, session: boto3.session.Session | None) -> dict[str, Any]:
+                    settings: Settings, session: boto3.session.Session | None
+                    ) -> NaturalKeyOutcome:
     """Apply the natural key against the published clean table (see :mod:`.duplicates`)."""
     key = contract.natural_key
     assert key is not None
@@ -106,18 +110,19 @@ def _across_objects(state: dict[str, Any], contract: Contract, table: pa.Table,
     clean_table = load_table(settings, CLEAN, run_tables(contract)[0].name)
     conflicts = find_conflicts(table, published_keys(clean_table, table, key, ref.key_id), key)
     refuse_conflicts(conflicts, contract, ref)
-    found = {"natural_key": list(key.columns), "on_conflict": key.on_conflict,
-             "sources": list(conflicts.sources)}
+    found = NaturalKeyOutcome(natural_key=list(key.columns), on_conflict=key.on_conflict,
+                              sources=list(conflicts.sources))
     if key.on_conflict == "replace":  # Publish replaces them, against the table it commits to
-        return {**found, "rows_skipped": 0, "rows_replaced": conflicts.rows}
+        return replace(found, rows_replaced=conflicts.rows)
     if conflicts.rows == table.num_rows:
         raise NaturalKeyConflict(f"s3://{ref.bucket}/{ref.key}: every row repeats a "
                                  f"({', '.join(key.columns)}) already published from other raw "
                                  "objects: nothing new to publish")
+    cleaned = Clean.read(state)
     if not conflicts.rows:
         skipped = 0
-    elif state["clean"].get("branch"):
+    elif cleaned.branch:
         skipped = skip_rows_on_branch(clean_table, key, ref)
     else:
-        skipped = skip_rows(state["clean"]["outputs"], key, clean_table, ref.key_id, session)
-    return {**found, "rows_skipped": skipped}
+        skipped = skip_rows(cleaned.outputs, key, clean_table, ref.key_id, session)
+    return replace(found, rows_skipped=skipped)

@@ -17,6 +17,8 @@ from lakeguard.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.keys import safe_name
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
+from lakeguard.pipeline.state import RESULTS, ModelCheck, Quality, Validation
+from lakeguard.pipeline.state import Quarantine as QuarantineResult
 from lakeguard.s3io import delete_keys, list_keys, put_json
 from lakeguard.tables import Source, load_table, revert_run, run_tables
 from lakeguard.tables.branches import drop_run_branches
@@ -24,7 +26,8 @@ from lakeguard.tables.branches import drop_run_branches
 if TYPE_CHECKING:
     import boto3
 
-_STAGES = ("validation", "clean", "quality", "refine", "model_check", "train", "score", "publish")
+#: The results a run writes, in order; a Glue job's run is not a stage's own result.
+_STAGES = tuple(path for path in RESULTS if path not in ("clean_job", "quarantine"))
 
 
 def failure_reason(error: dict[str, Any]) -> dict[str, str]:
@@ -44,22 +47,24 @@ def failure_reason(error: dict[str, Any]) -> dict[str, str]:
 def _failed_stage(state: dict[str, Any]) -> str:
     """The first stage without a result, not counting the stages this run skips."""
     skipped = set()
-    if not (state.get("validation") or {}).get("has_model", True):
+    validation, checked = Validation.find(state), ModelCheck.find(state)
+    if validation is not None and not validation.has_model:
         skipped |= {"model_check", "train", "score"}
-    if "model_check" in state and not state["model_check"].get("needs_training"):
+    if checked is not None and not checked.needs_training:
         skipped.add("train")
     return next((s for s in _STAGES if s not in state and s not in skipped), "publish")
 
 
 def quarantine(state: dict[str, Any], settings: Settings,
-               session: boto3.session.Session | None = None) -> dict[str, Any]:
+               session: boto3.session.Session | None = None) -> QuarantineResult:
     """Copy the raw object and its report to quarantine; drop the run's staged output.
 
     The staged output is the Parquet under the run's staging prefix and the run's
     branches of its dataset's tables.
     """
     ref = ObjectRef.from_state(state)
-    dataset = (state.get("validation") or {}).get("dataset") or ref.dataset
+    validation = Validation.find(state)
+    dataset = validation.dataset if validation else ref.dataset
     prefix = quarantine_prefix(dataset, ref.run_id)
     s3 = client("s3", session)
     source: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.key}
@@ -78,18 +83,19 @@ def quarantine(state: dict[str, Any], settings: Settings,
         "quarantined_at": datetime.now(UTC).isoformat(),
         "object": object_key,
     }
+    reverted: dict[str, str] = {}
     if failed_stage == "publish" and dataset:
-        report["reverted"] = revert_commits(ref, dataset, settings)
+        report["reverted"] = reverted = revert_commits(ref, dataset, settings)
     report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
-    if dataset and "quality" in state:  # the run reached Refine, which writes branches
+    if dataset and Quality.find(state):  # the run reached Refine, which writes branches
         drop_run_branches(ref.run_id, dataset, settings)
     Ledger(settings.ledger_table, session).advance(
         ref, QUARANTINED, dataset=dataset, reason=f"{reason['error']}: {reason['message']}"[:1000],
         outputs=[f"quarantine/{object_key}", f"quarantine/{prefix}report.json"])
-    return {"report": report_key, "reason": reason["error"], "failed_stage": failed_stage,
-            "reverted": report.get("reverted", {})}
+    return QuarantineResult(report=report_key, reason=reason["error"], failed_stage=failed_stage,
+                            reverted=reverted)
 
 
 def revert_commits(ref: ObjectRef, dataset: str, settings: Settings) -> dict[str, str]:

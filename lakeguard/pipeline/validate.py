@@ -11,6 +11,7 @@ from lakeguard.exceptions import ValidationFailed
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.keys import key_problem
 from lakeguard.pipeline.ledger import PROCESSING, Ledger
+from lakeguard.pipeline.state import Validation
 from lakeguard.transforms.csvfile import check_header, read_header
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ _HEADER_PROBE_BYTES = 64 * 1024
 
 def validate(
     state: dict[str, Any], settings: Settings, session: boto3.session.Session | None = None
-) -> dict[str, Any]:
+) -> Validation:
     """Check the key, routing, size and header; say which engine cleans the object.
 
     Cheap checks come first so a wrong file fails in milliseconds, not after a Spark start.
@@ -49,11 +50,7 @@ def validate(
         Bucket=ref.bucket, Key=ref.key, Range=f"bytes=0-{_HEADER_PROBE_BYTES - 1}", **extra
     )["Body"].read()
     check_header(read_header(probe, contract, whole=size <= len(probe)), contract)
-    return {
-        "dataset": contract.name,
-        "contract_version": contract.version,
-        "contract_digest": contract.digest,
-        "size": size,
-        "route": "lambda" if size <= settings.lambda_max_bytes else "glue",
-        "has_model": contract.model is not None,
-    }
+    return Validation(dataset=contract.name, contract_version=contract.version,
+                      contract_digest=contract.digest, size=size,
+                      route="lambda" if size <= settings.lambda_max_bytes else "glue",
+                      has_model=contract.model is not None)

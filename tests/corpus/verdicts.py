@@ -82,4 +82,4 @@ def spark_verdict(spark: Any, hostile: Hostile, folder: Path) -> Verdict:
             report = run(spark, hostile.dataset, str(path), SCRATCH.clean_database, run_id, KEY)
     except LakeguardError as err:
         return Verdict(QUARANTINED, str(err), type(err).__name__)
-    return _published(report)
+    return _published(report.to_json())

@@ -38,5 +38,5 @@ def test_spark_and_arrow_paths_give_identical_clean_output(spark, scratch, tmp_p
     assert produced.sort_by(order).to_pylist() == expected.sort_by(order).to_pylist()
     for field in ("rows_in", "rows_out", "rows_rejected", "rows_suppressed", "k_achieved",
                   "l_achieved", "k_counted_in"):
-        assert report[field] == getattr(lambda_report, field), field
+        assert getattr(report, field) == getattr(lambda_report, field), field
     assert lambda_report.rows_rejected > 0 and lambda_report.rows_suppressed > 0

@@ -58,7 +58,7 @@ def put(monkeypatch):
     ],
 )
 def test_valid_headers_pass_validate(put, body):
-    assert validate(put("matches/season.csv", body), SETTINGS)["dataset"] == "matches"
+    assert validate(put("matches/season.csv", body), SETTINGS).dataset == "matches"
 
 
 def test_a_latin1_header_probe_names_line_and_encoding(put):
@@ -75,4 +75,4 @@ def test_a_key_with_a_dot_dot_segment_is_refused_before_anything_is_read(put):
 @pytest.mark.parametrize("key", ["matches/a+b c.csv", "matches/100%.csv", "matches/été.csv"])
 def test_keys_with_plus_percent_space_or_accents_are_validated_as_written(put, key):
     state = put(key, SEASON)
-    assert validate({**state, "key": key}, SETTINGS)["dataset"] == "matches"
+    assert validate({**state, "key": key}, SETTINGS).dataset == "matches"

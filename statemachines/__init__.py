@@ -1,0 +1,1 @@
+"""The pipeline's state machine: ``definition.py`` writes ``pipeline.asl.json``."""
