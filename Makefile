@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lakeguard lambdas glue_jobs stacks app.py
+	$(BIN)/mypy lakeguard lakeguard_eval lambdas glue_jobs stacks app.py
 	$(BIN)/mypy bench
 
 unit: $(STAMP)

@@ -90,7 +90,19 @@ def test_every_command_that_prints_results_has_format(capsys):
     with_format = {p.prog.removeprefix("lakeguard ") for p in all_parsers(build_parser())
                    if any(a.dest == "format" for a in p._actions)}
     assert with_format >= {"demo", "report", "local run", "query", "erase", "doctor", "ledger",
-                           "ledger check", "models list", "nab", "nab score", "nab cv"}
+                           "ledger check", "models list"}
+
+
+def test_every_evaluation_command_has_format():
+    from lakeguard_eval.cli import build_parser as build_eval_parser
+
+    with_format = {p.prog.removeprefix("lakeguard-eval ") for p in all_parsers(build_eval_parser())
+                   if any(a.dest == "format" for a in p._actions)}
+    assert with_format >= {"nab", "nab score", "nab cv"}
+
+
+def test_the_lake_command_has_no_evaluation_commands():
+    assert "nab" not in {p.prog.removeprefix("lakeguard ") for p in all_parsers(build_parser())}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

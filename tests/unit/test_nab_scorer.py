@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakeguard.cli import main
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.nab import (
+from lakeguard_eval.cli import main
+from lakeguard_eval.nab import (
     AnomalyWindow,
     CostProfile,
     Labels,
@@ -28,8 +28,8 @@ from lakeguard.ml.nab import (
     score_file,
     score_results,
 )
-from lakeguard.ml.nab.scorer import score_swept
-from lakeguard.ml.nab.sweep import first_scored_row, scaled_sigmoid, sweep_series
+from lakeguard_eval.nab.scorer import score_swept
+from lakeguard_eval.nab.sweep import first_scored_row, scaled_sigmoid, sweep_series
 
 #: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
 NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
