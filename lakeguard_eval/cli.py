@@ -9,7 +9,7 @@ results and cross-validates:
 - ``lakeguard-eval nab cv --data DIR --labels FILE``: leave-one-category-out cross-validation,
   the published detectors on the same folds: the figure to trust for series nobody labelled.
 
-Exit codes, errors and output streams are ``lakeguard``'s (:mod:`lakeguard.cli_support`).
+Exit codes, errors and output streams are ``lakeguard``'s (:mod:`lakeguard.cli.support`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lakeguard import __version__
-from lakeguard.cli_support import Parser, add_format_option, add_global_options, all_parsers, run_main
+from lakeguard.cli.support import Parser, add_format_option, add_global_options, all_parsers, run_main
 from lakeguard.exceptions import UsageError
 
 #: Where NAB keeps the published results, relative to its data folder.

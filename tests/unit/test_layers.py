@@ -42,9 +42,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ml"}),
     frozenset({"erasure"}),
     frozenset({"pipeline"}),
-    frozenset({"glue", "local", "cli", "cli_ledger", "cli_models", "cli_local",
-               "cli_ops", "cli_support", "report", "report_coverage",
-               "query", "doctor", "deployment", "teardown", "samples", "testing"}),
+    frozenset({"glue", "local", "cli", "query", "doctor", "deployment", "teardown", "samples",
+               "testing"}),
     frozenset({EVAL}),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

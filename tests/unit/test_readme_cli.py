@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lakeguard.cli import build_parser
-from lakeguard.cli_support import all_parsers
+from lakeguard.cli.support import all_parsers
 from lakeguard_eval.cli import build_parser as build_eval_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -1,6 +1,7 @@
 """What every ``lakeguard`` command shares: exit codes, one-line errors, options, output.
 
-Exit codes (documented in the README, tested in ``tests/unit/test_cli_exit_codes.py``):
+Exit codes (documented in the README, checked against ``--help`` by
+``tests/unit/test_readme_cli.py``):
 
 - 0: the command did its work and found nothing wrong;
 - 1: the work found problems (a quarantined file, a failed check) or failed;

@@ -2,22 +2,27 @@
 
 Exit codes: 0 ok, 1 the work found problems, 2 usage error, 3 environment or
 credentials missing. Results on stdout, progress and logs on stderr.
+
+This module builds the parser and runs ``main`` (the ``lakeguard`` console script, and
+``python -m lakeguard.cli``); the command groups live beside it: ``local`` (demo, report,
+local run/up/status/down/env), ``ops`` (erase, redrive, reprocess, compact, doctor,
+teardown), ``models``, ``ledger``; ``report`` and ``report_coverage`` write a team's report
+page; ``support`` is what every command shares (exit codes, errors, options, output).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from lakeguard import __version__
-from lakeguard.cli_ledger import add_ledger_parser
-from lakeguard.cli_local import add_local_parsers
-from lakeguard.cli_models import add_models_parser
-from lakeguard.cli_ops import add_ops_parsers
-from lakeguard.cli_support import (
+from lakeguard.cli.ledger import add_ledger_parser
+from lakeguard.cli.local import add_local_parsers
+from lakeguard.cli.models import add_models_parser
+from lakeguard.cli.ops import add_ops_parsers
+from lakeguard.cli.support import (
     EXIT_OK,
     Parser,
     add_format_option,
@@ -145,7 +150,3 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lakeguard`` console script; returns the exit code."""
     return run_main(build_parser, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
