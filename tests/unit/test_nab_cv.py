@@ -186,7 +186,7 @@ def test_worker_processes_give_the_same_result_as_one(nab_root):
     assert one == two
 
 
-def test_cli_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, capsys):
+def test_eval_command_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, capsys):
     args = ["nab", "cv", "--data", str(nab_root / "data"), "--labels",
             str(nab_root / "labels" / "windows.json"), "--detector", "quantile_band",
             "--workers", "1"]
@@ -200,7 +200,7 @@ def test_cli_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, 
     assert "quantile_band" in out and "flat" not in out and "no published results" in out
 
 
-def test_cli_nab_cv_needs_two_categories(nab_root, capsys):
+def test_eval_command_nab_cv_needs_two_categories(nab_root, capsys):
     data = nab_root / "data"
     for extra in ("cat_b", "cat_c"):
         shutil.rmtree(data / extra)
