@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lakeguard lambdas glue_jobs stacks statemachines app.py
+	$(BIN)/mypy lakeguard lakeguard_eval lambdas glue_jobs stacks statemachines app.py
 	$(BIN)/mypy bench
 
 # The state machine is written in statemachines/definition.py; this writes the ASL file

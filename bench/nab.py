@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_table import check, record
 
-from lakeguard.ml.benchmark import NAB_PARAMS, BenchmarkResult, run_benchmark
-from lakeguard.ml.crossval import CrossValidation, cross_validate
+from lakeguard_eval.benchmark import NAB_PARAMS, BenchmarkResult, run_benchmark
+from lakeguard_eval.crossval import CrossValidation, cross_validate
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.

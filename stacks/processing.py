@@ -48,11 +48,11 @@ GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins): the
 #: handlers, the core and the contracts, without what only runs on a workstation (the
-#: embedded AWS, the pytest plugin, the NAB benchmark tooling).
+#: embedded AWS, the pytest plugin). The NAB evaluation tooling is a package of its own,
+#: ``lakeguard_eval``, left out with everything else the first rule drops.
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
               "!datasets/**", "**/__pycache__", "**/*.pyc", "lakeguard/local", "lakeguard/local/**",
-              "lakeguard/testing.py", "lakeguard/ml/nab", "lakeguard/ml/nab/**",
-              "lakeguard/ml/benchmark.py", "lakeguard/ml/crossval.py"]
+              "lakeguard/testing.py"]
 
 
 def lambda_code() -> lambda_.Code:

@@ -15,7 +15,7 @@ import pytest
 
 from lakeguard.aws import client
 from lakeguard.cli import main
-from lakeguard.cli_local import results_table
+from lakeguard.cli.local import results_table
 from lakeguard.query import format_result
 from tests.corpus.planted import files, identifiers, leaks
 

@@ -90,7 +90,7 @@ def test_profile_chooses_credentials_and_region(aws, paris, no_aws_configuration
 
 def test_log_lines_go_to_stderr_under_the_cli(aws, capsys):
     # a command that logs through Powertools while it prints its results
-    import lakeguard.cli_ledger as ledger
+    import lakeguard.cli.ledger as ledger
     from lakeguard.pipeline.ingest import logger
 
     def entries(args):

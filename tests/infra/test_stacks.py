@@ -250,6 +250,10 @@ def _staged_asset(synth, s3_key):
     return asset
 
 
+#: Files of the NAB evaluation tooling (lakeguard_eval) whose names do not say "nab".
+NAB_FILES = frozenset({"benchmark.py", "crossval.py", "profiles.json", "sweep.py", "folds.py"})
+
+
 def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     keys = set()
     for template in (dev["LakeguardProcessingStack"], dev["LakeguardOrchestrationStack"]):
@@ -260,9 +264,10 @@ def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     assert sorted(p.name for p in asset.iterdir()) == ["datasets", "lakeguard", "lambdas"]
     assert not (asset / "lakeguard" / "local").exists()
     assert not list(asset.rglob("__pycache__"))
-    # workstation tooling stays out: the pytest plugin and the NAB benchmark
+    # workstation tooling stays out: the pytest plugin and the NAB evaluation (lakeguard_eval)
     assert not (asset / "lakeguard" / "testing.py").exists()
-    assert not (asset / "lakeguard" / "ml" / "nab").exists()
+    assert not list(asset.rglob("lakeguard_eval"))
+    assert not [p for p in asset.rglob("*") if "nab" in p.name.lower() or p.name in NAB_FILES]
     assert (asset / "lakeguard" / "ml" / "detectors").is_dir()
 
 
@@ -271,7 +276,9 @@ def test_glue_library_asset_holds_only_core_and_contracts(dev):
         extra = job["Properties"]["DefaultArguments"]["--extra-py-files"]
         key = json.dumps(extra).rsplit("/", 1)[-1].split('"')[0]
         assert key.endswith(".zip"), extra
-        assert sorted(p.name for p in _staged_asset(dev, key).iterdir()) == ["datasets", "lakeguard"]
+        library = _staged_asset(dev, key)
+        assert sorted(p.name for p in library.iterdir()) == ["datasets", "lakeguard"]
+        assert not [p for p in library.rglob("*") if p.name in NAB_FILES]
 
 
 def test_ingest_path_is_eventbridge_to_sqs_with_dlq_to_lambda(dev):

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from lakeguard.exceptions import LakeguardError
-from lakeguard.ml.benchmark import NAB_PARAMS, run_benchmark
 from lakeguard.ml.detectors import DETECTORS
-from lakeguard.ml.nab import evaluate, load_labels
+from lakeguard_eval.benchmark import NAB_PARAMS, run_benchmark
+from lakeguard_eval.nab import evaluate, load_labels
 
 #: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
 NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
@@ -145,8 +145,8 @@ def test_published_detectors_are_scored_on_the_same_files(tmp_path):
     assert any(line.startswith("numenta (published)") for line in lines)
 
 
-def test_lakeguard_nab_cli_prints_one_json_object_and_a_table(nab_folder, capsys):
-    from lakeguard.cli import main
+def test_lakeguard_eval_nab_cli_prints_one_json_object_and_a_table(nab_folder, capsys):
+    from lakeguard_eval.cli import main
 
     args = ["nab", "--data", str(nab_folder / "data"), "--labels", str(nab_folder / "labels.json"),
             "--detector", "forecast_likelihood", "--detector", "quantile_band"]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from lakeguard.cli import build_parser, main
-from lakeguard.cli_support import FORMATS, all_parsers
+from lakeguard.cli.support import FORMATS, all_parsers
 
 
 def _entry(key, state, reason=None, dataset="matches"):
@@ -90,7 +90,19 @@ def test_every_command_that_prints_results_has_format(capsys):
     with_format = {p.prog.removeprefix("lakeguard ") for p in all_parsers(build_parser())
                    if any(a.dest == "format" for a in p._actions)}
     assert with_format >= {"demo", "report", "local run", "query", "erase", "doctor", "ledger",
-                           "ledger check", "models list", "nab", "nab score", "nab cv"}
+                           "ledger check", "models list"}
+
+
+def test_every_evaluation_command_has_format():
+    from lakeguard_eval.cli import build_parser as build_eval_parser
+
+    with_format = {p.prog.removeprefix("lakeguard-eval ") for p in all_parsers(build_eval_parser())
+                   if any(a.dest == "format" for a in p._actions)}
+    assert with_format >= {"nab", "nab score", "nab cv"}
+
+
+def test_the_lake_command_has_no_evaluation_commands():
+    assert "nab" not in {p.prog.removeprefix("lakeguard ") for p in all_parsers(build_parser())}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -142,7 +154,7 @@ def test_debug_adds_the_trace(tmp_path, capsys):
 
 
 def test_an_unexpected_error_names_where_but_not_its_message(monkeypatch, export, capsys):
-    import lakeguard.cli_ledger as ledger
+    import lakeguard.cli.ledger as ledger
 
     def boom(args):
         raise ValueError("row 3: 1850775123456")  # may quote personal data
@@ -200,7 +212,7 @@ def test_help_shows_defaults():
 
 
 def test_local_run_progress_estimates_the_time_left():
-    from lakeguard.cli_local import _remaining
+    from lakeguard.cli.local import _remaining
 
     assert _remaining(13.2, 30) == "  (~6 min 36 s left)"
     assert _remaining(5.0, 3) == "  (~15 s left)" and _remaining(5.0, 0) == ""
@@ -221,7 +233,7 @@ def test_missing_raw_files_are_named(tmp_path, capsys):
 
 
 def test_erase_has_a_machine_readable_report_without_the_identifier(capsys):
-    from lakeguard.cli_ops import print_erasure
+    from lakeguard.cli.ops import print_erasure
     from lakeguard.erasure import ErasureReport
 
     report = ErasureReport("absences", "p-3f2a", "k2", dry_run=True, clean_rows_removed=3,

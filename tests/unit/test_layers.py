@@ -2,8 +2,10 @@
 
 Read from the bottom up: the settings and the AWS plumbing; the dataset contracts; what an
 identifier looks like; the Arrow transforms; the privacy rules; the Iceberg tables; the
-models; erasure across tables and models; the pipeline stages; and the entry points (the
-CLI, the embedded AWS, the Glue job drivers, the query front-end). A module may import its
+models; erasure across tables and models; the pipeline stages; the entry points (the
+CLI, the embedded AWS, the Glue job drivers, the query front-end); and, above the whole
+package, the evaluation tooling ``lakeguard_eval`` (NAB), which no module of ``lakeguard``,
+``lambdas``, ``glue_jobs`` or ``stacks`` may import. A module may import its
 own layer and any layer below. An upward import is what made ``import lakeguard.contracts``
 need pyarrow (the contracts loader borrowed the derivations from ``transforms``), and what
 left the ML registry depending on the pipeline it serves.
@@ -23,9 +25,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "lakeguard"
+#: The evaluation tooling: one layer above every layer of ``lakeguard``.
+EVAL = "lakeguard_eval"
+#: What the deployed lake runs besides ``lakeguard``: none of it may import ``EVAL``.
+DEPLOYED = ("lambdas", "glue_jobs", "stacks", "app.py")
 
 #: Bottom first. Each entry is the set of first-level names under ``lakeguard`` (packages
-#: or modules) of one layer.
+#: or modules) of one layer; the last is the package ``lakeguard_eval`` as a whole.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout", "logs"}),
     frozenset({"contracts"}),
@@ -36,18 +42,25 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ml"}),
     frozenset({"erasure"}),
     frozenset({"pipeline"}),
-    frozenset({"glue", "local", "cli", "cli_ledger", "cli_models", "cli_nab", "cli_local",
-               "cli_ops", "cli_support", "report", "report_coverage",
-               "query", "doctor", "deployment", "teardown", "samples", "testing"}),
+    frozenset({"glue", "local", "cli", "query", "doctor", "deployment", "teardown", "samples",
+               "testing"}),
+    frozenset({EVAL}),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 
 def _top(module: str) -> str:
     """First-level name under ``lakeguard`` of a dotted module name (``lakeguard`` itself:
-    ``__init__``)."""
+    ``__init__``); any module of ``lakeguard_eval``: ``lakeguard_eval``."""
     parts = module.split(".")
+    if parts[0] == EVAL:
+        return EVAL
     return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _ours(name: str) -> bool:
+    """Whether a dotted module name is in ``lakeguard`` or ``lakeguard_eval``."""
+    return any(name == top or name.startswith(f"{top}.") for top in ("lakeguard", EVAL))
 
 
 def _module_name(path: Path, root: Path = ROOT) -> str:
@@ -56,7 +69,8 @@ def _module_name(path: Path, root: Path = ROOT) -> str:
 
 
 def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
-    """(line, module) of every ``lakeguard`` import in a file, relative ones resolved."""
+    """(line, module) of every ``lakeguard`` or ``lakeguard_eval`` import in a file, relative
+    ones resolved."""
     module = _module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
@@ -72,8 +86,7 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
             # ``from lakeguard import config`` imports the module ``lakeguard.config``
             if base == "lakeguard":
                 found += [(node.lineno, f"lakeguard.{a.name}") for a in node.names]
-    return [(line, name) for line, name in found
-            if name == "lakeguard" or name.startswith("lakeguard.")]
+    return [(line, name) for line, name in found if _ours(name)]
 
 
 def upward_imports(paths: list[Path], root: Path = ROOT) -> list[str]:
@@ -92,7 +105,7 @@ def upward_imports(paths: list[Path], root: Path = ROOT) -> list[str]:
 
 
 def _sources() -> list[Path]:
-    return sorted(PACKAGE.rglob("*.py"))
+    return sorted([*PACKAGE.rglob("*.py"), *(ROOT / EVAL).rglob("*.py")])
 
 
 def test_every_module_has_a_layer():
@@ -113,6 +126,34 @@ def test_an_upward_import_is_caught(tmp_path):
     assert upward_imports([module], root=tmp_path) == [
         "lakeguard/contracts/bad.py:2 imports lakeguard.transforms.derive "
         "(layer 3 above contracts's 1)"]
+
+
+def test_an_import_of_the_evaluation_tooling_is_caught(tmp_path):
+    # GIVEN a runtime module that borrows NAB's scorer (the evaluation sits above the package)
+    module = tmp_path / "lakeguard" / "cli" / "bad.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("from lakeguard_eval.nab import evaluate\n")
+    # WHEN the layers are checked THEN it is reported with its line
+    top = len(LAYERS) - 1
+    assert upward_imports([module], root=tmp_path) == [
+        f"lakeguard/cli/bad.py:1 imports lakeguard_eval.nab (layer {top} above cli's {top - 1})"]
+
+
+def test_the_evaluation_tooling_may_import_the_runtime_package(tmp_path):
+    module = tmp_path / "lakeguard_eval" / "good.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("from lakeguard.ml.detectors import DETECTORS\nfrom lakeguard import cli\n")
+    assert upward_imports([module], root=tmp_path) == []
+
+
+def test_nothing_deployed_imports_the_evaluation_tooling():
+    paths = [path for name in DEPLOYED for path in
+             ([ROOT / name] if name.endswith(".py") else sorted((ROOT / name).rglob("*.py")))]
+    assert len(paths) > 10
+    found = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+             for path in paths for line, name in _imports(path, ROOT)
+             if name == EVAL or name.startswith(f"{EVAL}.")]
+    assert found == []
 
 
 #: Imports of these raise in the child process below.

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakeguard.cli import main
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.benchmark import detect, read_folder
-from lakeguard.ml.crossval import GRIDS, candidates, cross_validate, label
 from lakeguard.ml.detectors import DETECTORS, detector_class
-from lakeguard.ml.nab import AnomalyWindow, CostProfile, load_labels, load_profiles, read_results_folder
-from lakeguard.ml.nab.folds import out_of_fold
-from lakeguard.ml.nab.scorer import score_swept
-from lakeguard.ml.nab.sweep import sweep_series
+from lakeguard_eval.benchmark import detect, read_folder
+from lakeguard_eval.cli import main
+from lakeguard_eval.crossval import GRIDS, candidates, cross_validate, label
+from lakeguard_eval.nab import AnomalyWindow, CostProfile, load_labels, load_profiles, read_results_folder
+from lakeguard_eval.nab.folds import out_of_fold
+from lakeguard_eval.nab.scorer import score_swept
+from lakeguard_eval.nab.sweep import sweep_series
 
 #: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
 NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
@@ -186,7 +186,7 @@ def test_worker_processes_give_the_same_result_as_one(nab_root):
     assert one == two
 
 
-def test_cli_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, capsys):
+def test_eval_command_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, capsys):
     args = ["nab", "cv", "--data", str(nab_root / "data"), "--labels",
             str(nab_root / "labels" / "windows.json"), "--detector", "quantile_band",
             "--workers", "1"]
@@ -200,7 +200,7 @@ def test_cli_nab_cv_finds_the_results_beside_the_data_and_prints_json(nab_root, 
     assert "quantile_band" in out and "flat" not in out and "no published results" in out
 
 
-def test_cli_nab_cv_needs_two_categories(nab_root, capsys):
+def test_eval_command_nab_cv_needs_two_categories(nab_root, capsys):
     data = nab_root / "data"
     for extra in ("cat_b", "cat_c"):
         shutil.rmtree(data / extra)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakeguard.cli import main
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.nab import (
+from lakeguard_eval.cli import main
+from lakeguard_eval.nab import (
     AnomalyWindow,
     CostProfile,
     Labels,
@@ -28,8 +28,8 @@ from lakeguard.ml.nab import (
     score_file,
     score_results,
 )
-from lakeguard.ml.nab.scorer import score_swept
-from lakeguard.ml.nab.sweep import first_scored_row, scaled_sigmoid, sweep_series
+from lakeguard_eval.nab.scorer import score_swept
+from lakeguard_eval.nab.sweep import first_scored_row, scaled_sigmoid, sweep_series
 
 #: The shared NAB extract: $LAKEGUARD_NAB_DIR (a git worktree sits elsewhere), else ../shared/data/nab.
 NAB = Path(os.environ.get("LAKEGUARD_NAB_DIR")
@@ -274,7 +274,7 @@ def _nab_layout(root):
     return root / "results" / "toy", labels
 
 
-def test_cli_nab_score_prints_one_json_object(tmp_path, capsys):
+def test_eval_command_nab_score_prints_one_json_object(tmp_path, capsys):
     results, labels = _nab_layout(tmp_path)
     code = main(["nab", "score", "--results", str(results), "--labels", str(labels), "--json"])
     assert code == 0
@@ -284,7 +284,7 @@ def test_cli_nab_score_prints_one_json_object(tmp_path, capsys):
     assert document["normalised"]["standard"] == pytest.approx(100.0)
 
 
-def test_cli_nab_score_prints_a_table_with_the_threshold(tmp_path, capsys):
+def test_eval_command_nab_score_prints_a_table_with_the_threshold(tmp_path, capsys):
     results, labels = _nab_layout(tmp_path)
     assert main(["nab", "score", "--results", str(results), "--labels", str(labels),
                  "--threshold", "0.5"]) == 0
@@ -292,7 +292,7 @@ def test_cli_nab_score_prints_a_table_with_the_threshold(tmp_path, capsys):
     assert "cat/a.csv" in out and "normalised score" in out and "threshold" in out
 
 
-def test_cli_nab_score_points_a_parent_results_folder_to_a_detector_folder(tmp_path, capsys):
+def test_eval_command_nab_score_points_a_parent_results_folder_to_a_detector_folder(tmp_path, capsys):
     results, labels = _nab_layout(tmp_path)
     (results / "toy_standard_scores.csv").write_text("Detector\n")
     code = main(["nab", "score", "--results", str(results.parent), "--labels", str(labels)])
@@ -301,7 +301,7 @@ def test_cli_nab_score_points_a_parent_results_folder_to_a_detector_folder(tmp_p
 
 
 @needs_nab
-def test_cli_nab_score_on_published_numenta_results(capsys):
+def test_eval_command_nab_score_on_published_numenta_results(capsys):
     code = main(["nab", "score", "--results", str(NAB / "results" / "numenta"), "--labels", str(LABELS),
                  "--threshold", "0.5421876907", "--json"])
     assert code == 0

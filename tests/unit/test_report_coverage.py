@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from lakeguard.cli import main
-from lakeguard.report import write_report
-from lakeguard.report_coverage import Coverage, coverage, missing_seasons, season_label
+from lakeguard.cli.report import write_report
+from lakeguard.cli.report_coverage import Coverage, coverage, missing_seasons, season_label
 
 
 def test_season_labels_and_the_seasons_missing_between_two():
@@ -92,7 +92,7 @@ def test_demo_prints_one_json_document_and_matches_the_team_in_any_case(relegate
                                                                          monkeypatch, capsys):
     import json
 
-    import lakeguard.cli_local as local
+    import lakeguard.cli.local as local
     from lakeguard.local.runtime import RunResult
 
     # GIVEN the embedded run replaced by its result (the e2e tests run the real one)

@@ -1,6 +1,6 @@
 import base64
 
-from lakeguard.report import entity_anomalies, write_report
+from lakeguard.cli.report import entity_anomalies, write_report
 
 
 def test_entity_anomalies_show_the_match_as_an_analyst_reads_it(lake):

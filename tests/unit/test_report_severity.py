@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from lakeguard.report import AlertRate, alert_rate, entity_anomalies, write_report
+from lakeguard.cli.report import AlertRate, alert_rate, entity_anomalies, write_report
 
 # (team, date, opponent, home/away, for, against, lower, upper, score, flagged, why)
 MATCHES = [

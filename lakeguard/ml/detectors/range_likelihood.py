@@ -22,8 +22,8 @@ alert, the next ``cooldown`` points raise no new alert (they are still flagged, 
 reason says the alert is held): one incident, one alert, as NAB's leaders do, since every
 extra alert is a false positive to whoever reads them.
 
-The defaults are set by leave-one-category-out cross-validation on NAB (``lakeguard nab
-cv``; see :data:`lakeguard.ml.nab.crossval.GRIDS`), not fitted to any one series. The
+The defaults are set by leave-one-category-out cross-validation on NAB (``lakeguard-eval
+nab cv``; see :data:`lakeguard_eval.crossval.GRIDS`), not fitted to any one series. The
 state is the forecast filter's (level, cycle profile, error statistics), the span and the
 points since the last alert, all plain JSON and bounded by ``max_season``.
 """
@@ -46,7 +46,7 @@ from lakeguard.ml.detectors.forecast_likelihood import (
     upper_z,
 )
 
-#: Defaults chosen by ``lakeguard nab cv`` from :data:`lakeguard.ml.crossval.GRIDS`
+#: Defaults chosen by ``lakeguard-eval nab cv`` from :data:`lakeguard_eval.crossval.GRIDS`
 #: (leave-one-category-out on the 31 NAB series at hand; the same values won in all five
 #: folds, see the README's NAB section). ``cooldown``: 20 silent points after an alert.
 #: ``miss_gap``: 150 points without a forecast miss end an incident. ``range_tolerance``: a

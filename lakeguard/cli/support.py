@@ -1,6 +1,7 @@
 """What every ``lakeguard`` command shares: exit codes, one-line errors, options, output.
 
-Exit codes (documented in the README, tested in ``tests/unit/test_cli_exit_codes.py``):
+Exit codes (documented in the README, checked against ``--help`` by
+``tests/unit/test_readme_cli.py``):
 
 - 0: the command did its work and found nothing wrong;
 - 1: the work found problems (a quarantined file, a failed check) or failed;
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -128,6 +129,36 @@ def report_failure(err: BaseException, debug: bool) -> int:
     if debug:
         traceback.print_exception(err, file=sys.stderr)
     print(f"lakeguard: {one_line(message)}", file=sys.stderr, flush=True)
+    return code
+
+
+def run_main(build_parser: Callable[[], argparse.ArgumentParser],
+             argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` with the parser ``build_parser`` makes, run its command; the exit code.
+
+    The body of every console script's ``main``: logs on stderr, ``--region``/``--profile``
+    applied, one line per expected failure (the trace under ``--debug``).
+    """
+    from lakeguard.logs import use_stderr
+
+    use_stderr()
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        apply_aws_options(args)
+        code: int = args.func(args)
+    except SystemExit as done:  # argparse: --help, --version, a usage error
+        return done.code if isinstance(done.code, int) else EXIT_OK
+    except BrokenPipeError:
+        silence_stdout()  # the reader (`| head`) has what it wanted: not an error
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("lakeguard: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        return report_failure(err, debug)
+    finally:
+        use_stderr(False)
     return code
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakeguard.cli_support import (
+from lakeguard.cli.support import (
     EXIT_OK,
     EXIT_PROBLEMS,
     add_format_option,
@@ -132,8 +132,8 @@ def _print_results(results: Sequence[RunResult], fmt: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the football demo end to end and write the report."""
+    from lakeguard.cli.report import entities, entity_anomalies, write_report
     from lakeguard.query import format_result
-    from lakeguard.report import entities, entity_anomalies, write_report
 
     files = sorted(Path(args.data).glob("*.csv"))
     if not files:
@@ -163,7 +163,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write one team's report page and plot from an exported lake."""
-    from lakeguard.report import entities, write_report
+    from lakeguard.cli.report import entities, write_report
 
     directory = Path(args.local)
     entity = resolve_name(args.entity, entities(directory), "team")
@@ -177,7 +177,7 @@ def _eraser(args: argparse.Namespace) -> Callable[[LocalLake], None]:
     """Erase ``args.erase`` from the embedded lake once its files have run."""
 
     def erase_from(lake: LocalLake) -> None:
-        from lakeguard.cli_ops import print_erasure
+        from lakeguard.cli.ops import print_erasure
         from lakeguard.config import Settings
         from lakeguard.erasure import erase
 

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from lakeguard.ml.nab.profiles import CostProfile
-from lakeguard.ml.nab.sweep import SweptSeries
+from lakeguard_eval.nab.profiles import CostProfile
+from lakeguard_eval.nab.sweep import SweptSeries
 
 #: NAB's first candidate, above any [0, 1] anomaly score: nothing is detected.
 NO_DETECTION_THRESHOLD = 1.1

@@ -36,7 +36,7 @@ class CostProfile:
 def load_profiles(path: str | Path | None = None) -> dict[str, CostProfile]:
     """The profiles of a NAB-format file, in file order; the bundled NAB copy by default."""
     if path is None:
-        bundled = resources.files("lakeguard.ml.nab") / BUNDLED_PROFILES
+        bundled = resources.files("lakeguard_eval.nab") / BUNDLED_PROFILES
         source, text = str(bundled), bundled.read_text(encoding="utf-8")
     else:
         source = str(path)

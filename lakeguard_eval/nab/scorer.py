@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from lakeguard.ml.nab.labels import AnomalyWindow
-from lakeguard.ml.nab.model import FileScore
-from lakeguard.ml.nab.profiles import CostProfile
-from lakeguard.ml.nab.sweep import PROBATION_PERCENT, SweptSeries, sweep_series
+from lakeguard_eval.nab.labels import AnomalyWindow
+from lakeguard_eval.nab.model import FileScore
+from lakeguard_eval.nab.profiles import CostProfile
+from lakeguard_eval.nab.sweep import PROBATION_PERCENT, SweptSeries, sweep_series
 
 
 def score_swept(series: SweptSeries, threshold: float, profile: CostProfile) -> FileScore:

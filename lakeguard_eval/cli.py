@@ -1,19 +1,26 @@
-"""``lakeguard nab``: run the detectors on the Numenta Anomaly Benchmark, score results, cross-validate.
+"""``lakeguard-eval``: how well the detectors do, measured away from the lake.
 
-- ``lakeguard nab --data DIR --labels FILE``: every project detector, causally, with the
+``lakeguard-eval nab`` runs the detectors on the Numenta Anomaly Benchmark, scores
+results and cross-validates:
+
+- ``lakeguard-eval nab --data DIR --labels FILE``: every project detector, causally, with the
   thresholds NAB would choose (in-sample, as NAB publishes).
-- ``lakeguard nab score --results DIR --labels FILE``: one detector's results folder.
-- ``lakeguard nab cv --data DIR --labels FILE``: leave-one-category-out cross-validation,
+- ``lakeguard-eval nab score --results DIR --labels FILE``: one detector's results folder.
+- ``lakeguard-eval nab cv --data DIR --labels FILE``: leave-one-category-out cross-validation,
   the published detectors on the same folds: the figure to trust for series nobody labelled.
+
+Exit codes, errors and output streams are ``lakeguard``'s (:mod:`lakeguard.cli.support`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from lakeguard.cli_support import add_format_option
+from lakeguard import __version__
+from lakeguard.cli.support import Parser, add_format_option, add_global_options, all_parsers, run_main
 from lakeguard.exceptions import UsageError
 
 #: Where NAB keeps the published results, relative to its data folder.
@@ -28,7 +35,7 @@ def cmd_nab_score(args: argparse.Namespace) -> int:
     """Score one detector's results folder the NAB way: raw score per file, normalised per profile."""
     import json
 
-    from lakeguard.ml.nab import format_evaluation, score_results
+    from lakeguard_eval.nab import format_evaluation, score_results
 
     evaluation = score_results(args.results, args.labels, threshold=args.threshold,
                                profiles=args.profiles)
@@ -45,12 +52,12 @@ def cmd_nab_run(args: argparse.Namespace) -> int:
     """Run the project's detectors on a NAB data folder, beside published detectors."""
     import json
 
-    from lakeguard.ml.benchmark import run_benchmark
+    from lakeguard_eval.benchmark import run_benchmark
 
     if not args.data or not args.labels:
-        raise UsageError("lakeguard nab needs --data DIR and --labels FILE (e.g. "
+        raise UsageError("lakeguard-eval nab needs --data DIR and --labels FILE (e.g. "
                              "--data NAB/data --labels NAB/labels/combined_windows.json), "
-                             "or a sub-command: score, cv; see `lakeguard nab --help`")
+                             "or a sub-command: score, cv; see `lakeguard-eval nab --help`")
     result = run_benchmark(
         Path(args.data), Path(args.labels), args.detector,
         Path(args.published) if args.published else None,
@@ -68,7 +75,7 @@ def cmd_nab_cv(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from lakeguard.ml.crossval import cross_validate
+    from lakeguard_eval.crossval import cross_validate
 
     published = _published(args)
     start = time.perf_counter()
@@ -104,13 +111,13 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     "cross-validate",
         description="Without a sub-command: run the project's detectors causally on every "
                     "series of a NAB data folder and print each detector's normalised score "
-                    "per profile. `lakeguard nab score` scores existing results instead; "
-                    "`lakeguard nab cv` cross-validates, one category held out at a time.",
+                    "per profile. `lakeguard-eval nab score` scores existing results instead; "
+                    "`lakeguard-eval nab cv` cross-validates, one category held out at a time.",
         epilog="examples:\n"
-               "  lakeguard nab --data NAB/data --labels NAB/labels/combined_windows.json\n"
-               "  lakeguard nab score --results NAB/results/numenta "
+               "  lakeguard-eval nab --data NAB/data --labels NAB/labels/combined_windows.json\n"
+               "  lakeguard-eval nab score --results NAB/results/numenta "
                "--labels NAB/labels/combined_windows.json --format json\n"
-               "  lakeguard nab cv --data NAB/data --labels NAB/labels/combined_windows.json")
+               "  lakeguard-eval nab cv --data NAB/data --labels NAB/labels/combined_windows.json")
     nab.add_argument("--data", metavar="DIR", help="NAB data folder: <category>/<file>.csv")
     nab.add_argument("--labels", metavar="FILE",
                      help="anomaly windows, e.g. NAB/labels/combined_windows.json")
@@ -129,7 +136,7 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
         "score", help="score a detector's results in NAB layout",
         description="Score one detector's results folder the NAB way: raw score per file, "
                     "normalised per cost profile.",
-        epilog="examples:\n  lakeguard nab score --results NAB/results/numenta "
+        epilog="examples:\n  lakeguard-eval nab score --results NAB/results/numenta "
                "--labels NAB/labels/combined_windows.json --threshold 0.5421876907")
     score.add_argument("--results", required=True, metavar="DIR",
                        help="one detector's results folder, e.g. NAB/results/numenta")
@@ -150,7 +157,7 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     "parameters (from its declared grid) and each profile's threshold on the "
                     "other categories, score the held-out one. Published detectors get their "
                     "threshold chosen the same way. Progress goes to stderr.",
-        epilog="examples:\n  lakeguard nab cv --data NAB/data "
+        epilog="examples:\n  lakeguard-eval nab cv --data NAB/data "
                "--labels NAB/labels/combined_windows.json --workers 2 --format json")
     cv.add_argument("--data", required=True, metavar="DIR",
                     help="NAB data folder: <category>/<file>.csv, two categories or more")
@@ -169,3 +176,35 @@ def add_nab_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     help="processes running candidates (default: the cores, at most 2)")
     add_format_option(cv, ("table", "json"), top=False)
     cv.set_defaults(func=cmd_nab_cv)
+
+
+_EPILOG = """\
+exit codes:
+  0  ok
+  1  the evaluation failed
+  2  usage error (unknown option or detector; a data, labels or results file that cannot be read)
+
+Run `lakeguard-eval COMMAND --help` for a command's options and examples."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = Parser(prog="lakeguard-eval",
+                    description="Evaluate lakeguard's detectors on public benchmarks (NAB).",
+                    epilog=_EPILOG)
+    parser.add_argument("--version", action="version", version=f"lakeguard-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_nab_parser(sub)
+    add_global_options(parser, top=True)
+    for child in list(all_parsers(parser))[1:]:
+        add_global_options(child, top=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lakeguard-eval`` console script; returns the exit code."""
+    return run_main(build_parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

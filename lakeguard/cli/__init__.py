@@ -2,36 +2,38 @@
 
 Exit codes: 0 ok, 1 the work found problems, 2 usage error, 3 environment or
 credentials missing. Results on stdout, progress and logs on stderr.
+
+This module builds the parser and runs ``main`` (the ``lakeguard`` console script, and
+``python -m lakeguard.cli``); the command groups live beside it: ``local`` (demo, report,
+local run/up/status/down/env), ``ops`` (erase, redrive, reprocess, compact, doctor,
+teardown), ``models``, ``ledger``; ``report`` and ``report_coverage`` write a team's report
+page; ``support`` is what every command shares (exit codes, errors, options, output).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from lakeguard import __version__
-from lakeguard.cli_ledger import add_ledger_parser
-from lakeguard.cli_local import add_local_parsers
-from lakeguard.cli_models import add_models_parser
-from lakeguard.cli_nab import add_nab_parser
-from lakeguard.cli_ops import add_ops_parsers
-from lakeguard.cli_support import (
+from lakeguard.cli.ledger import add_ledger_parser
+from lakeguard.cli.local import add_local_parsers
+from lakeguard.cli.models import add_models_parser
+from lakeguard.cli.ops import add_ops_parsers
+from lakeguard.cli.support import (
     EXIT_OK,
     Parser,
     add_format_option,
     add_global_options,
     add_state_dir_option,
     all_parsers,
-    apply_aws_options,
     emit,
     existing_dir,
     positive_int,
     progress,
-    report_failure,
-    silence_stdout,
+    run_main,
 )
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import SetupError
@@ -139,7 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_ops_parsers(sub)
     add_models_parser(sub)
     add_ledger_parser(sub)
-    add_nab_parser(sub)
     add_global_options(parser, top=True)
     for child in list(all_parsers(parser))[1:]:
         add_global_options(child, top=False)
@@ -148,27 +149,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lakeguard`` console script; returns the exit code."""
-    from lakeguard.logs import use_stderr
-
-    use_stderr()
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
-    try:
-        args = build_parser().parse_args(argv)
-        apply_aws_options(args)
-        code: int = args.func(args)
-    except SystemExit as done:  # argparse: --help, --version, a usage error
-        return done.code if isinstance(done.code, int) else EXIT_OK
-    except BrokenPipeError:
-        silence_stdout()  # the reader (`| head`) has what it wanted: not an error
-        return EXIT_OK
-    except KeyboardInterrupt:
-        print("lakeguard: interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:
-        return report_failure(err, debug)
-    finally:
-        use_stderr(False)
-    return code
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_main(build_parser, argv)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakeguard.cli_support import (
+from lakeguard.cli.support import (
     EXIT_OK,
     EXIT_PROBLEMS,
     add_format_option,

@@ -167,7 +167,7 @@ def plot_series(series: pa.Table, entity: str, path: Path) -> Path:
 
 def _shade_gaps(axis: Any, rows: list[dict[str, Any]], seasons: list[str]) -> None:
     """Grey out the time between two seasons the team played that are not consecutive."""
-    from lakeguard.report_coverage import missing_seasons
+    from lakeguard.cli.report_coverage import missing_seasons
 
     for before, after in itertools.pairwise(seasons):
         skipped = missing_seasons(seasons, before, after)
@@ -197,7 +197,7 @@ def write_report(directory: Path, entity: str = "Marseille",
     The page says when it was generated, from which data (seasons, matches, gaps) and
     with which model versions, so that a printed copy can still be judged.
     """
-    from lakeguard.report_coverage import coverage
+    from lakeguard.cli.report_coverage import coverage
 
     out = out_dir or directory
     out.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,8 @@
-"""``lakeguard nab cv``: leave-one-category-out cross-validation of the detectors on NAB.
+"""``lakeguard-eval nab cv``: leave-one-category-out cross-validation of the detectors on NAB.
 
 Every candidate of each detector's declared grid (:data:`GRIDS`) runs causally on every
-series, as :mod:`lakeguard.ml.benchmark` runs it (fit on NAB's probation, score the rest);
-:func:`lakeguard.ml.nab.folds.out_of_fold` then holds out each category in turn, chooses
+series, as :mod:`lakeguard_eval.benchmark` runs it (fit on NAB's probation, score the rest);
+:func:`lakeguard_eval.nab.folds.out_of_fold` then holds out each category in turn, chooses
 parameters and thresholds on the others and scores it. Published detectors found in a NAB
 results folder are scored on the same folds, their threshold chosen on the training folds
 too, so the comparison is like for like. The candidate chosen on every category is the
@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.benchmark import Series, detect, published_outputs, read_folder
 from lakeguard.ml.detectors import DETECTORS, detector_class
 from lakeguard.ml.detectors.base import FloatArray
-from lakeguard.ml.nab import CostProfile, load_labels, load_profiles
-from lakeguard.ml.nab.folds import SELECT_PROFILE, OutOfFold, out_of_fold
-from lakeguard.ml.nab.sweep import SweptSeries, first_scored_row, sweep_series
 from lakeguard.parallel import default_workers
+from lakeguard_eval.benchmark import Series, detect, published_outputs, read_folder
+from lakeguard_eval.nab import CostProfile, load_labels, load_profiles
+from lakeguard_eval.nab.folds import SELECT_PROFILE, OutOfFold, out_of_fold
+from lakeguard_eval.nab.sweep import SweptSeries, first_scored_row, sweep_series
 
 #: The parameters tried for each detector, every combination in every fold; the first value
 #: of each is the plainest (ties go to the first candidate). Small on purpose: a wide grid

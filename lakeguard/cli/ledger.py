@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lakeguard.cli_support import (
+from lakeguard.cli.support import (
     EXIT_OK,
     EXIT_PROBLEMS,
     STACK_PREFIX,

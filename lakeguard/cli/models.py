@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lakeguard.cli_support import (
+from lakeguard.cli.support import (
     EXIT_OK,
     add_format_option,
     add_stack_prefix_option,

@@ -16,8 +16,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.nab.labels import AnomalyWindow, window_spans
-from lakeguard.ml.nab.profiles import CostProfile
+from lakeguard_eval.nab.labels import AnomalyWindow, window_spans
+from lakeguard_eval.nab.profiles import CostProfile
 
 #: Share of each series a detector gets to learn before NAB scores it.
 PROBATION_PERCENT = 0.15

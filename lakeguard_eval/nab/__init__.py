@@ -7,23 +7,23 @@ published scoreboard; the tests check the per-file scores of published detectors
 
 Typical use::
 
-    from lakeguard.ml.nab import evaluate, load_labels
+    from lakeguard_eval.nab import evaluate, load_labels
 
     evaluation = evaluate({"realKnownCause/nyc_taxi.csv": (timestamps, scores)},
                           load_labels("NAB/labels/combined_windows.json"))
     evaluation.to_json()["normalised"]["standard"]
 """
 
-from lakeguard.ml.nab.evaluation import evaluate, score_results
-from lakeguard.ml.nab.folds import FoldResult, OutOfFold, out_of_fold
-from lakeguard.ml.nab.labels import AnomalyWindow, Labels, load_labels
-from lakeguard.ml.nab.model import Evaluation, FileScore, ProfileScore
-from lakeguard.ml.nab.normalise import normalised_score
-from lakeguard.ml.nab.profiles import CostProfile, load_profiles
-from lakeguard.ml.nab.results_folder import read_results_folder
-from lakeguard.ml.nab.scorer import score_file
-from lakeguard.ml.nab.table import format_evaluation
-from lakeguard.ml.nab.threshold import ThresholdChoice, optimise_threshold
+from lakeguard_eval.nab.evaluation import evaluate, score_results
+from lakeguard_eval.nab.folds import FoldResult, OutOfFold, out_of_fold
+from lakeguard_eval.nab.labels import AnomalyWindow, Labels, load_labels
+from lakeguard_eval.nab.model import Evaluation, FileScore, ProfileScore
+from lakeguard_eval.nab.normalise import normalised_score
+from lakeguard_eval.nab.profiles import CostProfile, load_profiles
+from lakeguard_eval.nab.results_folder import read_results_folder
+from lakeguard_eval.nab.scorer import score_file
+from lakeguard_eval.nab.table import format_evaluation
+from lakeguard_eval.nab.threshold import ThresholdChoice, optimise_threshold
 
 __all__ = [
     "AnomalyWindow",

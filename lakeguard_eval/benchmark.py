@@ -7,7 +7,7 @@ scorer ignores) and then scores the remaining rows in order, each using only the
 before it. NAB wants one ``anomaly_score`` in [0, 1] per row; ours is non-zero only on a
 detector's debounced alerts (the first point of each event) and grows with the alert's score
 (``1 - 1 / (1 + score)``), so NAB's threshold sweep chooses *which* alerts to keep, never
-invents detections between them. The outputs are scored with :mod:`lakeguard.ml.nab`,
+invents detections between them. The outputs are scored with :mod:`lakeguard_eval.nab`,
 one threshold per detector and profile optimised over all the files, as NAB does.
 
 With a published NAB results folder, every published detector found there is scored the
@@ -33,7 +33,7 @@ import pandas as pd
 from lakeguard.exceptions import BenchmarkError, InsufficientHistory
 from lakeguard.ml.detectors import DETECTORS, detector_class
 from lakeguard.ml.detectors.base import Detector, Explanation, FloatArray
-from lakeguard.ml.nab import (
+from lakeguard_eval.nab import (
     CostProfile,
     Evaluation,
     Labels,
@@ -42,11 +42,11 @@ from lakeguard.ml.nab import (
     load_profiles,
     read_results_folder,
 )
-from lakeguard.ml.nab.sweep import first_scored_row
+from lakeguard_eval.nab.sweep import first_scored_row
 
 #: The parameters each project detector runs with in the benchmark, and nowhere else: the
-#: candidate ``lakeguard nab cv`` chose on every category from the detector's grid
-#: (:data:`lakeguard.ml.crossval.GRIDS`), the same for every series (NAB forbids per-file
+#: candidate ``lakeguard-eval nab cv`` chose on every category from the detector's grid
+#: (:data:`lakeguard_eval.crossval.GRIDS`), the same for every series (NAB forbids per-file
 #: tuning). ``range_likelihood``'s defaults are that choice, so it needs no entry. NAB counts
 #: every detection outside a window as a false positive, so each detector debounces its
 #: alerts: ``cooldown`` is how many quiet points end an event.

@@ -23,11 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.nab.normalise import normalised_score
-from lakeguard.ml.nab.profiles import CostProfile
-from lakeguard.ml.nab.scorer import score_swept
-from lakeguard.ml.nab.sweep import SweptSeries
-from lakeguard.ml.nab.threshold import optimise_threshold
+from lakeguard_eval.nab.normalise import normalised_score
+from lakeguard_eval.nab.profiles import CostProfile
+from lakeguard_eval.nab.scorer import score_swept
+from lakeguard_eval.nab.sweep import SweptSeries
+from lakeguard_eval.nab.threshold import optimise_threshold
 
 #: The profile that chooses a fold's candidate.
 SELECT_PROFILE = "standard"

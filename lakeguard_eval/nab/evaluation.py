@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy.typing as npt
 
 from lakeguard.exceptions import BenchmarkError
-from lakeguard.ml.nab.labels import Labels, load_labels
-from lakeguard.ml.nab.model import Evaluation, ProfileScore
-from lakeguard.ml.nab.normalise import normalised_score
-from lakeguard.ml.nab.profiles import CostProfile, load_profiles
-from lakeguard.ml.nab.results_folder import read_results_folder
-from lakeguard.ml.nab.scorer import score_swept
-from lakeguard.ml.nab.sweep import PROBATION_PERCENT, sweep_series
-from lakeguard.ml.nab.threshold import optimise_threshold
+from lakeguard_eval.nab.labels import Labels, load_labels
+from lakeguard_eval.nab.model import Evaluation, ProfileScore
+from lakeguard_eval.nab.normalise import normalised_score
+from lakeguard_eval.nab.profiles import CostProfile, load_profiles
+from lakeguard_eval.nab.results_folder import read_results_folder
+from lakeguard_eval.nab.scorer import score_swept
+from lakeguard_eval.nab.sweep import PROBATION_PERCENT, sweep_series
+from lakeguard_eval.nab.threshold import optimise_threshold
 
 
 def evaluate(

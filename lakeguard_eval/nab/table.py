@@ -1,8 +1,8 @@
-"""A plain-text table of an :class:`~lakeguard.ml.nab.model.Evaluation`, for people at a terminal."""
+"""A plain-text table of an :class:`~lakeguard_eval.nab.model.Evaluation`, for people at a terminal."""
 
 from __future__ import annotations
 
-from lakeguard.ml.nab.model import Evaluation
+from lakeguard_eval.nab.model import Evaluation
 
 #: The profile whose row counts the table shows, when the evaluation has it.
 COUNTS_PROFILE = "standard"

@@ -1,0 +1,7 @@
+"""``python -m lakeguard.cli``: the ``lakeguard`` command."""
+
+import sys
+
+from lakeguard.cli import main
+
+sys.exit(main())
