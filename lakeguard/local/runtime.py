@@ -40,6 +40,7 @@ from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
 from lakeguard.pipeline.ledger import Ledger
 from lakeguard.pipeline.ledger_check import LEDGER_FILE, RAW_VERSIONS_FILE, raw_object_versions
+from lakeguard.pipeline.state import Clean, Publish
 from lakeguard.s3io import download_path
 from lakeguard.tables import names_of, read_table
 from lakeguard.tables.export import CATALOG_FILE, describe_catalog
@@ -382,11 +383,17 @@ class LocalLake:
                 seconds: float) -> RunResult:
         if execution["status"] == "SUCCEEDED":
             output = json.loads(execution.get("output") or "{}")
-            clean = {**output.get("clean", {}), **output.get("publish", {})}
-            return RunResult(name, key, run, "SUCCEEDED", "published", clean.get("rows_in"),
-                             clean.get("rows_out"), round(seconds, 2), None,
-                             clean.get("rows_rejected"), clean.get("rows_suppressed"),
-                             clean.get("k_achieved"), clean.get("rows_warned"))
+            cleaned, published = Clean.find(output), Publish.find(output)
+
+            def count(counted: str) -> Any:
+                """Publish's count over the table where it made one, else Clean's."""
+                value = getattr(published, counted, None)
+                return getattr(cleaned, counted, None) if value is None else value
+
+            return RunResult(name, key, run, "SUCCEEDED", "published", count("rows_in"),
+                             count("rows_out"), round(seconds, 2), None,
+                             count("rows_rejected"), count("rows_suppressed"),
+                             count("k_achieved"), count("rows_warned"))
         report = self.quarantine_report(run)
         reason = report["reason"] if report else {"error": execution["status"], "message": ""}
         return RunResult(name, key, run, execution["status"],
