@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from lakeguard.contracts.model import Column
 from lakeguard.identifiers import nir
 from lakeguard.identifiers.normalise import fold
+from lakeguard.identifiers.stringset import StringSet
 from lakeguard.identifiers.words import identifier_words
 
 _TAG = "\x1f"
@@ -59,9 +60,10 @@ class RawValues:
     """An object's raw identifiers, prepared once for every batch's redaction and scan."""
 
     words: pa.Array
-    #: folded whole value -> its kind: a hash set built once, probed with each batch's
-    #: distinct cells (rebuilding an Arrow lookup of every NIR per batch cost 3 s a million)
-    exact: dict[str, str]
+    #: kind -> its folded whole values: built once, probed with each batch's distinct
+    #: cells (rebuilding an Arrow lookup of every NIR per batch cost 3 s a million), in
+    #: about a byte per byte of value, so memory follows the people only that much
+    exact: dict[str, StringSet]
     birth_forms: pa.Array
     postcodes: pa.Array
 
@@ -72,12 +74,13 @@ class RawValues:
         parts = pc.split_pattern(tagged, _TAG, max_splits=1)
         kinds = pc.list_element(parts, 0)
         values = pc.list_element(parts, 1)
-        exact: dict[str, str] = {}
+        exact: dict[str, StringSet] = {}
         for kind in pc.unique(kinds).to_pylist():
+            if kind == "birth_date":  # sought in every written form (birth_forms)
+                continue
             mine = fold(values.filter(pc.equal(kinds, kind)))
-            mine = mine.filter(pc.greater_equal(pc.utf8_length(mine), MIN_EXACT_LENGTH))
-            if kind != "birth_date":
-                exact.update(dict.fromkeys(pc.unique(mine).to_pylist(), kind))
+            exact[kind] = StringSet(
+                mine.filter(pc.greater_equal(pc.utf8_length(mine), MIN_EXACT_LENGTH)))
         word_kinds = pc.is_in(kinds, value_set=pa.array(WORD_KINDS))
         words = identifier_words(values.filter(word_kinds))
         births = values.filter(pc.equal(kinds, "birth_date"))

@@ -179,12 +179,10 @@ def _kinds(folded: pa.Array, raw: RawValues, free_text: pa.Array) -> dict[str, p
     if pc.any(digits).as_py():
         for kind, mask in _digit_kinds(pc.filter(folded, digits), raw).items():
             found[kind] = pc.replace_with_mask(none, digits, mask)
-    if raw.exact:
-        cells = folded.to_pylist()
-        if not raw.exact.keys().isdisjoint(cells):  # one C-level pass in the usual, clean case
-            for kind in {raw.exact[c] for c in cells if c in raw.exact}:
-                mask = pa.array([raw.exact.get(c) == kind for c in cells], pa.bool_())
-                found[kind.upper()] = pc.or_(found.get(kind.upper(), none), mask)
+    for kind, values in raw.exact.items():
+        hits = values.contains(folded)
+        if hits.any():
+            found[kind.upper()] = pc.or_(found.get(kind.upper(), none), pa.array(hits))
     if pc.any(free_text).as_py():
         words = _words_in(pc.filter(folded, free_text), raw.words)
         found["NAME"] = pc.or_(found.get("NAME", none),
