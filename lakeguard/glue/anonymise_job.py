@@ -23,9 +23,10 @@ import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract
-from lakeguard.exceptions import ValidationFailed
+from lakeguard.exceptions import ContractError, ValidationFailed
 from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.glue.preflight import Preflight, preflight
+from lakeguard.glue.pseudonyms import key_natively
 from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.pipeline.state import Clean
 from lakeguard.privacy.anonymise import (
@@ -38,6 +39,7 @@ from lakeguard.privacy.leakguard import LeakDetected, scan
 from lakeguard.privacy.policy import apply_policies
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.tables.branches import run_branch
+from lakeguard.tables.spec import clean_schema
 from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject, type_batch
 
@@ -47,18 +49,12 @@ if TYPE_CHECKING:
 _REJECTS_SHOWN = 20
 
 
-def clean_schema(contract: Contract, hmac_key: PseudonymKey | None) -> pa.Schema:
-    """Arrow schema of the clean rows, found by running the policies on an empty batch."""
-    empty = pa.RecordBatch.from_pydict({c.source: pa.array([], pa.string())
-                                        for c in contract.columns})
-    clean, _ = apply_policies(type_batch(empty, contract, 1).clean, contract, hmac_key)
-    return clean.schema
-
-
-def _anonymised(contract: Contract, hmac_key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+def _anonymised(contract: Contract):  # type: ignore[no-untyped-def]
+    """The policies in Arrow, pseudonymised columns left canonical for :func:`key_natively`."""
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, hmac_key)
+            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, None,
+                                      key_later=True)
             yield clean
     return apply
 
@@ -68,13 +64,13 @@ def _anonymised(contract: Contract, hmac_key: PseudonymKey | None):  # type: ign
 _FINDINGS = "column string, rule string, reason string, severity string, first_of_row boolean"
 
 
-def _findings(contract: Contract, hmac_key: PseudonymKey | None):  # type: ignore[no-untyped-def]
+def _findings(contract: Contract):  # type: ignore[no-untyped-def]
     today = processing_day()
 
     def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             typed = type_batch(batch, contract, 1, today)
-            _, more = apply_policies(typed.clean, contract, hmac_key)
+            _, more = apply_policies(typed.clean, contract, None, key_later=True)
             found = [(r, "error") for r in typed.rejects + more] + \
                 [(w, "warning") for w in typed.warnings]
             seen: set[tuple[str, int]] = set()
@@ -203,9 +199,13 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
         raise ValidationFailed(f"Spark's CSV reader found {rows_in} rows where the Arrow reader "
                                f"found {facts.rows}: the file is ambiguous CSV (a quote left "
                                "open?); nothing was written")
-    schema = clean_schema(contract, hmac_key)
-    clean = raw.mapInArrow(_anonymised(contract, hmac_key), from_arrow_schema(schema))
-    findings = raw.mapInArrow(_findings(contract, hmac_key), _FINDINGS).cache()
+    pseudonyms = pseudonym_columns(contract)
+    if pseudonyms and hmac_key is None:
+        raise ContractError(f"{contract.path}: columns {', '.join(pseudonyms)} are pseudonymised "
+                            "but the job has no pseudonymisation key (--secret_id)")
+    canonical = raw.mapInArrow(_anonymised(contract), from_arrow_schema(clean_schema(contract)))
+    clean = key_natively(spark, canonical, pseudonyms, hmac_key) if hmac_key else canonical
+    findings = raw.mapInArrow(_findings(contract), _FINDINGS).cache()
     errors = findings.filter(F.col("severity") == "error")
     reasons = [Reject(0, r["column"], r["reason"], r["rule"])
                for r in errors.limit(_REJECTS_SHOWN).collect()]
@@ -224,7 +224,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     rows_out = kept.count()
     if rows_out == 0:
         raise ValidationFailed("no row is left once classes smaller than k are suppressed")
-    leaks = _leaks(kept, identifiers, free_text, pseudonym_columns(contract))
+    leaks = _leaks(kept, identifiers, free_text, pseudonyms)
     if leaks:
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
                            for c, f in leaks.items())

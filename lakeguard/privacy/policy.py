@@ -83,11 +83,15 @@ def _shape_rejects(batch: pa.RecordBatch, column: Column) -> tuple[pa.Array, lis
 
 
 def apply_policies(
-    batch: pa.RecordBatch, contract: Contract, key: PseudonymKey | None, keep_row: bool = False
+    batch: pa.RecordBatch, contract: Contract, key: PseudonymKey | None, keep_row: bool = False,
+    key_later: bool = False,
 ) -> tuple[pa.RecordBatch, list[Reject]]:
     """Turn a typed batch into clean rows; return them and the rows rejected on the way.
 
     ``keep_row`` keeps the raw row number column (``_row``) so later checks can name rows.
+    ``key_later`` leaves each pseudonymised column as its canonical value, for a caller
+    that keys it natively in the very next step (the Spark job, :mod:`lakeguard.glue.pseudonyms`)
+    or only wants the rejects; such a batch still holds identifiers and must not be kept.
     """
     out: dict[str, pa.Array] = {}
     bad = pa.repeat(False, batch.num_rows)
@@ -106,11 +110,14 @@ def apply_policies(
             continue
         target = column.output_names[0]
         if column.policy == "pseudonymise":
+            values = batch.column(column.name)
+            canonical = values if column.type == "nir" else canonical_text(values)
+            if key_later:
+                out[target] = canonical
+                continue
             if key is None:
                 raise ContractError(f"{contract.path}: column {column.name!r} is pseudonymised "
                                     "but no pseudonymisation key was provided")
-            values = batch.column(column.name)
-            canonical = values if column.type == "nir" else canonical_text(values)
             out[target] = key.pseudonymise(canonical)
         elif column.policy == "redact":
             out[target] = redact_free_text(batch.column(column.name), batch, contract)

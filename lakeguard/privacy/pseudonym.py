@@ -41,19 +41,28 @@ class PseudonymKey:
         """Pickle (for Spark's workers) the key alone, without the per-process caches."""
         return PseudonymKey, (self.version_id, self.secret)
 
-    @cached_property
-    def _pads(self) -> tuple[Any, Any]:
-        """SHA-256 states after the HMAC inner and outer key pads (RFC 2104).
+    def key_pads(self) -> tuple[bytes, bytes]:
+        """The HMAC-SHA256 inner and outer key pads (RFC 2104): as secret as the key.
 
-        Copying them per value gives exactly ``hmac.new(secret, value, sha256)`` at a
-        third of its cost, which matters when every row carries an identifier.
+        ``sha256(outer + sha256(inner + value))`` is ``hmac.new(secret, value, sha256)``,
+        which is how an engine with SHA-256 but no HMAC (Spark SQL) computes the same
+        pseudonyms (:mod:`lakeguard.glue.pseudonyms`).
         """
         block = hashlib.sha256().block_size
         secret = hashlib.sha256(self.secret).digest() if len(self.secret) > block \
             else self.secret
         secret = secret.ljust(block, b"\0")
-        return (hashlib.sha256(bytes(b ^ 0x36 for b in secret)),
-                hashlib.sha256(bytes(b ^ 0x5C for b in secret)))
+        return bytes(b ^ 0x36 for b in secret), bytes(b ^ 0x5C for b in secret)
+
+    @cached_property
+    def _pads(self) -> tuple[Any, Any]:
+        """SHA-256 states after the key pads.
+
+        Copying them per value gives exactly ``hmac.new(secret, value, sha256)`` at a
+        third of its cost, which matters when every row carries an identifier.
+        """
+        inner, outer = self.key_pads()
+        return hashlib.sha256(inner), hashlib.sha256(outer)
 
     def pseudonymise(self, canonical_values: pa.Array) -> pa.Array:
         """Pseudonymise canonical values; nulls stay null.

@@ -84,14 +84,12 @@ def clean_schema(contract: Contract) -> pa.Schema:
     The pseudonymisation key is not needed for that: a pseudonym is a string whatever the key.
     """
     from lakeguard.privacy.policy import apply_policies
-    from lakeguard.privacy.pseudonym import PseudonymKey
     from lakeguard.transforms.parse import type_batch
 
     empty = pa.RecordBatch.from_pydict({c.source: pa.array([], pa.string())
                                         for c in contract.columns})
     typed = type_batch(empty, contract, 1).clean
-    key = PseudonymKey("schema-only", b"\0" * 32) if contract.needs_key else None
-    clean, _ = apply_policies(typed, contract, key)
+    clean, _ = apply_policies(typed, contract, None, key_later=True)  # a pseudonym is a string
     return clean.schema
 
 
