@@ -60,8 +60,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/compaction.py
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/refine_engines.py
+	$(BIN)/python bench/spark_anonymise.py
 	$(BIN)/python bench/nab.py
 	$(BIN)/python bench/burst.py --files 100
+	$(BIN)/python bench/cost_model.py
 	$(BIN)/python bench/results_table.py
 
 # Regenerate the Lambda layer's pins (requirements/lambda-layer.txt) from pyproject's

@@ -81,3 +81,42 @@ def test_ordered_map_raises_at_the_failing_item_and_bounds_what_is_in_flight():
             results.append(value)
     assert results == [0, 1, 2, 3, 4]
     assert max(started) <= 5 + 3  # never more than workers + 1 ahead of the consumer
+
+
+def _results(folder: Path) -> None:
+    """Benchmark documents as ``make bench`` leaves them (figures of a plausible run)."""
+    documents = {
+        "anonymise_vs_floor": {"measured": 4.0, "details": {"rows": 1_000_000}},
+        "end_to_end_spark_vs_lambda": {"measured": 30.0, "details": {
+            "rows": 1_000_000, "spark_anonymise_s": 20.0, "spark_refine_s": 10.0}},
+        "athena_scan_team_anomalies": {"measured": 5_400},
+        "athena_scan_absences_monthly": {"measured": 2_800},
+    }
+    for name, document in documents.items():
+        (folder / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_the_cost_model_bills_glue_minimums_per_object_and_work_beyond_them(tmp_path):
+    import cost_model
+
+    _results(tmp_path)
+    measured = cost_model.Measured.read(tmp_path)
+    assert measured.anonymise_core_s_per_row == pytest.approx(40e-6)  # 2 cores x 20 s / 1M
+    assert not measured.publish_measured  # bench/publish.py did not run: assumed, and said
+    # 10,000 small files a day: every object's refine run is billed its one-minute minimum
+    small = cost_model.costs(measured, 10_000, 65_000_000, 0.0, 1000)
+    assert small["glue DPU-h"] == pytest.approx(10_000 * 2 / 60)
+    # ... a backfill in few large objects is billed by its work (4 vCPU per DPU)
+    rows = 6.45e9
+    large = cost_model.costs(measured, 100, rows, rows, 0)
+    work = rows * (20e-6 + 40e-6) / 4 / 3600
+    assert large["glue DPU-h"] == pytest.approx(work)
+    # Athena bills at least 10 MB a query, however few bytes the Parquet layout reads
+    assert small["athena bytes"] == 1000 * 10e6
+
+
+def test_the_cost_model_names_the_benchmark_to_run_when_a_figure_is_missing(tmp_path):
+    import cost_model
+
+    with pytest.raises(SystemExit, match="anonymise_vs_floor.json is missing"):
+        cost_model.Measured.read(tmp_path)
