@@ -17,6 +17,7 @@ from typing import Any
 from lakeguard.contracts.model import (
     COLUMN_TYPES,
     CONFLICT_POLICIES,
+    COUNT_CAP,
     DERIVATION_NAMES,
     DETECTOR_NAMES,
     ENCODINGS,
@@ -320,6 +321,10 @@ def parse_contract(text: str, path: str) -> Contract:
                                     f"(one of {sorted(pseudonyms)})")
         if privacy.k < 1:
             raise p.fail("k", "must be at least 1")
+        for name, value in (("k", privacy.k), ("l", privacy.l)):
+            if value > COUNT_CAP:
+                raise p.fail(name, f"must be at most {COUNT_CAP} (classes are counted up to "
+                                   f"{COUNT_CAP} people or values)")
     natural_key = _natural_key(top.sub("natural_key"), clean_names) \
         if "natural_key" in data else None
     if (natural_key is not None and natural_key.on_conflict == "replace"

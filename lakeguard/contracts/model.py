@@ -145,6 +145,12 @@ class NaturalKey:
     on_conflict: Literal["reject", "skip", "replace"] = "reject"
 
 
+#: Distinct people (or sensitive values) counted per class, at most: a class's count is
+#: exact below this and reads as this from it on, which is all a check of ``k`` or ``l``
+#: needs, and keeps what the counter holds proportional to the classes, not to the people.
+COUNT_CAP = 100
+
+
 @dataclass(frozen=True)
 class PrivacySpec:
     """Guarantees enforced on the clean output before anything is written."""

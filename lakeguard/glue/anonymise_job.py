@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lakeguard.contracts import load_contract
-from lakeguard.contracts.model import Contract
+from lakeguard.contracts.model import COUNT_CAP, Contract
 from lakeguard.exceptions import ContractError, ValidationFailed
 from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.glue.preflight import Preflight, preflight
@@ -127,9 +127,13 @@ def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[st
     kept = sized.filter(keep)
     measured = kept.agg(F.min("__class"), F.min("__l"),
                         F.countDistinct(*[F.col(q) for q in quasi])).collect()[0]
-    outcome = {"k_required": spec.k, "k_achieved": measured[0],
+    def counted(value: int | None) -> int | None:  # as the Lambda path counts (COUNT_CAP)
+        return None if value is None else min(value, COUNT_CAP)
+
+    outcome = {"k_required": spec.k,
+               "k_achieved": counted(measured[0]) if spec.subject else measured[0],
                "l_required": spec.l if spec.sensitive else None,
-               "l_achieved": measured[1] if spec.sensitive else None,
+               "l_achieved": counted(measured[1]) if spec.sensitive else None,
                "k_counted_in": "people" if spec.subject else "rows",
                "quasi_identifiers": quasi, "sensitive": spec.sensitive}
     return kept.drop("__class", "__l"), outcome

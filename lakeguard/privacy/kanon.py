@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeguard.contracts.model import PrivacySpec
+from lakeguard.contracts.model import COUNT_CAP, PrivacySpec
 
 _SEPARATOR, _NULL = "\x1f", "\x00"
 #: Distinct pairs kept before the first compaction.
@@ -49,10 +49,24 @@ class Verdict:
     rows_suppressed: int
 
 
-class _Pairs:
-    """Distinct (class, value) pairs, compacted as batches add to them."""
+def _capped(pairs: pa.Table, cap: int) -> pa.Table:
+    """At most ``cap`` of each class's distinct values (which ones does not matter)."""
+    lists = pairs.group_by("k", use_threads=False).aggregate([("v", "list")])
+    values = pc.list_slice(lists["v_list"], 0, cap)
+    return pa.table({"k": pc.take(lists["k"], pc.list_parent_indices(values)),
+                     "v": pc.list_flatten(values)})
 
-    def __init__(self) -> None:
+
+class _Pairs:
+    """Distinct (class, value) pairs, compacted as batches add to them.
+
+    A class keeps at most :data:`COUNT_CAP` values: its count is exact up to the cap (no
+    ``k`` or ``l`` is above it), and an object with millions of people holds no more than
+    one with a hundred per class (``bench/memory.py``).
+    """
+
+    def __init__(self, cap: int = COUNT_CAP) -> None:
+        self.cap = cap
         self.parts: list[pa.Table] = []
         self.kept = 0
 
@@ -68,7 +82,9 @@ class _Pairs:
     def distinct(self) -> pa.Table:
         if not self.parts:
             return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
-        return pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False).aggregate([])
+        distinct = pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False) \
+            .aggregate([])
+        return _capped(distinct, self.cap)
 
     def per_class(self) -> dict[str, int]:
         counted = self.distinct().group_by("k", use_threads=False).aggregate([([], "count_all")])

@@ -118,5 +118,5 @@ def test_the_cost_model_bills_glue_minimums_per_object_and_work_beyond_them(tmp_
 def test_the_cost_model_names_the_benchmark_to_run_when_a_figure_is_missing(tmp_path):
     import cost_model
 
-    with pytest.raises(SystemExit, match="anonymise_vs_floor.json is missing"):
+    with pytest.raises(SystemExit, match=r"anonymise_vs_floor\.json is missing"):
         cost_model.Measured.read(tmp_path)

@@ -184,6 +184,35 @@ def test_a_class_with_one_diagnosis_chapter_is_suppressed_by_l_diversity():
     assert verdict.l_achieved == 2
 
 
+def test_people_are_counted_up_to_the_cap_and_exactly_below_it():
+    """The counter keeps at most COUNT_CAP people per class, so memory follows the classes
+    (bench/memory.py); below the cap, and so wherever k or l can fail, counts are exact."""
+    from lakeguard.contracts.model import COUNT_CAP
+    from lakeguard.privacy.kanon import _Pairs
+
+    crowd = COUNT_CAP + 50
+    table = pa.table({"band": ["20-29"] * crowd + ["60-69"] * 8, "dep": ["69"] * (crowd + 8),
+                      "person": [f"p{i}" for i in range(crowd)] + list("abcdabcd")})
+    counter = ClassCounter(PrivacySpec(("band", "dep"), 5, "person"))
+    counter.people = _Pairs()
+    for batch in table.to_batches(max_chunksize=16):  # compacted many times over
+        counter.add(counter.measure(batch))
+        counter.people.parts = [counter.people.distinct()]
+    assert counter.people.per_class() == {"20-29\x1f69": COUNT_CAP, "60-69\x1f69": 4}
+    verdict = counter.verdict()
+    assert verdict.small.to_pylist() == ["60-69\x1f69"] and verdict.k_achieved == COUNT_CAP
+    assert sum(t.num_rows for t in counter.people.parts) == COUNT_CAP + 4
+
+
+def test_a_k_above_what_is_counted_is_refused_by_the_loader():
+    from lakeguard.contracts.model import COUNT_CAP
+
+    text = (Path(__file__).resolve().parents[2] / "datasets" / "absences.toml").read_text()
+    assert "\nk = 5 " in text
+    with pytest.raises(ContractError, match=rf"'privacy.k': must be at most {COUNT_CAP}"):
+        parse_contract(text.replace("\nk = 5 ", f"\nk = {COUNT_CAP + 1} ", 1), "absences.toml")
+
+
 # -- whole files -----------------------------------------------------------------------
 
 def test_generated_file_anonymises_with_k_and_counted_rejects():
