@@ -69,15 +69,23 @@ class _Pairs:
         self.cap = cap
         self.parts: list[pa.Table] = []
         self.kept = 0
+        #: Classes already holding ``cap`` values: what a batch adds to them is dropped at
+        #: once, so pairs pile up between compactions only for classes still filling.
+        self.full = pa.array([], pa.string())
 
     def add(self, keys: pa.Array, values: pa.Array) -> None:
-        pairs = pa.table({"k": keys, "v": pc.cast(values, pa.string())}).group_by(
-            ["k", "v"], use_threads=False).aggregate([])
+        pairs = pa.table({"k": keys, "v": pc.cast(values, pa.string())})
+        if len(self.full):
+            pairs = pairs.filter(pc.invert(pc.is_in(pairs["k"], value_set=self.full)))
+        pairs = pairs.group_by(["k", "v"], use_threads=False).aggregate([])
         self.parts.append(pairs)
         self.kept += pairs.num_rows
         if self.kept > max(2 * self.parts[0].num_rows, _COMPACT_AT):
-            self.parts = [self.distinct()]
-            self.kept = self.parts[0].num_rows
+            compacted = self.distinct()
+            self.parts, self.kept = [compacted], compacted.num_rows
+            sizes = compacted.group_by("k", use_threads=False).aggregate([([], "count_all")])
+            self.full = sizes.filter(pc.greater_equal(sizes["count_all"], self.cap))["k"] \
+                .combine_chunks()
 
     def distinct(self) -> pa.Table:
         if not self.parts:
