@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lakeguard import __version__
-from lakeguard.cli.support import Parser, add_format_option, add_global_options, all_parsers, run_main
+from lakeguard.cli.support import Parser, add_format_option, run_main, with_global_options
 from lakeguard.exceptions import UsageError
 
 #: Where NAB keeps the published results, relative to its data folder.
@@ -195,10 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lakeguard-eval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_nab_parser(sub)
-    add_global_options(parser, top=True)
-    for child in list(all_parsers(parser))[1:]:
-        add_global_options(child, top=False)
-    return parser
+    return with_global_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

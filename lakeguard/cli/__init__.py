@@ -26,14 +26,13 @@ from lakeguard.cli.support import (
     EXIT_OK,
     Parser,
     add_format_option,
-    add_global_options,
     add_state_dir_option,
-    all_parsers,
     emit,
     existing_dir,
     positive_int,
     progress,
     run_main,
+    with_global_options,
 )
 from lakeguard.config import ENV_ATHENA_WORKGROUP, ENV_GLUE_DATABASE
 from lakeguard.exceptions import SetupError
@@ -141,10 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ops_parsers(sub)
     add_models_parser(sub)
     add_ledger_parser(sub)
-    add_global_options(parser, top=True)
-    for child in list(all_parsers(parser))[1:]:
-        add_global_options(child, top=False)
-    return parser
+    return with_global_options(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -214,6 +214,14 @@ def add_format_option(parser: argparse.ArgumentParser, formats: tuple[str, ...] 
                         help=argparse.SUPPRESS, **alias)
 
 
+def with_global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` with the global options on it and on every sub-command under it."""
+    add_global_options(parser, top=True)
+    for child in list(all_parsers(parser))[1:]:
+        add_global_options(child, top=False)
+    return parser
+
+
 def all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
     """``parser`` and every sub-command parser under it, depth first."""
     yield parser
