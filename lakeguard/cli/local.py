@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from lakeguard.cli.support import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    PROJECT_ROOT,
     add_format_option,
     add_state_dir_option,
     dataset_name,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from lakeguard.local.persistent import RunningLake
     from lakeguard.local.runtime import LocalLake, RunResult
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = PROJECT_ROOT / "data" / "football" / "ligue1"
 _RESULT_COLUMNS = ("file", "status", "outcome", "rows_in", "rows_out", "rows_rejected",
                    "rows_warned", "rows_suppressed", "k_achieved", "seconds", "reason")

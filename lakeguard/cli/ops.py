@@ -6,12 +6,12 @@ import argparse
 import dataclasses
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakeguard.cli.support import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    PROJECT_ROOT,
     add_format_option,
     add_stack_prefix_option,
     dataset_name,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lakeguard.erasure import ErasureReport
     from lakeguard.pipeline.rerun import Rerun
 
-CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+CDK_JSON = PROJECT_ROOT / "cdk.json"
 
 
 def print_erasure(report: ErasureReport, fmt: str = "table",

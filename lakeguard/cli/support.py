@@ -35,6 +35,9 @@ EXIT_SETUP = 3
 
 FORMATS = ("table", "csv", "json")
 
+#: The source tree the commands run from (``cdk.json``, the demo's ``data/``).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CREDENTIAL_CODES = frozenset({
     "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",

@@ -244,3 +244,13 @@ def test_erase_has_a_machine_readable_report_without_the_identifier(capsys):
     assert shown["clean_objects"] == ["absences/part-1.parquet"] and "subject" not in shown
     print_erasure(report)
     assert "would erase subject p-3f2a" in capsys.readouterr().out
+
+
+def test_the_files_commands_read_from_the_source_tree_are_where_they_look():
+    """Moving the CLI into a package once made ``demo``, ``doctor`` and ``teardown`` look for
+    ``cdk.json`` and the demo seasons under ``lakeguard/``."""
+    from lakeguard.cli.local import DEMO_DATA
+    from lakeguard.cli.ops import CDK_JSON
+
+    assert CDK_JSON.is_file() and (CDK_JSON.parent / "app.py").is_file()
+    assert len(list(DEMO_DATA.glob("*.csv"))) == 31
