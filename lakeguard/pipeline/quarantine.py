@@ -44,10 +44,10 @@ def failure_reason(error: dict[str, Any]) -> dict[str, str]:
     return {"error": name, "message": cause}
 
 
-def _failed_stage(state: dict[str, Any]) -> str:
+def _failed_stage(state: dict[str, Any], validation: Validation | None,
+                  checked: ModelCheck | None) -> str:
     """The first stage without a result, not counting the stages this run skips."""
     skipped = set()
-    validation, checked = Validation.find(state), ModelCheck.find(state)
     if validation is not None and not validation.has_model:
         skipped |= {"model_check", "train", "score"}
     if checked is not None and not checked.needs_training:
@@ -63,7 +63,9 @@ def quarantine(state: dict[str, Any], settings: Settings,
     branches of its dataset's tables.
     """
     ref = ObjectRef.from_state(state)
-    validation = Validation.find(state)
+    validation, bad_validation = Validation.salvage(state)
+    checked, bad_check = ModelCheck.salvage(state)
+    unreadable = [why for why in (bad_validation, bad_check) if why]
     dataset = validation.dataset if validation else ref.dataset
     prefix = quarantine_prefix(dataset, ref.run_id)
     s3 = client("s3", session)
@@ -73,8 +75,8 @@ def quarantine(state: dict[str, Any], settings: Settings,
     object_key = f"{prefix}{safe_name(ref.key)}"  # a '..' key must not name it
     s3.copy_object(Bucket=settings.quarantine_bucket, Key=object_key, CopySource=source)
     reason = failure_reason(state.get("error") or {})
-    failed_stage = _failed_stage(state)
-    report = {
+    failed_stage = _failed_stage(state, validation, checked)
+    report: dict[str, Any] = {
         "run_id": ref.run_id,
         "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},
         "dataset": dataset,
@@ -83,13 +85,15 @@ def quarantine(state: dict[str, Any], settings: Settings,
         "quarantined_at": datetime.now(UTC).isoformat(),
         "object": object_key,
     }
+    if unreadable:
+        report["unreadable_results"] = unreadable
     reverted: dict[str, str] = {}
     if failed_stage == "publish" and dataset:
         report["reverted"] = reverted = revert_commits(ref, dataset, settings)
     report_key = put_json(report, settings.quarantine_bucket, f"{prefix}report.json", session)
     for bucket in (settings.clean_bucket, settings.refined_bucket):
         delete_keys(bucket, list_keys(bucket, staging_prefix(ref.run_id), session), session)
-    if dataset and Quality.find(state):  # the run reached Refine, which writes branches
+    if dataset and Quality.PATH in state:  # the run reached Refine, which writes branches
         drop_run_branches(ref.run_id, dataset, settings)
     Ledger(settings.ledger_table, session).advance(
         ref, QUARANTINED, dataset=dataset, reason=f"{reason['error']}: {reason['message']}"[:1000],

@@ -83,6 +83,19 @@ class StageResult:
         doc = state.get(cls.PATH)
         return None if doc is None else cls.from_json(doc)
 
+    @classmethod
+    def salvage(cls, state: dict[str, Any]) -> tuple[Self | None, str | None]:
+        """This result if it parses, else ``None`` and why: for the stage that must not fail.
+
+        Quarantine reads earlier results only to enrich its report; a result it cannot
+        parse (a stage and Quarantine from different deploys) must not stop it from keeping
+        the object. The reason names the path and fields only, never a value.
+        """
+        try:
+            return cls.find(state), None
+        except (TypeError, ValueError) as err:
+            return None, str(err) if isinstance(err, TypeError) else f"$.{cls.PATH}: unreadable"
+
 
 @dataclass(frozen=True)
 class Validation(StageResult):

@@ -69,3 +69,25 @@ def test_an_unrouted_object_is_kept_under_unrouted(lake: Lake):
     assert result["reason"] == "RoutingError"
     assert sorted(lake.keys("quarantine")) == [f"unrouted/{state['run_id']}/2006-07.csv",
                                                f"unrouted/{state['run_id']}/report.json"]
+
+
+def test_a_result_quarantine_cannot_parse_does_not_stop_it_keeping_the_object(lake: Lake):
+    # GIVEN a run whose earlier results come from another deploy: an extra field in
+    # $.validation and a $.model_check that is not even an object
+    state = lake.drop("matches/2006-07.csv", SEASON)
+    state["validation"] = {**Lake.invoke("validate", state), "added_later": 1}
+    state["model_check"] = "not-an-object"
+    state["error"] = _caught(RuntimeError("Score timed out"))
+    # WHEN Quarantine runs
+    result = Lake.invoke("quarantine", state)
+    # THEN the object is kept under its dataset, the report names what it could not read,
+    # and the ledger is final
+    prefix = f"matches/{state['run_id']}/"
+    assert sorted(lake.keys("quarantine")) == [f"{prefix}2006-07.csv", f"{prefix}report.json"]
+    report = _report(lake, f"{prefix}report.json")
+    unreadable = report["unreadable_results"]
+    assert len(unreadable) == 2
+    assert "$.validation" in unreadable[0] and "added_later" in unreadable[0]
+    assert "$.model_check" in unreadable[1]
+    assert result["reason"] == "RuntimeError"
+    assert lake.ledger(state).state == "quarantined"
