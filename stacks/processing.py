@@ -46,13 +46,20 @@ from stacks.tables import LakeTables, allow_table_commits
 #: versions so the jobs run with what the Spark tests ran with.
 GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 
+#: What only runs on a workstation: the command line and what it alone uses (preflight,
+#: teardown, deploy-time and query helpers, sample generators), the embedded AWS and the
+#: pytest plugin. ``tests/infra`` checks that nothing a packaged module imports is here.
+WORKSTATION_ONLY = ("lakeguard/cli", "lakeguard/local", "lakeguard/samples", "lakeguard/doctor.py",
+                    "lakeguard/teardown.py", "lakeguard/deployment.py", "lakeguard/query.py",
+                    "lakeguard/testing.py")
+
 #: What a packaged artefact keeps from the project root (glob rules, last match wins): the
-#: handlers, the core and the contracts, without what only runs on a workstation (the
-#: embedded AWS, the pytest plugin). The NAB evaluation tooling is a package of its own,
-#: ``lakeguard_eval``, left out with everything else the first rule drops.
+#: handlers, the core and the contracts, without the workstation's tooling. The NAB
+#: evaluation tooling is a package of its own, ``lakeguard_eval``, left out with everything
+#: else the first rule drops.
 _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**", "!datasets",
-              "!datasets/**", "**/__pycache__", "**/*.pyc", "lakeguard/local", "lakeguard/local/**",
-              "lakeguard/testing.py"]
+              "!datasets/**", "**/__pycache__", "**/*.pyc",
+              *(rule for path in WORKSTATION_ONLY for rule in (path, f"{path}/**"))]
 
 
 def lambda_code() -> lambda_.Code:

@@ -1,11 +1,14 @@
 """Assertions on the synthesized CloudFormation: what a data engineer checks before deploying."""
 
+import ast
 import hashlib
 import json
 import re
 from pathlib import Path
 
 import pytest
+
+from stacks.processing import WORKSTATION_ONLY
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachines" / "pipeline.asl.json").read_text())
@@ -269,6 +272,33 @@ def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     assert not list(asset.rglob("lakeguard_eval"))
     assert not [p for p in asset.rglob("*") if "nab" in p.name.lower() or p.name in NAB_FILES]
     assert (asset / "lakeguard" / "ml" / "detectors").is_dir()
+    assert not [path for path in WORKSTATION_ONLY if (asset / path).exists()]
+    assert not _unresolved_imports(asset)
+
+
+def _unresolved_imports(asset: Path) -> list[str]:
+    """``lakeguard`` modules that a packaged file imports (at any depth) but the asset lacks."""
+    missing = []
+    for source in asset.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and not node.level else [])
+            for name in names:
+                if name.split(".")[0] != "lakeguard":
+                    continue
+                path = asset.joinpath(*name.split("."))
+                if not (path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()):
+                    missing.append(f"{source.relative_to(asset)} imports {name}")
+    return missing
+
+
+def test_the_import_check_sees_a_module_the_asset_lacks(tmp_path):
+    (tmp_path / "lakeguard").mkdir()
+    (tmp_path / "lakeguard" / "__init__.py").write_text("")
+    (tmp_path / "lakeguard" / "stage.py").write_text(
+        "def run():\n    from lakeguard.cli.support import PROJECT_ROOT\n")
+    assert _unresolved_imports(tmp_path) == ["lakeguard/stage.py imports lakeguard.cli.support"]
 
 
 def test_glue_library_asset_holds_only_core_and_contracts(dev):
@@ -279,6 +309,8 @@ def test_glue_library_asset_holds_only_core_and_contracts(dev):
         library = _staged_asset(dev, key)
         assert sorted(p.name for p in library.iterdir()) == ["datasets", "lakeguard"]
         assert not [p for p in library.rglob("*") if p.name in NAB_FILES]
+        assert not [path for path in WORKSTATION_ONLY if (library / path).exists()]
+        assert not _unresolved_imports(library)
 
 
 def test_ingest_path_is_eventbridge_to_sqs_with_dlq_to_lambda(dev):
