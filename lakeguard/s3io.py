@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakeguard.aws import client
 from lakeguard.exceptions import LakeguardError
+from lakeguard.layout import object_key, partition_path
 
 if TYPE_CHECKING:
     import boto3
@@ -112,6 +114,32 @@ def write_parquet(
     """Write a table as one Parquet object; return its s3:// URI."""
     client("s3", session).put_object(Bucket=bucket, Key=key, Body=table_to_parquet_bytes(table))
     return f"s3://{bucket}/{key}"
+
+
+def split_partitions(table: pa.Table, names: tuple[str, ...]) -> dict[tuple[str, ...], pa.Table]:
+    """Split a table by the values of its partition columns (as strings, as in Hive folders)."""
+    if not names:
+        return {(): table}
+    keys = pa.table({n: pc.cast(table[n], pa.string()) for n in names})
+    out = {}
+    for row in keys.group_by(list(names)).aggregate([]).to_pylist():
+        mask = None
+        for name in names:
+            cond = pc.equal(keys[name], row[name])
+            mask = cond if mask is None else pc.and_(mask, cond)
+        out[tuple(str(row[n]) for n in names)] = table.filter(mask)
+    return out
+
+
+def write_partitions(
+    table: pa.Table, bucket: str, prefix: str, partition_by: tuple[str, ...],
+    session: boto3.session.Session | None = None,
+) -> list[str]:
+    """One Parquet object per partition under ``prefix/<name=value>/part-0.parquet``."""
+    return [write_parquet(rows, bucket, object_key(prefix, partition_path(partition_by, values),
+                                                    "part-0.parquet"), session)
+            for values, rows in sorted(split_partitions(table, partition_by).items())
+            if rows.num_rows]
 
 
 def with_partition_columns(table: pa.Table, key: str) -> pa.Table:

@@ -95,6 +95,8 @@ def stage_grants(layout: LakeLayout) -> dict[str, tuple[ObjectGrant, ...]]:
             ObjectGrant("clean", (STAGING,), WRITE, _RUN_NAMED),
         ),
         "clean_report": (ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),),
+        "refine": (ObjectGrant("clean", (STAGING,), READ, _RUN_NAMED),
+                   ObjectGrant("refined", (STAGING,), WRITE, _RUN_NAMED)),
         "quality": (
             ObjectGrant("clean", (STAGING, *layout.clean_folders), READ + WRITE,
                         f"{_RUN_NAMED}; reads the published natural keys and rewrites the "

@@ -89,6 +89,8 @@ STAGES: dict[str, StageSpec] = {
     "clean": StageSpec(2048, 900, "parses up to lambda_max_bytes in bounded batches"),
     "clean_report": StageSpec(256, 30, "reads the Glue anonymise job's JSON report"),
     "quality": StageSpec(1024, 120, "reads the object's clean Parquet once"),
+    "refine": StageSpec(2048, 300, "derives the refined tables from the object's clean rows "
+                                   "in memory (at most lambda_max_bytes of raw data)"),
     "check_model": StageSpec(1024, 300, "reads the model table's history"),
     "train": StageSpec(1024, 300, "fits one small model per stale entity"),
     "score": StageSpec(1024, 300, "scores this object's points"),

@@ -1,7 +1,7 @@
 """The pipeline's state machine, written once in Python; ``pipeline.asl.json`` is its output.
 
 The ASL file is what ships: ``cdk deploy`` substitutes its placeholders and the embedded
-AWS runs it as-is. It is generated here so that what the ten tasks share is written once
+AWS runs it as-is. It is generated here so that what the tasks share is written once
 (how a Lambda or Glue task retries, that every failure goes to Quarantine) and so that each
 task's ``ResultPath`` is the path of the typed result its stage returns
 (:mod:`lakeguard.pipeline.state`). ``make asl`` (``python -m statemachines.definition``)
@@ -22,6 +22,8 @@ from lakeguard.pipeline.state import (
     Publish,
     Quality,
     Quarantine,
+    Refine,
+    RefineJobRun,
     Score,
     StageResult,
     Train,
@@ -67,6 +69,7 @@ LAMBDA_TASKS: dict[str, tuple[str, type[StageResult]]] = {
     "Clean": ("clean", Clean),
     "CleanReport": ("clean_report", Clean),
     "QualityGate": ("quality", Quality),
+    "Refine": ("refine", Refine),
     "CheckModel": ("check_model", ModelCheck),
     "Train": ("train", Train),
     "Score": ("score", Score),
@@ -154,13 +157,18 @@ def definition() -> State:
         "CleanReport": _lambda("CleanReport", "Return the Glue anonymise job's report as the "
                                "Clean stage's result.", "QualityGate"),
         "QualityGate": _lambda("QualityGate", "Check the clean output against the contract's "
-                               "quality rules.", "Refine"),
-        "Refine": _glue(
+                               "quality rules.", "RouteRefine"),
+        "RouteRefine": _choice("An object Clean handled in Lambda is refined in Lambda too: a "
+                               "Glue run's start-up and one-minute minimum would dwarf it.",
+                               f"$.{v}.route", {"StringEquals": "glue"}, "RefineLarge", "Refine"),
+        "Refine": _lambda("Refine", "Derive the refined tables from the staged clean rows with "
+                          "the Arrow transforms; stage them for Publish.", "HasModel"),
+        "RefineLarge": _glue(
             "Derive the refined tables with the Glue Spark job, onto this run's branch of each "
             "Iceberg table (run_<run id>); Publish commits them to main.", "RefineJobName",
             {"--dataset.$": "$.dataset", "--inputs.$": f"States.JsonToString($.{c}.outputs)",
              "--run_id.$": "$.run_id"},
-            GlueJobRun, "HasModel"),
+            RefineJobRun, "HasModel"),
         "HasModel": _choice("Only datasets whose contract declares a model are scored.",
                             f"$.{v}.has_model", {"BooleanEquals": True}, "CheckModel", "Publish"),
         "CheckModel": _lambda("CheckModel", "Per entity: no champion, or drift (PSI, alert rate) "

@@ -8,7 +8,7 @@ embedded AWS; it matches a stage by its handler (``lambdas.<stage>.handler``)::
     with lake.inject(fail("score", error=RuntimeError)):   # fails for good: quarantined
         lake.drop(path, "matches/")
     with lake.refuse_glue_runs(glue_busy("refine", times=1)):  # Glue at its run cap once
-        lake.drop(path, "matches/")
+        lake.drop(large, "matches/")                         # (for an object routed to Glue)
 """
 
 from __future__ import annotations

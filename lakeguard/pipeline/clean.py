@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakeguard.aws import client
@@ -26,28 +25,13 @@ from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.state import Clean, dataset_of
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
-from lakeguard.s3io import PARQUET_COMPRESSION, HashingStream, upload_path
+from lakeguard.s3io import PARQUET_COMPRESSION, HashingStream, split_partitions, upload_path
 
 if TYPE_CHECKING:
     import boto3
 
 #: Rejects (and warnings) listed in the stage result, and so in the quarantine report, at most.
 _REJECTS_SHOWN = 20
-
-
-def split_partitions(table: pa.Table, names: tuple[str, ...]) -> dict[tuple[str, ...], pa.Table]:
-    """Split a table by the values of its partition columns."""
-    if not names:
-        return {(): table}
-    keys = pa.table({n: pc.cast(table[n], pa.string()) for n in names})
-    out = {}
-    for row in keys.group_by(list(names)).aggregate([]).to_pylist():
-        mask = None
-        for name in names:
-            cond = pc.equal(keys[name], row[name])
-            mask = cond if mask is None else pc.and_(mask, cond)
-        out[tuple(str(row[n]) for n in names)] = table.filter(mask)
-    return out
 
 
 def pseudonym_key(needed: bool, session: boto3.session.Session | None) -> PseudonymKey | None:

@@ -31,11 +31,11 @@ from lakeguard.ml.store import S3Store
 from lakeguard.ml.training import drift_check, fit_entities
 from lakeguard.ml.training_plan import TrainRequest
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.handoff import handed_rows
 from lakeguard.pipeline.state import Clean, ModelCheck, Score, Train, dataset_of
 from lakeguard.s3io import write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
 from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_TABLE
-from lakeguard.tables.branches import branch_rows
 from lakeguard.tables.expressions import not_equal
 from lakeguard.transforms.refine import output_schema
 
@@ -52,11 +52,15 @@ def _schema(contract: Contract) -> pa.Schema:
     return output_schema(contract.refined_table(_spec(contract).table), contract)
 
 
-def _run_rows(ref: ObjectRef, contract: Contract, settings: Settings) -> pa.Table:
-    """The run's rows of the model's table, on the branch the refine job wrote them to."""
+def _run_rows(ref: ObjectRef, contract: Contract, settings: Settings,
+              session: boto3.session.Session | None = None) -> pa.Table:
+    """The run's rows of the model's table, as Refine handed them over."""
     schema = _schema(contract)
-    rows = branch_rows(_model_table(contract, settings), ref.run_id, tuple(schema.names))
-    return schema.empty_table() if rows is None else rows.select(schema.names).cast(schema)
+    rows = handed_rows(_model_table(contract, settings), settings.refined_bucket,
+                       _spec(contract).table, ref.run_id, session, tuple(schema.names))
+    if not rows.num_columns:
+        return schema.empty_table()
+    return rows.select(schema.names).cast(schema)
 
 
 def _model_table(contract: Contract, settings: Settings) -> Any:
@@ -108,7 +112,7 @@ class _Run:
 def _run(state: dict[str, Any], settings: Settings,
          session: boto3.session.Session | None) -> _Run:
     ref, contract = ObjectRef.from_state(state), load_contract(dataset_of(state))
-    return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings),
+    return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings, session),
                 S3Store(settings.artefacts_bucket, session))
 
 

@@ -44,11 +44,12 @@ from lakeguard.pipeline.duplicates import (
     refuse_conflicts,
 )
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.handoff import handed_rows
 from lakeguard.pipeline.ledger import PUBLISHED, Ledger
 from lakeguard.pipeline.seams import seam
 from lakeguard.pipeline.state import Clean, NaturalKeyOutcome, Quality, Score, Validation
 from lakeguard.pipeline.state import Publish as PublishResult
-from lakeguard.s3io import delete_keys, list_keys, put_json, read_parquet
+from lakeguard.s3io import delete_keys, list_keys, put_json
 from lakeguard.tables import (
     CLEAN,
     Names,
@@ -60,7 +61,7 @@ from lakeguard.tables import (
     run_tables,
 )
 from lakeguard.tables.anomalies import ANOMALIES_TABLE
-from lakeguard.tables.branches import branch_rows, drop_branch, drop_run_branches
+from lakeguard.tables.branches import drop_branch, drop_run_branches
 from lakeguard.tables.commit import Superseded, displaced_keys, with_lineage
 from lakeguard.tables.expressions import equal
 from lakeguard.tables.spec import RUN_COLUMN, SOURCE_COLUMN
@@ -82,18 +83,8 @@ Displace = Callable[["Table", "pa.Table"], dict[str, "pa.Table"]]
 
 def staged_rows(spec: TableSpec, table: Table, ref: ObjectRef, names: Names,
                 session: boto3.session.Session | None) -> pa.Table:
-    """The rows earlier stages handed over for one table.
-
-    On the run's branch of the table when a Spark job wrote them (the refined tables),
-    else as Parquet under the run's staging prefix (partition values from the paths).
-    """
-    handed = branch_rows(table, ref.run_id)
-    if handed is not None:
-        return handed
-    bucket = names.bucket(spec.zone)
-    keys = [k for k in list_keys(bucket, f"{staging_prefix(ref.run_id)}{spec.name}/", session)
-            if k.endswith(".parquet")]
-    return read_parquet([f"s3://{bucket}/{k}" for k in keys], session)
+    """The rows earlier stages handed over for one table (its branch, else staged Parquet)."""
+    return handed_rows(table, names.bucket(spec.zone), spec.name, ref.run_id, session)
 
 
 def commit_table(spec: TableSpec, ref: ObjectRef, source: Source, settings: Settings,

@@ -17,7 +17,15 @@ from lakeguard.layout import quarantine_prefix, staging_prefix
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.keys import safe_name
 from lakeguard.pipeline.ledger import QUARANTINED, Ledger
-from lakeguard.pipeline.state import RESULTS, ModelCheck, Quality, Validation
+from lakeguard.pipeline.state import (
+    RESULTS,
+    CleanJobRun,
+    ModelCheck,
+    Quality,
+    Refine,
+    RefineJobRun,
+    Validation,
+)
 from lakeguard.pipeline.state import Quarantine as QuarantineResult
 from lakeguard.s3io import delete_keys, list_keys, put_json
 from lakeguard.tables import Source, load_table, revert_run, run_tables
@@ -27,7 +35,8 @@ if TYPE_CHECKING:
     import boto3
 
 #: The results a run writes, in order; a Glue job's run is not a stage's own result.
-_STAGES = tuple(path for path in RESULTS if path not in ("clean_job", "quarantine"))
+_STAGES = tuple(path for path in RESULTS
+                if path not in (CleanJobRun.PATH, RefineJobRun.PATH, "quarantine"))
 
 
 def failure_reason(error: dict[str, Any]) -> dict[str, str]:
@@ -52,6 +61,8 @@ def _failed_stage(state: dict[str, Any], validation: Validation | None,
         skipped |= {"model_check", "train", "score"}
     if checked is not None and not checked.needs_training:
         skipped.add("train")
+    if RefineJobRun.PATH in state:  # the Glue job refined it: there is no Lambda Refine
+        skipped.add(Refine.PATH)
     return next((s for s in _STAGES if s not in state and s not in skipped), "publish")
 
 

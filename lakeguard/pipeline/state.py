@@ -146,7 +146,6 @@ class Clean(StageResult):
 class GlueJobRun(StageResult):
     """What a ``glue:startJobRun.sync`` task keeps of the job run (its ResultSelector)."""
 
-    PATH: ClassVar[str] = "refine"
     #: The Glue API's own names, as the ResultSelector keeps them.
     JobRunId: str
     JobRunState: str
@@ -157,6 +156,23 @@ class CleanJobRun(GlueJobRun):
     """The Glue anonymise job's run (CleanLarge); CleanReport then writes ``$.clean``."""
 
     PATH: ClassVar[str] = "clean_job"
+
+
+@dataclass(frozen=True)
+class RefineJobRun(GlueJobRun):
+    """The Glue refine job's run (RefineLarge): the rows are on the run's branches."""
+
+    PATH: ClassVar[str] = "refine_job"
+
+
+@dataclass(frozen=True)
+class Refine(StageResult):
+    """Refine (Lambda path): the rows of each refined table, staged as Parquet."""
+
+    PATH: ClassVar[str] = "refine"
+    #: Rows derived per refined table.
+    rows: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -250,8 +266,8 @@ class Quarantine(StageResult):
 
 #: Every result by its path, in the order a run writes them.
 RESULTS: dict[str, type[StageResult]] = {
-    cls.PATH: cls for cls in (Validation, CleanJobRun, Clean, Quality, GlueJobRun, ModelCheck,
-                              Train, Score, Publish, Quarantine)
+    cls.PATH: cls for cls in (Validation, CleanJobRun, Clean, Quality, RefineJobRun, Refine,
+                              ModelCheck, Train, Score, Publish, Quarantine)
 }
 
 

@@ -11,10 +11,12 @@ from lakeguard.aws import client
 from lakeguard.cli import main
 from lakeguard.local.faults import fail, glue_busy, time_out
 
+from .deployed import routed_to_glue
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 #: Handler stage -> the name the quarantine report gives it.
-STAGES = {"validate": "validation", "clean": "clean", "quality": "quality",
+STAGES = {"validate": "validation", "clean": "clean", "quality": "quality", "refine": "refine",
           "check_model": "model_check", "train": "train", "score": "score", "publish": "publish"}
 
 
@@ -28,7 +30,8 @@ def _season(path, team):
 
 
 @pytest.mark.parametrize(("stage", "fault"), [
-    ("validate", fail), ("clean", fail), ("score", fail), ("publish", fail),  # throttled
+    ("validate", fail), ("clean", fail), ("refine", fail), ("score", fail),  # throttled
+    ("publish", fail),
     ("clean", time_out), ("train", time_out),  # a Lambda timeout (Sandbox.Timedout)
 ])
 def test_a_transient_fault_is_retried_and_the_run_succeeds(lake, tmp_path, stage, fault):
@@ -73,8 +76,10 @@ def test_a_permanent_fault_quarantines_the_object_and_leaves_nothing_behind(lake
 
 
 def test_glue_at_its_concurrent_run_cap_is_waited_out(lake, tmp_path):
+    # an object routed to Glue (above the size limit an operator lowered) meets the refine
+    # job at its concurrent-run cap once
     path = _season(tmp_path / "glue_busy_fr.1.csv", "GlueBusy")
-    with lake.refuse_glue_runs(glue_busy("refine", times=1)):
+    with routed_to_glue(), lake.refuse_glue_runs(glue_busy("refine", times=1)):
         result = lake.drop(path, "matches/faults/")
     assert result.outcome == "published", result.reason
     history = client("stepfunctions").get_execution_history(
@@ -82,3 +87,6 @@ def test_glue_at_its_concurrent_run_cap_is_waited_out(lake, tmp_path):
     failed = [e for e in history if e["type"] == "TaskFailed"]
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == [
         "Glue.ConcurrentRunsExceededException"]
+    entered = {e["stateEnteredEventDetails"]["name"] for e in history
+               if "stateEnteredEventDetails" in e}
+    assert {"CleanLarge", "RefineLarge"} <= entered and "Refine" not in entered

@@ -215,8 +215,8 @@ def hand_over(lake: Lake, state: dict[str, Any], zone: str, name: str, rows: Any
 
 
 def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
-    """What the Refine task hands over: each refined table of the clean rows, by the Arrow
-    function the Glue job runs in ``mapInArrow``, on the run's branch of the table."""
+    """What the RefineLarge (Glue) task hands over: each refined table of the clean rows, by
+    the Arrow function the job runs in ``mapInArrow``, on the run's branch of the table."""
     from lakeguard.contracts import load_contract
     from lakeguard.s3io import read_parquet
     from lakeguard.tables import REFINED
@@ -227,16 +227,20 @@ def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
     for table in contract.refined:
         hand_over(lake, state, REFINED, table.table, refine_table(clean, table, contract))
     # the Glue task's result (startJobRun.sync), which Quarantine reads to name a failed stage
-    state["refine"] = {"JobRunId": "jr_functional", "JobRunState": "SUCCEEDED"}
+    state["refine_job"] = {"JobRunId": "jr_functional", "JobRunState": "SUCCEEDED"}
 
 
-def through_refine(lake: Lake, key: str, body: bytes) -> dict[str, Any]:
-    """Drop a matches file and run it through Validate, Clean, Quality and Refine."""
+def through_refine(lake: Lake, key: str, body: bytes, engine: str = "lambda") -> dict[str, Any]:
+    """Drop a matches file and run it through Validate, Clean, Quality and Refine: the
+    Lambda stage (the route of every object this small), or the Glue job's hand-over."""
     state = lake.drop(key, body)
     for stage, result in (("validate", "validation"), ("clean", "clean"),
                           ("quality", "quality")):
         state[result] = Lake.invoke(stage, state)
-    stage_refined(lake, state)
+    if engine == "glue":
+        stage_refined(lake, state)
+    else:
+        state["refine"] = Lake.invoke("refine", state)
     return state
 
 

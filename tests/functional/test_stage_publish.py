@@ -33,9 +33,11 @@ def lake(served_lake: Lake) -> Lake:
     return served_lake
 
 
-def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
-    # GIVEN a season validated, cleaned, checked and refined (its rows staged)
-    state = through_refine(lake, "matches/2006-07.csv", SEASON)
+@pytest.mark.parametrize("engine", ["lambda", "glue"])
+def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake, engine: str):
+    # GIVEN a season validated, cleaned, checked and refined, by the Lambda stage (rows
+    # staged as Parquet) or by the Glue job (rows on the run's branch)
+    state = through_refine(lake, "matches/2006-07.csv", SEASON, engine)
     # WHEN Publish runs
     result = Lake.invoke("publish", state)
     # THEN each table of the contract has one snapshot of the run's rows
@@ -46,6 +48,7 @@ def test_a_season_is_committed_recorded_and_its_hand_off_removed(lake: Lake):
     assert set(clean["run_id"].to_pylist()) == {state["run_id"]}
     assert len(set(clean[SOURCE_COLUMN].to_pylist())) == 1
     assert read_table(lake.settings, "refined", "team_matches").num_rows == 760  # both sides
+    assert not run_branches(load_table(lake.settings, REFINED, "team_matches"))
     # and the hand-off is gone, the audit record written, the ledger final with the snapshots
     assert [k for k in lake.keys("clean") + lake.keys("refined")
             if k.startswith("_staging/")] == []
@@ -85,12 +88,14 @@ def test_a_newer_version_replaces_the_rows_of_the_older(lake: Lake):
     assert clean.num_rows == 379 and set(clean["run_id"].to_pylist()) == {state["run_id"]}
 
 
+@pytest.mark.parametrize("engine", ["lambda", "glue"])
 def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine(
-        lake: Lake, monkeypatch):
+        lake: Lake, monkeypatch, engine: str):
     # GIVEN a season through its model stages, and a Publish that dies right after its
     # clean commit (a time-out, say), as ``seams`` lets a test plan
-    state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON))
-    handed = branch_files(load_table(lake.settings, REFINED, "team_matches"), state["run_id"])
+    state = model_stages(through_refine(lake, "matches/2006-07.csv", SEASON, engine))
+    handed = (branch_files(load_table(lake.settings, REFINED, "team_matches"), state["run_id"])
+              if engine == "glue" else state["refine"]["outputs"])
     publish_crashing_after_clean_commit(state, monkeypatch)
     assert read_table(lake.settings, "clean", "matches").num_rows == 380  # half done
     # WHEN the Catch hands the error to Quarantine
@@ -100,16 +105,17 @@ def test_a_publish_that_crashed_after_its_clean_commit_is_reverted_by_quarantine
     assert set(result["reverted"]) == {"clean/matches"}
     assert read_table(lake.settings, "clean", "matches").num_rows == 0
     assert lake.ledger(state).state == "quarantined"
-    # and the refine job's hand-off (the run's branch of each refined table) is dropped,
-    # its files with it
+    # and Refine's hand-off (the Glue job's branch of each refined table, or the Lambda
+    # stage's staged objects) is dropped, its files with it
     assert run_branches(load_table(lake.settings, REFINED, "team_matches")) == []
     assert handed and not any(_exists(path) for path in handed)
 
 
 def test_the_refine_hand_off_is_invisible_until_publish_commits_it_and_drops_the_branch(
         lake: Lake):
-    # GIVEN a season refined: its rows are on the run's branch of each refined table
-    state = through_refine(lake, "matches/2006-07.csv", SEASON)
+    # GIVEN a season refined by the Glue job: its rows are on the run's branch of each
+    # refined table
+    state = through_refine(lake, "matches/2006-07.csv", SEASON, "glue")
     table = load_table(lake.settings, REFINED, "team_matches")
     assert run_branches(table) == [state["run_id"]]
     assert read_table(lake.settings, REFINED, "team_matches").num_rows == 0  # main: nothing
@@ -135,7 +141,7 @@ def test_a_commit_on_main_after_a_branch_commit_is_a_lost_race_that_retries(lake
 
     # GIVEN a table handle loaded before another run's job wrote its branch (which moves
     # the table's last sequence number, not main)
-    older = through_refine(lake, "matches/2006-07.csv", SEASON)
+    older = through_refine(lake, "matches/2006-07.csv", SEASON, "glue")
     stale = load_table(lake.settings, REFINED, "team_matches")
     other = lake.drop("matches/2007-08.csv", SEASON)
     hand_over(lake, other, REFINED, "team_matches", read_table(lake.settings, REFINED,
@@ -156,7 +162,7 @@ def test_an_orphan_sweep_removes_every_version_of_a_dropped_branchs_files(lake: 
     # GIVEN a versioned refined bucket, as deployed, and a season published from its branch
     client("s3").put_bucket_versioning(Bucket=lake.settings.refined_bucket,
                                        VersioningConfiguration={"Status": "Enabled"})
-    state = through_refine(lake, "matches/2006-07.csv", SEASON)
+    state = through_refine(lake, "matches/2006-07.csv", SEASON, "glue")
     handed = branch_files(load_table(lake.settings, REFINED, "team_matches"), state["run_id"])
     Lake.invoke("publish", state)
     keys = {uri.removeprefix(f"s3://{lake.settings.refined_bucket}/") for uri in handed}

@@ -73,8 +73,8 @@ def test_every_role_holds_exactly_one_customer_managed_policy_and_nothing_inline
                         if {"Ref": logical} in p["Properties"].get("Roles", [])]
             assert len(attached) == 1, logical
     owners = [o for t in dev.values() for o in _principals(t).values()]
-    # 12 functions, 2 jobs, the pipeline, the retrain and compaction schedulers
-    assert len(owners) == len(set(owners)) == 17
+    # 13 functions, 2 jobs, the pipeline, the retrain and compaction schedulers
+    assert len(owners) == len(set(owners)) == 18
 
 
 def test_no_action_wildcards_and_resource_wildcards_only_where_iam_has_no_resources(dev):
@@ -153,7 +153,7 @@ def test_state_machine_may_invoke_exactly_its_stage_functions(dev):
                if "lambda:InvokeFunction" in actions for r in resources}
     pipeline = {r for owner, actions, resources, _ in _statements(dev)
                 if owner == "pipeline" and "lambda:InvokeFunction" in actions for r in resources}
-    assert pipeline == functions and len(functions) == 9
+    assert pipeline == functions and len(functions) == 10
     assert invoked == functions | {'<{"Fn::GetAtt": ["CompactFunctionFE066253", "Arn"]}>'}
     assert _who(dev, "lambda:InvokeFunction", "") == {"pipeline", "scheduler:compaction"}
 
