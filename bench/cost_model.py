@@ -8,7 +8,8 @@ GB-seconds, Glue DPU-hours, Step Functions transitions and Athena bytes, for two
   (the Lambda path), or in 1 GB objects (the Glue path).
 
 Measured (this machine, 2 cores): the anonymise step's rows per second
-(``anonymise_vs_floor``), the Glue jobs' core-seconds per row (``end_to_end_spark_vs_lambda``:
+(``anonymise_vs_floor``), the Arrow refine's seconds per row (``refine_engines``: what the
+Refine Lambda runs), the Glue jobs' core-seconds per row (``end_to_end_spark_vs_lambda``:
 anonymise and refine on local Spark), the Publish state's median seconds per object
 (``publish_seconds_per_object``) and Athena's bytes per query (``athena_scan_*``).
 Assumed, and named below: the other stages' duration on a small object, Lambda's vCPU per
@@ -60,6 +61,7 @@ class Measured:
     clean_cpu_s_per_row: float  # CPU-seconds of the anonymise step per row (2-core machine)
     anonymise_core_s_per_row: float  # core-seconds of the Glue anonymise job per row
     refine_core_s_per_row: float  # core-seconds of the Glue refine job per row
+    arrow_refine_s_per_row: float  # seconds of the Arrow refine (the Refine Lambda) per row
     publish_s: float  # the Publish state, per object
     athena_bytes_per_query: float
     publish_measured: bool  # False: bench/publish.py has not run, 1.2 s assumed
@@ -78,23 +80,33 @@ class Measured:
         spark = doc("end_to_end_spark_vs_lambda")
         spark_rows = spark["details"]["rows"]
         athena = [doc("athena_scan_team_anomalies"), doc("athena_scan_absences_monthly")]
+        arrow_refine = doc("refine_engines")
         publish = folder / "publish_seconds_per_object.json"
         return cls(
             clean_cpu_s_per_row=2 * anonymise["measured"] / anonymise["details"]["rows"],
             anonymise_core_s_per_row=2 * spark["details"]["spark_anonymise_s"] / spark_rows,
             refine_core_s_per_row=2 * spark["details"]["spark_refine_s"] / spark_rows,
+            arrow_refine_s_per_row=arrow_refine["baseline"] / arrow_refine["details"]["rows"],
             publish_s=json.loads(publish.read_text())["measured"] if publish.is_file() else 1.2,
             athena_bytes_per_query=max(a["measured"] for a in athena),
             publish_measured=publish.is_file())
 
 
-def lambda_object(m: Measured, rows: float) -> float:
-    """GB-seconds of one object through the Lambda stages."""
-    clean_gb = STAGES["clean"].memory_mb / 1024
-    clean_s = SMALL_STAGE_S + rows * m.clean_cpu_s_per_row / (clean_gb * VCPU_PER_GB)
-    others = sum(spec.memory_mb / 1024 * SMALL_STAGE_S for name, spec in STAGES.items()
-                 if name not in ("clean", "clean_report", "publish", "quarantine"))
-    return clean_gb * clean_s + STAGES["publish"].memory_mb / 1024 * m.publish_s + others
+def lambda_object(m: Measured, rows: float, on_glue: bool) -> float:
+    """GB-seconds of one object through the Lambda stages (Clean and Refine unless the
+    object is routed to the Glue jobs, which CleanReport then reports on)."""
+    def gb(stage: str) -> float:
+        return STAGES[stage].memory_mb / 1024
+
+    def seconds(stage: str, s_per_row: float) -> float:
+        return SMALL_STAGE_S + rows * s_per_row / (gb(stage) * VCPU_PER_GB)
+
+    engine = (gb("clean_report") * SMALL_STAGE_S if on_glue else
+              gb("clean") * seconds("clean", m.clean_cpu_s_per_row)
+              + gb("refine") * seconds("refine", m.arrow_refine_s_per_row))
+    others = sum(gb(name) * SMALL_STAGE_S for name in STAGES
+                 if name not in ("clean", "clean_report", "refine", "publish", "quarantine"))
+    return engine + gb("publish") * m.publish_s + others
 
 
 def glue_dpu_hours(core_s: float, runs: int) -> float:
@@ -102,15 +114,14 @@ def glue_dpu_hours(core_s: float, runs: int) -> float:
     return max(core_s / 4 / 3600, runs * REFINE_DPU * GLUE_MINIMUM_S / 3600)  # 4 vCPU a DPU
 
 
-def costs(m: Measured, objects: float, rows: float, glue_rows: float, queries: float
+def costs(m: Measured, objects: float, rows: float, on_glue: bool, queries: float
           ) -> dict[str, float]:
-    """USD per item for ``objects`` objects holding ``rows`` rows (``glue_rows`` of them
-    anonymised by the Glue job, the rest by Lambda); every object runs the refine job."""
-    lambda_rows = rows - glue_rows
-    gb_s = objects * lambda_object(m, lambda_rows / objects if objects else 0.0)
-    refine = glue_dpu_hours(rows * m.refine_core_s_per_row, int(objects))
-    anonymise = glue_dpu_hours(glue_rows * m.anonymise_core_s_per_row,
-                               int(objects) if glue_rows else 0)
+    """USD per item for ``objects`` objects holding ``rows`` rows, anonymised and refined
+    by the Glue jobs (objects above ``lambda_max_bytes``) or else by the Lambda stages."""
+    gb_s = objects * lambda_object(m, rows / objects if objects else 0.0, on_glue)
+    runs = int(objects) if on_glue else 0
+    refine = glue_dpu_hours(rows * m.refine_core_s_per_row, runs) if on_glue else 0.0
+    anonymise = glue_dpu_hours(rows * m.anonymise_core_s_per_row, runs) if on_glue else 0.0
     scanned = queries * max(m.athena_bytes_per_query, ATHENA_MINIMUM_BYTES)
     return {
         "lambda GB-s": gb_s, "lambda USD": gb_s * LAMBDA_GB_SECOND + objects * 9 * LAMBDA_REQUEST,
@@ -132,17 +143,17 @@ def main() -> int:
     backfill_bytes = args.backfill_tb * 1e12
     loads = {
         f"{args.files_per_day:,} files/day of {args.file_mb:g} MB (per day)":
-            costs(m, args.files_per_day, day_rows, 0.0, QUERIES_PER_DAY),
+            costs(m, args.files_per_day, day_rows, False, QUERIES_PER_DAY),
         f"{args.backfill_tb:g} TB backfill, {LAMBDA_MAX_BYTES / 1e6:.0f} MB objects (Lambda)":
             costs(m, backfill_bytes / LAMBDA_MAX_BYTES, backfill_bytes / CSV_BYTES_PER_ROW,
-                  0.0, 0),
+                  False, 0),
         f"{args.backfill_tb:g} TB backfill, 1 GB objects (Glue)":
-            costs(m, backfill_bytes / 1e9, backfill_bytes / CSV_BYTES_PER_ROW,
-                  backfill_bytes / CSV_BYTES_PER_ROW, 0),
+            costs(m, backfill_bytes / 1e9, backfill_bytes / CSV_BYTES_PER_ROW, True, 0),
     }
     print(f"measured: anonymise {m.clean_cpu_s_per_row * 1e6:.2f} CPU-us/row (Lambda path), "
           f"Glue anonymise {m.anonymise_core_s_per_row * 1e6:.1f} and refine "
-          f"{m.refine_core_s_per_row * 1e6:.1f} core-us/row, Publish {m.publish_s:.2f} "
+          f"{m.refine_core_s_per_row * 1e6:.1f} core-us/row, Arrow refine "
+          f"{m.arrow_refine_s_per_row * 1e6:.2f} us/row, Publish {m.publish_s:.2f} "
           f"s/object{'' if m.publish_measured else ' (assumed: run bench/publish.py)'}, "
           f"Athena {m.athena_bytes_per_query:,.0f} B/query")
     for load, figures in loads.items():

@@ -388,7 +388,7 @@ def test_prod_retains_the_key_and_log_groups(prod):
 
 def test_every_log_group_is_kms_encrypted_with_retention(dev):
     groups = [g for t in dev.values() for g in _resources(t, "AWS::Logs::LogGroup").values()]
-    assert len(groups) >= 11  # 9 stages, ingest, the state machine
+    assert len(groups) >= 12  # 10 stages, ingest, the state machine
     for group in groups:
         assert "KmsKeyId" in group["Properties"] and group["Properties"]["RetentionInDays"] == 30
 

@@ -1,5 +1,6 @@
 """The benchmark plumbing: result documents, the table, bytes a columnar reader fetches."""
 
+import dataclasses
 import json
 import sys
 import threading
@@ -91,6 +92,7 @@ def _results(folder: Path) -> None:
             "rows": 1_000_000, "spark_anonymise_s": 20.0, "spark_refine_s": 10.0}},
         "athena_scan_team_anomalies": {"measured": 5_400},
         "athena_scan_absences_monthly": {"measured": 2_800},
+        "refine_engines": {"measured": 1.4, "baseline": 0.004, "details": {"rows": 20_000}},
     }
     for name, document in documents.items():
         (folder / f"{name}.json").write_text(json.dumps(document))
@@ -103,12 +105,21 @@ def test_the_cost_model_bills_glue_minimums_per_object_and_work_beyond_them(tmp_
     measured = cost_model.Measured.read(tmp_path)
     assert measured.anonymise_core_s_per_row == pytest.approx(40e-6)  # 2 cores x 20 s / 1M
     assert not measured.publish_measured  # bench/publish.py did not run: assumed, and said
-    # 10,000 small files a day: every object's refine run is billed its one-minute minimum
-    small = cost_model.costs(measured, 10_000, 65_000_000, 0.0, 1000)
-    assert small["glue DPU-h"] == pytest.approx(10_000 * 2 / 60)
+    # 10,000 small files a day are refined in Lambda: no Glue run, no one-minute minimum
+    small = cost_model.costs(measured, 10_000, 65_000_000, False, 1000)
+    assert small["glue DPU-h"] == 0
+    assert measured.arrow_refine_s_per_row == pytest.approx(0.2e-6)
+    # ... each pays the Refine Lambda's seconds on top of the other stages'
+    per_object = cost_model.lambda_object(measured, 6_500, on_glue=False)
+    without_refine = per_object - cost_model.lambda_object(
+        dataclasses.replace(measured, arrow_refine_s_per_row=0.0), 6_500, False)
+    assert without_refine == pytest.approx(6_500 * 0.2e-6 / cost_model.VCPU_PER_GB)
+    # a run per object on Glue bills its minimum, however small the object
+    few = cost_model.costs(measured, 10, 10, True, 0)
+    assert few["glue DPU-h"] == pytest.approx(2 * 10 * 2 / 60)  # both jobs, 2 DPU, 1 min
     # ... a backfill in few large objects is billed by its work (4 vCPU per DPU)
     rows = 6.45e9
-    large = cost_model.costs(measured, 100, rows, rows, 0)
+    large = cost_model.costs(measured, 100, rows, True, 0)
     work = rows * (20e-6 + 40e-6) / 4 / 3600
     assert large["glue DPU-h"] == pytest.approx(work)
     # Athena bills at least 10 MB a query, however few bytes the Parquet layout reads
