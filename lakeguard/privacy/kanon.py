@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,6 +35,39 @@ def class_keys(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, .
     parts = [pc.fill_null(pc.cast(batch.column(q), pa.string()), _NULL) for q in quasi_identifiers]
     joined = pc.binary_join_element_wise(*parts, _SEPARATOR)
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+
+def _encoded(values: pa.Array) -> tuple[npt.NDArray[np.int64], pa.Array]:
+    """Each row's value as a number, and the numbers' texts (nulls as :data:`_NULL`).
+
+    Floats are encoded by their text: ``-0.0`` and ``0.0`` are one value to a hash but two
+    texts, and the text is what a class key holds.
+    """
+    if pa.types.is_floating(values.type):
+        values = pc.cast(values, pa.string())
+    encoded = pc.dictionary_encode(values, null_encoding="encode")
+    indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return indices, pc.fill_null(pc.cast(encoded.dictionary, pa.string()), _NULL)
+
+
+def class_codes(batch: pa.RecordBatch | pa.Table,
+                quasi_identifiers: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], pa.Array]:
+    """Each row's class as a number ``0..m-1``, and the ``m`` classes' :func:`class_keys`.
+
+    The same classes as :func:`class_keys` without building a text per row: columns are
+    dictionary-encoded and their numbers combined, and only one row of each class is
+    joined into its key.
+    """
+    codes = np.zeros(batch.num_rows, dtype=np.int64)
+    for name in quasi_identifiers:
+        column = batch.column(name)
+        indices, dictionary = _encoded(column.combine_chunks()
+                                       if isinstance(column, pa.ChunkedArray) else column)
+        if int(codes.max(initial=0)) + 1 > (1 << 62) // max(len(dictionary), 1):
+            codes = np.unique(codes, return_inverse=True)[1].astype(np.int64)
+        codes = codes * len(dictionary) + indices
+    _, first, codes = np.unique(codes, return_index=True, return_inverse=True)
+    return codes.astype(np.int64), class_keys(batch.take(pa.array(first)), quasi_identifiers)
 
 
 @dataclass(frozen=True)
@@ -81,22 +116,35 @@ class _Pairs:
         self.parts.append(pairs)
         self.kept += pairs.num_rows
         if self.kept > max(2 * self.parts[0].num_rows, _COMPACT_AT):
-            compacted = self.distinct()
+            compacted, sizes = self._compacted()
             self.parts, self.kept = [compacted], compacted.num_rows
-            sizes = compacted.group_by("k", use_threads=False).aggregate([([], "count_all")])
             self.full = sizes.filter(pc.greater_equal(sizes["count_all"], self.cap))["k"] \
                 .combine_chunks()
 
-    def distinct(self) -> pa.Table:
+    def _compacted(self) -> tuple[pa.Table, pa.Table]:
+        """The distinct pairs, capped, and each class's number of them (``k``, ``count_all``).
+
+        Capping (a list per class) costs more than counting, so it runs only when a class
+        holds more than ``cap`` values.
+        """
         if not self.parts:
-            return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
+            empty = pa.array([], pa.string())
+            return pa.table({"k": empty, "v": empty}), \
+                pa.table({"k": empty, "count_all": pa.array([], pa.int64())})
         distinct = pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False) \
             .aggregate([])
-        return _capped(distinct, self.cap)
+        sizes = distinct.group_by("k", use_threads=False).aggregate([([], "count_all")])
+        if (pc.max(sizes["count_all"]).as_py() or 0) <= self.cap:
+            return distinct, sizes
+        capped = pc.min_element_wise(sizes["count_all"], pa.scalar(self.cap, pa.int64()))
+        return _capped(distinct, self.cap), sizes.set_column(1, "count_all", capped)
+
+    def distinct(self) -> pa.Table:
+        return self._compacted()[0]
 
     def per_class(self) -> dict[str, int]:
-        counted = self.distinct().group_by("k", use_threads=False).aggregate([([], "count_all")])
-        return dict(zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(), strict=True))
+        sizes = self._compacted()[1]
+        return dict(zip(sizes["k"].to_pylist(), sizes["count_all"].to_pylist(), strict=True))
 
 
 @dataclass
@@ -110,22 +158,26 @@ class ClassCounter:
 
     def measure(self, batch: pa.RecordBatch) -> tuple[dict[str, int], pa.Table, pa.Table]:
         """What one batch adds (thread-safe: touches nothing shared); see :meth:`add`."""
-        quasi = self.privacy.quasi_identifiers
-        keys = class_keys(batch, quasi)
-        counted = pa.table({"k": keys}).group_by("k", use_threads=False).aggregate(
-            [([], "count_all")])
-        rows = dict(zip(counted["k"].to_pylist(), counted["count_all"].to_pylist(), strict=True))
-        people = self._pairs(keys, batch, self.privacy.subject)
-        sensitive = self._pairs(keys, batch, self.privacy.sensitive)
+        codes, keys = class_codes(batch, self.privacy.quasi_identifiers)
+        rows: dict[str, int] = {}
+        for key, count in zip(keys.to_pylist(), np.bincount(codes, minlength=len(keys)).tolist(),
+                              strict=True):
+            rows[key] = rows.get(key, 0) + count
+        people = self._pairs(codes, keys, batch, self.privacy.subject)
+        sensitive = self._pairs(codes, keys, batch, self.privacy.sensitive)
         return rows, people, sensitive
 
     @staticmethod
-    def _pairs(keys: pa.Array, batch: pa.RecordBatch, column: str | None) -> pa.Table:
+    def _pairs(codes: npt.NDArray[np.int64], keys: pa.Array, batch: pa.RecordBatch,
+               column: str | None) -> pa.Table:
+        """The distinct (class key, value text) pairs of one batch."""
         if column is None:
             return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
-        values = pc.fill_null(pc.cast(batch.column(column), pa.string()), _NULL)
-        return pa.table({"k": keys, "v": values}).group_by(["k", "v"], use_threads=False) \
-            .aggregate([])
+        indices, texts = _encoded(batch.column(column))
+        width = max(len(texts), 1)
+        pairs = np.unique(codes * width + indices)
+        return pa.table({"k": keys.take(pa.array(pairs // width)),
+                         "v": texts.take(pa.array(pairs % width))})
 
     def seed(self, published: pa.Table) -> None:
         """Count the people and sensitive values of already published rows in their classes.
@@ -176,5 +228,6 @@ def suppress(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...
     """The batch (or table) without the rows of the ``small`` classes."""
     if not quasi_identifiers or not len(small):
         return batch
-    return batch.filter(pc.invert(pc.is_in(class_keys(batch, quasi_identifiers),
-                                            value_set=small)))
+    codes, keys = class_codes(batch, quasi_identifiers)
+    dropped = pc.is_in(keys, value_set=small).to_numpy(zero_copy_only=False)[codes]
+    return batch.filter(pa.array(~dropped))
