@@ -133,7 +133,8 @@ class _Pairs:
                 pa.table({"k": empty, "count_all": pa.array([], pa.int64())})
         distinct = pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False) \
             .aggregate([])
-        sizes = distinct.group_by("k", use_threads=False).aggregate([([], "count_all")])
+        sizes = distinct.group_by("k", use_threads=False).aggregate([([], "count_all")]) \
+            .select(["k", "count_all"])
         if (pc.max(sizes["count_all"]).as_py() or 0) <= self.cap:
             return distinct, sizes
         capped = pc.min_element_wise(sizes["count_all"], pa.scalar(self.cap, pa.int64()))
@@ -142,27 +143,67 @@ class _Pairs:
     def distinct(self) -> pa.Table:
         return self._compacted()[0]
 
+    def sizes(self) -> pa.Table:
+        """Each class's number of distinct values, up to the cap (``k``, ``count_all``)."""
+        return self._compacted()[1]
+
     def per_class(self) -> dict[str, int]:
-        sizes = self._compacted()[1]
+        sizes = self.sizes()
         return dict(zip(sizes["k"].to_pylist(), sizes["count_all"].to_pylist(), strict=True))
+
+
+def _no_rows() -> pa.Table:
+    return pa.table({"k": pa.array([], pa.string()), "n": pa.array([], pa.int64())})
+
+
+@dataclass
+class _RowCounts:
+    """Rows per class over the batches seen: tables of (``k``, ``n``), summed as they grow."""
+
+    parts: list[pa.Table] = field(default_factory=list)
+    kept: int = 0
+
+    def add(self, counts: pa.Table) -> None:
+        self.parts.append(counts)
+        self.kept += counts.num_rows
+        if self.kept > max(2 * self.parts[0].num_rows, _COMPACT_AT):
+            self.parts = [self.total()]
+            self.kept = self.parts[0].num_rows
+
+    def total(self) -> pa.Table:
+        """One row per class: its key ``k`` and its number of rows ``n``."""
+        if not self.parts:
+            return _no_rows()
+        summed = pa.concat_tables(self.parts).group_by("k", use_threads=False) \
+            .aggregate([("n", "sum")])
+        return summed.select(["k", "n_sum"]).rename_columns(["k", "n"])
+
+
+Measured = tuple[pa.Table, pa.Table, pa.Table]
 
 
 @dataclass
 class ClassCounter:
-    """Rows, people and sensitive values per class, over every batch of an object."""
+    """Rows, people and sensitive values per class, over every batch of an object.
+
+    Everything stays in Arrow tables keyed by the class's text (:func:`class_keys`): an
+    object's classes can be nearly as many as its rows, too many for Python dicts.
+    """
 
     privacy: PrivacySpec
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: _RowCounts = field(default_factory=_RowCounts)
     people: _Pairs = field(default_factory=_Pairs)
     sensitive: _Pairs = field(default_factory=_Pairs)
 
-    def measure(self, batch: pa.RecordBatch) -> tuple[dict[str, int], pa.Table, pa.Table]:
-        """What one batch adds (thread-safe: touches nothing shared); see :meth:`add`."""
+    def measure(self, batch: pa.RecordBatch) -> Measured:
+        """What one batch adds (thread-safe: touches nothing shared); see :meth:`add`.
+
+        Rows per class (``k``, ``n``), then the distinct (class, person) and (class,
+        sensitive value) pairs (``k``, ``v``).
+        """
         codes, keys = class_codes(batch, self.privacy.quasi_identifiers)
-        rows: dict[str, int] = {}
-        for key, count in zip(keys.to_pylist(), np.bincount(codes, minlength=len(keys)).tolist(),
-                              strict=True):
-            rows[key] = rows.get(key, 0) + count
+        rows = pa.table({"k": keys, "n": pa.array(np.bincount(codes, minlength=len(keys)),
+                                                  pa.int64())})
         people = self._pairs(codes, keys, batch, self.privacy.subject)
         sensitive = self._pairs(codes, keys, batch, self.privacy.sensitive)
         return rows, people, sensitive
@@ -187,13 +228,13 @@ class ClassCounter:
         """
         for batch in published.to_batches():
             _, people, sensitive = self.measure(batch)
-            self.add(({}, people, sensitive))
+            self.add((_no_rows(), people, sensitive))
 
-    def add(self, measured: tuple[dict[str, int], pa.Table, pa.Table]) -> None:
+    def add(self, measured: Measured) -> None:
         """Fold in what :meth:`measure` returned for one batch (on one thread, in order)."""
         rows, people, sensitive = measured
-        for name, count in rows.items():
-            self.rows[name] = self.rows.get(name, 0) + count
+        if rows.num_rows:
+            self.rows.add(rows)
         for pairs, target in ((people, self.people), (sensitive, self.sensitive)):
             if pairs.num_rows:
                 target.add(pairs["k"], pairs["v"])
@@ -203,24 +244,28 @@ class ClassCounter:
         spec = self.privacy
         if not spec.quasi_identifiers:
             return Verdict(pa.array([], pa.string()), None, None, None, None, "rows", 0, 0)
-        sizes = self.people.per_class() if spec.subject else self.rows
-        diversity = self.sensitive.per_class() if spec.sensitive else {}
-        small, kept_sizes, kept_l = [], [], []
-        for name in self.rows:
-            size, distinct = sizes.get(name, 0), diversity.get(name, 0)
-            if size < spec.k or (spec.sensitive and distinct < spec.l):
-                small.append(name)
-            else:
-                kept_sizes.append(size)
-                kept_l.append(distinct)
-        suppressed = sum(self.rows[name] for name in small)
+        judged = self.rows.total()
+        sizes = self.people.sizes() if spec.subject else judged
+        judged = judged.join(sizes.rename_columns(["k", "size"]), "k", join_type="left outer",
+                             use_threads=False)
+        size = pc.fill_null(judged["size"], 0)
+        small = pc.less(size, spec.k)
+        distinct = None
+        if spec.sensitive:
+            judged = judged.join(self.sensitive.sizes().rename_columns(["k", "distinct"]), "k",
+                                 join_type="left outer", use_threads=False)
+            size = pc.fill_null(judged["size"], 0)
+            distinct = pc.fill_null(judged["distinct"], 0)
+            small = pc.or_(pc.less(size, spec.k), pc.less(distinct, spec.l))
+        kept = pc.invert(small)
         return Verdict(
-            small=pa.array(small, pa.string()), k_required=spec.k,
-            k_achieved=min(kept_sizes, default=None),
+            small=judged["k"].filter(small).combine_chunks(), k_required=spec.k,
+            k_achieved=pc.min(size.filter(kept)).as_py(),
             l_required=spec.l if spec.sensitive else None,
-            l_achieved=min(kept_l, default=None) if spec.sensitive else None,
+            l_achieved=pc.min(distinct.filter(kept)).as_py() if distinct is not None else None,
             counted_in="people" if spec.subject else "rows",
-            classes=len(kept_sizes), rows_suppressed=suppressed)
+            classes=pc.sum(kept).as_py() or 0,
+            rows_suppressed=pc.sum(judged["n"].filter(small)).as_py() or 0)
 
 
 def suppress(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...],

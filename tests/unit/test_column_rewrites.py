@@ -103,7 +103,9 @@ def test_class_measure_is_the_per_row_count(rows):
     counter = ClassCounter(PrivacySpec(_QUASI, 2, "person", "reason", 2))
     measured_rows, people, sensitive = counter.measure(batch)
     keys = class_keys(batch, _QUASI).to_pylist()
-    assert measured_rows == dict(Counter(keys))
+    counted = dict(zip(measured_rows["k"].to_pylist(), measured_rows["n"].to_pylist(),
+                       strict=True))
+    assert len(counted) == measured_rows.num_rows and counted == dict(Counter(keys))
     for pairs, column in ((people, "person"), (sensitive, "reason")):
         got = list(zip(pairs["k"].to_pylist(), pairs["v"].to_pylist(), strict=True))
         assert len(got) == len(set(got))
@@ -123,3 +125,33 @@ def test_suppress_drops_exactly_the_rows_of_the_small_classes(rows, data):
     assert kept.column("i").to_pylist() == expected  # NaN differs from itself: rows by number
     table = pa.Table.from_batches([batch, batch])
     assert suppress(table, _QUASI, pa.array(small, pa.string())).num_rows == 2 * len(expected)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_ROWS, st.integers(1, 4), st.integers(1, 3), st.sampled_from([None, "person"]),
+       st.sampled_from([None, "reason"]), st.integers(1, 7))
+def test_verdict_is_the_per_class_definition(rows, k, l, subject, sensitive, size):  # noqa: E741
+    """Classes with fewer than k people (rows without a subject) or l sensitive values."""
+    batch = _batch(rows)
+    counter = ClassCounter(PrivacySpec(_QUASI, k, subject, sensitive, l))
+    for part in pa.Table.from_batches([batch], batch.schema).to_batches(max_chunksize=size):
+        counter.add(counter.measure(part))
+    verdict = counter.verdict()
+    keys = class_keys(batch, _QUASI).to_pylist()
+    rows_of = Counter(keys)
+    people = {key: set() for key in rows_of}
+    values = {key: set() for key in rows_of}
+    for key, person, value in zip(keys, _texts(batch, "person"), _texts(batch, "reason"),
+                                  strict=True):
+        people[key].add(person)
+        values[key].add(value)
+    size_of = {key: len(people[key]) if subject else rows_of[key] for key in rows_of}
+    small = {key for key in rows_of
+             if size_of[key] < k or (sensitive is not None and len(values[key]) < l)}
+    kept = set(rows_of) - small
+    assert sorted(verdict.small.to_pylist()) == sorted(small)
+    assert verdict.k_achieved == min((size_of[key] for key in kept), default=None)
+    assert verdict.l_achieved == (min((len(values[key]) for key in kept), default=None)
+                                  if sensitive else None)
+    assert verdict.classes == len(kept)
+    assert verdict.rows_suppressed == sum(rows_of[key] for key in small)
