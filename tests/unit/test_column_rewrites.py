@@ -155,3 +155,85 @@ def test_verdict_is_the_per_class_definition(rows, k, l, subject, sensitive, siz
                                   if sensitive else None)
     assert verdict.classes == len(kept)
     assert verdict.rows_suppressed == sum(rows_of[key] for key in small)
+
+
+# -- typing once per distinct value ----------------------------------------------------
+
+_CELLS = {
+    "date": ["2019-08-09", " 2019-08-09 ", "2020-02-30", "1899-12-31", "1935-06-01", "2030-01-01",
+             "2019-8-9", "Fri Aug 9 2019", "Sat Aug 9 2019", "Sun Feb 30 2020", "fri aug  09 2019"],
+    "float": ["1", "1.5", "-3", "1e999", "nan", "007", "１２", "2000", " 28 "],
+    "int": ["1", "-3", "12345678901234567890", "007", "١٢"],
+    "score": ["3-1", "10-0", "3 - 1", "1000-1", "?", "3-"],
+    "nir": ["1 84 12 76 451 089 46", "184127645108946", "184127645108947",
+            "2 84 12 2A 451 089 46", "1.84.12.76.451.089.46", "1 84 I2 76 451 O89 46"],
+    "string": ["69001", "20100", "97200", "97800", "00100", " 75011", "Lyon Part-Dieu",
+               "Nanterre Campus", "I", "XXII", "Ⅱ", "35600000000048", "73282932000074",
+               "12345678901234", "Dupont", "DUPONT ", "Dupont  Jean", "=cmd|' /C calc'!A0",
+               "+33 6 12 34 56 78", "Ã©lodie", "r\u00e9union\u0301", "a\u200bb", "N/A", "\x07"],
+}
+_GENERIC = [None, "", "  ", "?", "-", "é", "ｌ", "२०"]
+
+
+def _typed_both_ways(batch: pa.RecordBatch, contract):
+    from datetime import date
+
+    from lakeguard.transforms import parse
+
+    by_distinct = parse.type_batch(batch, contract, 1, date(2026, 12, 7))
+    with pytest.MonkeyPatch.context() as patched:  # the row path: nothing encoded
+        patched.setattr(parse, "_distinct", lambda raw: (raw, None))
+        by_row = parse.type_batch(batch, contract, 1, date(2026, 12, 7))
+    assert by_distinct.clean.equals(by_row.clean)
+    assert by_distinct.rejects == by_row.rejects and by_distinct.warnings == by_row.warnings
+    assert by_distinct.sensitive.equals(by_row.sensitive)
+    return by_distinct
+
+
+@pytest.mark.parametrize("dataset", ["absences", "matches"])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_typing_by_distinct_value_is_typing_row_by_row(dataset, data):
+    """Typed columns, rejects, warnings and raw identifiers are those of the row path."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract(dataset)
+    rows = data.draw(st.integers(0, 40))
+    columns = {}
+    for column in contract.columns:
+        pool = _CELLS.get(column.type, []) + _CELLS["string"][:6] + _GENERIC
+        cell = st.one_of(st.sampled_from(pool), TEXT.filter(lambda t: len(t) < 12))
+        cells = data.draw(st.lists(cell, min_size=1, max_size=8))  # rows repeat them
+        columns[column.source] = pa.array(data.draw(st.lists(
+            st.sampled_from(cells), min_size=rows, max_size=rows)), pa.string())
+    _typed_both_ways(pa.RecordBatch.from_pydict(columns), load_contract(dataset))
+
+
+@pytest.fixture(scope="module")
+def absences_batch() -> pa.RecordBatch:
+    from lakeguard.contracts import load_contract
+    from lakeguard.samples.absences import generate
+    from lakeguard.transforms.csvfile import open_csv
+
+    csv = open_csv(generate(300, seed=3).encode(), load_contract("absences"))
+    return pa.Table.from_batches(list(csv)).combine_chunks().to_batches()[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_typing_generated_absences_with_hostile_cells_by_distinct_value(absences_batch, data):
+    """Mostly valid rows (so clean holds rows to compare), some cells made hostile."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract("absences")
+    columns = {name: absences_batch.column(name).to_pylist()
+               for name in absences_batch.schema.names}
+    for _ in range(data.draw(st.integers(0, 30))):
+        name = data.draw(st.sampled_from(sorted(columns)))
+        row = data.draw(st.integers(0, absences_batch.num_rows - 1))
+        columns[name][row] = data.draw(st.one_of(
+            st.none(), st.sampled_from(_GENERIC + _CELLS["string"] + _CELLS["date"] + _CELLS["float"]),
+            TEXT.filter(lambda t: len(t) < 12)))
+    typed = _typed_both_ways(pa.RecordBatch.from_pydict(
+        {name: pa.array(values, pa.string()) for name, values in columns.items()}), contract)
+    assert typed.clean.num_rows > absences_batch.num_rows // 2
