@@ -17,13 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.aws import client
-from lakeguard.privacy.sha256_columns import hmac_sha256_hex, pad_states
 
 if TYPE_CHECKING:
     import boto3
 
 #: Hex characters kept from the HMAC: 128 bits, collision-free at any lake's scale.
 PSEUDONYM_LENGTH = 32
+
+#: Pseudonyms a key remembers before it forgets them all (about 50 MB at most): enough
+#: for the people of neighbouring batches, which is where identifiers repeat.
+_KNOWN_LIMIT = 250_000
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class PseudonymKey:
 
     version_id: str
     secret: bytes = field(repr=False)
+    _known: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[type[PseudonymKey], tuple[str, bytes]]:
         """Pickle (for Spark's workers) the key alone, without the per-process caches."""
@@ -51,21 +55,38 @@ class PseudonymKey:
         return bytes(b ^ 0x36 for b in secret), bytes(b ^ 0x5C for b in secret)
 
     @cached_property
-    def _pad_states(self) -> tuple[Any, Any]:
-        """SHA-256 states after the key pads, for :func:`hmac_sha256_hex` (once per key)."""
-        return pad_states(self.key_pads())
+    def _pads(self) -> tuple[Any, Any]:
+        """SHA-256 states after the key pads.
+
+        Copying them per value gives exactly ``hmac.new(secret, value, sha256)`` at a
+        third of its cost, which matters when every row carries an identifier.
+        """
+        inner, outer = self.key_pads()
+        return hashlib.sha256(inner), hashlib.sha256(outer)
 
     def pseudonymise(self, canonical_values: pa.Array) -> pa.Array:
         """Pseudonymise canonical values; nulls stay null.
 
-        Each distinct value is hashed once, all of them together in numpy
-        (:mod:`lakeguard.privacy.sha256_columns`), then taken back to its rows.
+        Each distinct value is hashed once, and remembered for the next batches (up to
+        ``_KNOWN_LIMIT`` values, so memory stays bounded): identifiers repeat (several
+        absences per person), and HMAC is the costly part.
         """
-        if isinstance(canonical_values, pa.ChunkedArray):
-            canonical_values = canonical_values.combine_chunks()
-        encoded = pc.dictionary_encode(canonical_values)
-        digests = hmac_sha256_hex(self._pad_states, encoded.dictionary, PSEUDONYM_LENGTH)
-        return pc.take(digests, encoded.indices)
+        distinct = pc.unique(canonical_values).drop_null()
+        inner_pad, outer_pad = self._pads
+        known = self._known
+        if len(known) > _KNOWN_LIMIT:
+            known.clear()
+        digests = []
+        for value in distinct.to_pylist():
+            digest = known.get(value)
+            if digest is None:
+                inner, outer = inner_pad.copy(), outer_pad.copy()
+                inner.update(value.encode("utf-8"))
+                outer.update(inner.digest())
+                digest = known[value] = outer.hexdigest()[:PSEUDONYM_LENGTH]
+            digests.append(digest)
+        positions = pc.index_in(canonical_values, value_set=distinct)
+        return pc.take(pa.array(digests, pa.string()), positions)
 
 
 def canonical_text(values: pa.Array) -> pa.Array:
