@@ -31,7 +31,7 @@ from lakeguard.exceptions import ValidationFailed
 from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.identifiers.words import redact_words
 from lakeguard.parallel import default_workers, ordered_map
-from lakeguard.privacy.kanon import ClassCounter, Verdict, suppress
+from lakeguard.privacy.kanon import ClassCounter, Measured, Verdict, suppress
 from lakeguard.privacy.leakguard import guard
 from lakeguard.privacy.policy import apply_policies, per_distinct
 from lakeguard.privacy.pseudonym import PseudonymKey
@@ -115,7 +115,7 @@ class _Anonymised:
 
     clean: pa.RecordBatch
     rejects: list[Reject]
-    measured: tuple[dict[str, int], pa.Table, pa.Table] | None
+    measured: Measured | None
 
 
 def _spill(source: Source, contract: Contract, key: PseudonymKey | None, spill: Path,

@@ -1,0 +1,212 @@
+"""Speed rewrites of the Lambda anonymise path, pinned to their plain per-value definitions.
+
+Each rewrite works on whole columns (distinct values, dictionary codes); each test draws
+values with nulls, empty strings, Unicode and look-alike characters and checks the
+rewrite against the one-value-at-a-time definition it replaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakeguard.contracts.model import PrivacySpec
+from lakeguard.privacy.kanon import ClassCounter, class_keys, suppress
+from lakeguard.privacy.pseudonym import PSEUDONYM_LENGTH, PseudonymKey
+
+#: Text as producers write it: ASCII, accents, invisible characters, look-alikes of
+#: digits and letters (Cyrillic, Greek, full-width, mathematical), any other character.
+TEXT = st.text(st.one_of(
+    st.characters(codec="ascii"), st.sampled_from("éèÉçœÆøßÅåñ\u0301\u0300"),
+    st.sampled_from("\u200b\u200c\u200d\u00ad\u2060\ufeff\u00a0\u202f\u2011\u2013\u2019"),
+    st.sampled_from("аеорсхуіАЕОРСНМТνοα１２３ａｂ𝐀𝐛٣"),
+    st.characters(exclude_categories=["Cs"])), max_size=150)
+
+
+def _hmac(secret: bytes, value: str) -> str:
+    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=1, max_size=70), st.lists(st.one_of(st.none(), TEXT), max_size=60))
+def test_pseudonyms_are_the_hmac_of_each_value_and_nulls_stay_null(secret, values):
+    array = pa.array(values, pa.string())
+    expected = [None if v is None else _hmac(secret, v)[:PSEUDONYM_LENGTH] for v in values]
+    key = PseudonymKey("v", secret)
+    assert key.pseudonymise(array).to_pylist() == expected
+    assert key.pseudonymise(pa.chunked_array([array[:3], array[3:]], pa.string())) \
+        .to_pylist() == expected
+
+
+# -- classes by dictionary codes -------------------------------------------------------
+
+_QUASI = ("band", "dep", "days", "score")
+_ROWS = st.lists(st.tuples(
+    st.one_of(st.none(), st.sampled_from(["20-29", "30-39", "", "२०-२९", "2O-29"])),
+    st.one_of(st.none(), TEXT.filter(lambda t: len(t) < 4)),
+    st.one_of(st.none(), st.integers(-2, 3)),
+    st.one_of(st.none(), st.sampled_from([0.0, -0.0, 1.5, float("nan"), float("inf")])),
+    st.one_of(st.none(), st.sampled_from(["p1", "p2", "p3", "", "р1"])),
+    st.one_of(st.none(), st.sampled_from(["I", "II", "Ⅱ"]))), max_size=60)
+
+
+def _batch(rows) -> pa.RecordBatch:
+    names = (*_QUASI, "person", "reason")
+    types = (pa.string(), pa.string(), pa.int64(), pa.float64(), pa.string(), pa.string())
+    return pa.RecordBatch.from_arrays(
+        [pa.array([r[i] for r in rows], t) for i, t in enumerate(types)], names=list(names))
+
+
+def _texts(batch: pa.RecordBatch, column: str) -> list[str]:
+    return pc.fill_null(pc.cast(batch.column(column), pa.string()), "\x00").to_pylist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ROWS)
+def test_class_measure_is_the_per_row_count(rows):
+    """Rows per class key, and the distinct (class, person) and (class, reason) pairs."""
+    batch = _batch(rows)
+    counter = ClassCounter(PrivacySpec(_QUASI, 2, "person", "reason", 2))
+    measured_rows, people, sensitive = counter.measure(batch)
+    keys = class_keys(batch, _QUASI).to_pylist()
+    counted = dict(zip(measured_rows["k"].to_pylist(), measured_rows["n"].to_pylist(),
+                       strict=True))
+    assert len(counted) == measured_rows.num_rows and counted == dict(Counter(keys))
+    for pairs, column in ((people, "person"), (sensitive, "reason")):
+        got = list(zip(pairs["k"].to_pylist(), pairs["v"].to_pylist(), strict=True))
+        assert len(got) == len(set(got))
+        assert set(got) == set(zip(keys, _texts(batch, column), strict=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ROWS, st.data())
+def test_suppress_drops_exactly_the_rows_of_the_small_classes(rows, data):
+    batch = _batch(rows)
+    batch = batch.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
+    keys = class_keys(batch, _QUASI).to_pylist()
+    small = data.draw(st.lists(st.sampled_from(keys), unique=True) if keys else st.just([]))
+    small.append("not a class")
+    kept = suppress(batch, _QUASI, pa.array(small, pa.string()))
+    expected = [i for i, key in enumerate(keys) if key not in small]
+    assert kept.column("i").to_pylist() == expected  # NaN differs from itself: rows by number
+    table = pa.Table.from_batches([batch, batch])
+    assert suppress(table, _QUASI, pa.array(small, pa.string())).num_rows == 2 * len(expected)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_ROWS, st.integers(1, 4), st.integers(1, 3), st.sampled_from([None, "person"]),
+       st.sampled_from([None, "reason"]), st.integers(1, 7))
+def test_verdict_is_the_per_class_definition(rows, k, l, subject, sensitive, size):  # noqa: E741
+    """Classes with fewer than k people (rows without a subject) or l sensitive values."""
+    batch = _batch(rows)
+    counter = ClassCounter(PrivacySpec(_QUASI, k, subject, sensitive, l))
+    for part in pa.Table.from_batches([batch], batch.schema).to_batches(max_chunksize=size):
+        counter.add(counter.measure(part))
+    verdict = counter.verdict()
+    keys = class_keys(batch, _QUASI).to_pylist()
+    rows_of = Counter(keys)
+    people = {key: set() for key in rows_of}
+    values = {key: set() for key in rows_of}
+    for key, person, value in zip(keys, _texts(batch, "person"), _texts(batch, "reason"),
+                                  strict=True):
+        people[key].add(person)
+        values[key].add(value)
+    size_of = {key: len(people[key]) if subject else rows_of[key] for key in rows_of}
+    small = {key for key in rows_of
+             if size_of[key] < k or (sensitive is not None and len(values[key]) < l)}
+    kept = set(rows_of) - small
+    assert sorted(verdict.small.to_pylist()) == sorted(small)
+    assert verdict.k_achieved == min((size_of[key] for key in kept), default=None)
+    assert verdict.l_achieved == (min((len(values[key]) for key in kept), default=None)
+                                  if sensitive else None)
+    assert verdict.classes == len(kept)
+    assert verdict.rows_suppressed == sum(rows_of[key] for key in small)
+
+
+# -- typing once per distinct value ----------------------------------------------------
+
+_CELLS = {
+    "date": ["2019-08-09", " 2019-08-09 ", "2020-02-30", "1899-12-31", "1935-06-01", "2030-01-01",
+             "2019-8-9", "Fri Aug 9 2019", "Sat Aug 9 2019", "Sun Feb 30 2020", "fri aug  09 2019"],
+    "float": ["1", "1.5", "-3", "1e999", "nan", "007", "１２", "2000", " 28 "],
+    "int": ["1", "-3", "12345678901234567890", "007", "١٢"],
+    "score": ["3-1", "10-0", "3 - 1", "1000-1", "?", "3-"],
+    "nir": ["1 84 12 76 451 089 46", "184127645108946", "184127645108947",
+            "2 84 12 2A 451 089 46", "1.84.12.76.451.089.46", "1 84 I2 76 451 O89 46"],
+    "string": ["69001", "20100", "97200", "97800", "00100", " 75011", "Lyon Part-Dieu",
+               "Nanterre Campus", "I", "XXII", "Ⅱ", "35600000000048", "73282932000074",
+               "12345678901234", "Dupont", "DUPONT ", "Dupont  Jean", "=cmd|' /C calc'!A0",
+               "+33 6 12 34 56 78", "Ã©lodie", "r\u00e9union\u0301", "a\u200bb", "N/A", "\x07"],
+}
+_GENERIC = [None, "", "  ", "?", "-", "é", "ｌ", "२०"]
+
+
+def _typed_both_ways(batch: pa.RecordBatch, contract):
+    from datetime import date
+
+    from lakeguard.transforms import parse
+
+    by_distinct = parse.type_batch(batch, contract, 1, date(2026, 12, 7))
+    with pytest.MonkeyPatch.context() as patched:  # the row path: nothing encoded
+        patched.setattr(parse, "_distinct", lambda raw: (raw, None))
+        by_row = parse.type_batch(batch, contract, 1, date(2026, 12, 7))
+    assert by_distinct.clean.equals(by_row.clean)
+    assert by_distinct.rejects == by_row.rejects and by_distinct.warnings == by_row.warnings
+    assert by_distinct.sensitive.equals(by_row.sensitive)
+    return by_distinct
+
+
+@pytest.mark.parametrize("dataset", ["absences", "matches"])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_typing_by_distinct_value_is_typing_row_by_row(dataset, data):
+    """Typed columns, rejects, warnings and raw identifiers are those of the row path."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract(dataset)
+    rows = data.draw(st.integers(0, 40))
+    columns = {}
+    for column in contract.columns:
+        pool = _CELLS.get(column.type, []) + _CELLS["string"][:6] + _GENERIC
+        cell = st.one_of(st.sampled_from(pool), TEXT.filter(lambda t: len(t) < 12))
+        cells = data.draw(st.lists(cell, min_size=1, max_size=8))  # rows repeat them
+        columns[column.source] = pa.array(data.draw(st.lists(
+            st.sampled_from(cells), min_size=rows, max_size=rows)), pa.string())
+    _typed_both_ways(pa.RecordBatch.from_pydict(columns), load_contract(dataset))
+
+
+@pytest.fixture(scope="module")
+def absences_batch() -> pa.RecordBatch:
+    from lakeguard.contracts import load_contract
+    from lakeguard.samples.absences import generate
+    from lakeguard.transforms.csvfile import open_csv
+
+    csv = open_csv(generate(300, seed=3).encode(), load_contract("absences"))
+    return pa.Table.from_batches(list(csv)).combine_chunks().to_batches()[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_typing_generated_absences_with_hostile_cells_by_distinct_value(absences_batch, data):
+    """Mostly valid rows (so clean holds rows to compare), some cells made hostile."""
+    from lakeguard.contracts import load_contract
+
+    contract = load_contract("absences")
+    columns = {name: absences_batch.column(name).to_pylist()
+               for name in absences_batch.schema.names}
+    for _ in range(data.draw(st.integers(0, 30))):
+        name = data.draw(st.sampled_from(sorted(columns)))
+        row = data.draw(st.integers(0, absences_batch.num_rows - 1))
+        columns[name][row] = data.draw(st.one_of(
+            st.none(), st.sampled_from(_GENERIC + _CELLS["string"] + _CELLS["date"] + _CELLS["float"]),
+            TEXT.filter(lambda t: len(t) < 12)))
+    typed = _typed_both_ways(pa.RecordBatch.from_pydict(
+        {name: pa.array(values, pa.string()) for name, values in columns.items()}), contract)
+    assert typed.clean.num_rows > absences_batch.num_rows // 2
