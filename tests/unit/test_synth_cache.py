@@ -29,3 +29,24 @@ def test_a_changed_input_a_new_file_or_another_context_changes_it(tmp_path):
     (root / "stacks" / "tables.py").write_text("")
     added = inputs_digest(root, {"env": "dev"})
     assert len({before, changed, added, inputs_digest(root, {"env": "prod"})}) == 4
+
+
+def test_synthesis_runs_again_only_when_an_input_changed(tmp_path):
+    from lakeguard.local.runtime import synthesize
+
+    root = _tree(tmp_path)
+    (root / "cdk.json").write_text('{"app": "python app.py"}\n')
+    (root / "app.py").write_text(  # a stand-in app: writes an assembly, counts its runs
+        "import os, pathlib\n"
+        "out = pathlib.Path(os.environ['CDK_OUTDIR']); out.mkdir(parents=True, exist_ok=True)\n"
+        "(out / 'manifest.json').write_text('{}')\n"
+        "with open('runs.txt', 'a') as runs: runs.write('x')\n")
+    runs = root / "runs.txt"
+    synthesize(root)
+    synthesize(root)
+    assert runs.read_text() == "x"  # the second call found the assembly of these inputs
+    (root / "cdk.json").write_text('{"app": "python app.py", "context": {"a": 1}}\n')
+    synthesize(root)
+    (root / "stacks" / "processing.py").write_text("MEMORY = 2048\n")
+    synthesize(root)
+    assert runs.read_text() == "xxx"
