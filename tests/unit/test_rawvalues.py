@@ -49,7 +49,7 @@ def _folded(value: str) -> str:
 
 def plain(tagged: list[str]) -> RawValues:
     """Every tagged value in memory, as the leak guard had them before the collector."""
-    pairs = sorted({tuple(t.split("\x1f", 1)) for t in tagged})
+    pairs = list(dict.fromkeys(tuple(t.split("\x1f", 1)) for t in tagged))  # as first seen
     exact: dict[str, set[str]] = {}
     for kind, value in pairs:
         if kind != "birth_date":
