@@ -1,12 +1,14 @@
 r"""The raw identifiers of one object, gathered while it is parsed, in the forms they are sought.
 
 The contract says what each raw column identifies (``identifier = "name"``, ``"nir"``,
-``"birth_date"`` ...). While an object is parsed, the distinct values of those columns
-are kept in memory, tagged with their kind (``name\\x1fDupont``), and turned once, at the
-end of the first pass, into what the redactor and the leak guard compare with:
+``"birth_date"`` ...). While an object is parsed, each batch's distinct values of those
+columns are tagged with their kind (``name\\x1fDupont``) and handed to a
+:class:`RawCollector`, which sorts them out as they come, in memory that does not grow
+with the people of the object, into what the redactor and the leak guard compare with:
 
 * the folded words of names and ids, looked for word by word in free text;
-* the folded whole values of every kind, compared with whole output cells;
+* the folded whole values of every kind, compared with whole output cells (on local
+  disk behind a Bloom filter: :mod:`lakeguard.identifiers.spilledset`);
 * every written form of a birth date (``12031985``, ``120385``, ``1231985`` ...), which
   the guard compares with the digit runs of the output;
 * postcodes, compared with the output's five-digit runs.
@@ -25,8 +27,9 @@ import pyarrow.compute as pc
 
 from lakeguard.contracts.model import Column
 from lakeguard.identifiers import nir
+from lakeguard.identifiers.bloom import FALSE_POSITIVE_RATE
 from lakeguard.identifiers.normalise import fold
-from lakeguard.identifiers.stringset import StringSet
+from lakeguard.identifiers.spilledset import SpilledSet, SpilledSetBuilder
 from lakeguard.identifiers.words import identifier_words
 
 _TAG = "\x1f"
@@ -34,6 +37,8 @@ _TAG = "\x1f"
 WORD_KINDS = ("name", "id")
 #: Shortest whole value compared with output cells: shorter ones are codes, not identifiers.
 MIN_EXACT_LENGTH = 3
+#: Distinct values kept in memory (words, dates, postcodes) before the first deduplication.
+_COMPACT_AT = 1 << 16
 
 
 def identifier_values(text: pa.Array, typed: pa.Array, column: Column) -> pa.Array:
@@ -55,37 +60,100 @@ def identifier_values(text: pa.Array, typed: pa.Array, column: Column) -> pa.Arr
                                        values.cast(pa.string()), _TAG)
 
 
+class _Distinct:
+    """Distinct values gathered batch by batch, deduplicated whenever the new outnumber the kept.
+
+    Batches repeat the values of earlier ones: compacting only then bounds memory by the
+    distinct values, at amortised linear cost.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[pa.Array] = []
+
+    def add(self, values: pa.Array) -> None:
+        self._parts.append(values)
+        if sum(len(a) for a in self._parts[1:]) > max(len(self._parts[0]), _COMPACT_AT):
+            self._parts = [self.values()]
+
+    def values(self) -> pa.Array:
+        return pc.unique(pa.concat_arrays(self._parts)) if self._parts else \
+            pa.array([], pa.string())
+
+
+class RawCollector:
+    """An object's raw identifiers, gathered batch by batch in bounded memory.
+
+    ``add`` takes each batch's tagged values (:func:`identifier_values`); every
+    :data:`SPOOL_AT` of them are deduplicated and sorted out by kind: whole values go to
+    one :class:`SpilledSetBuilder` per kind (local disk, see
+    :mod:`lakeguard.identifiers.spilledset`); name words, birth dates and postcodes, which
+    a language or a calendar bounds, stay in memory as distinct Arrow arrays. Nothing
+    becomes a Python string per value.
+    """
+
+    def __init__(self, false_positive_rate: float = FALSE_POSITIVE_RATE,
+                 spool_at: int = 1 << 18) -> None:
+        self._rate, self._spool_at = false_positive_rate, spool_at
+        self._pending: list[pa.Array] = []
+        self._pending_values = 0
+        self._exact: dict[str, SpilledSetBuilder] = {}
+        self._words, self._births, self._postcodes = _Distinct(), _Distinct(), _Distinct()
+
+    def add(self, tagged: pa.Array) -> None:
+        """Take one batch's tagged values."""
+        self._pending.append(tagged)
+        self._pending_values += len(tagged)
+        if self._pending_values >= self._spool_at:
+            self._sort_out()
+
+    def _sort_out(self) -> None:
+        if not self._pending:
+            return
+        tagged = pc.unique(pa.concat_arrays(self._pending).drop_null())
+        self._pending, self._pending_values = [], 0
+        parts = pc.split_pattern(tagged, _TAG, max_splits=1)
+        kinds = pc.list_element(parts, 0)
+        values = pc.list_element(parts, 1)
+        for kind in pc.unique(kinds).to_pylist():
+            mine = values.filter(pc.equal(kinds, kind))
+            if kind == "birth_date":  # sought in every written form (birth_forms)
+                self._births.add(mine)
+                continue
+            folded = fold(mine)
+            if kind in WORD_KINDS:
+                self._words.add(identifier_words(mine))
+            if kind == "postcode":
+                self._postcodes.add(pc.unique(folded))
+            if kind not in self._exact:
+                self._exact[kind] = SpilledSetBuilder(self._rate)
+            self._exact[kind].add(
+                folded.filter(pc.greater_equal(pc.utf8_length(folded), MIN_EXACT_LENGTH)))
+
+    def finish(self) -> RawValues:
+        """Everything gathered, in the forms the redactor and the leak guard seek."""
+        self._sort_out()
+        exact = {kind: builder.build() for kind, builder in self._exact.items()}
+        return RawValues(self._words.values(), exact, birth_forms(self._births.values()),
+                         self._postcodes.values())
+
+
 @dataclass(frozen=True)
 class RawValues:
     """An object's raw identifiers, prepared once for every batch's redaction and scan."""
 
     words: pa.Array
-    #: kind -> its folded whole values: built once, probed with each batch's distinct
-    #: cells (rebuilding an Arrow lookup of every NIR per batch cost 3 s a million), in
-    #: about a byte per byte of value, so memory follows the people only that much
-    exact: dict[str, StringSet]
+    #: kind -> its folded whole values: a Bloom filter in memory and the values on local
+    #: disk (:mod:`lakeguard.identifiers.spilledset`), so memory does not follow the people
+    exact: dict[str, SpilledSet]
     birth_forms: pa.Array
     postcodes: pa.Array
 
     @classmethod
     def of(cls, tagged: pa.Array) -> RawValues:
-        """Prepare the tagged values gathered by :func:`identifier_values`."""
-        tagged = pc.unique(tagged.drop_null())
-        parts = pc.split_pattern(tagged, _TAG, max_splits=1)
-        kinds = pc.list_element(parts, 0)
-        values = pc.list_element(parts, 1)
-        exact: dict[str, StringSet] = {}
-        for kind in pc.unique(kinds).to_pylist():
-            if kind == "birth_date":  # sought in every written form (birth_forms)
-                continue
-            mine = fold(values.filter(pc.equal(kinds, kind)))
-            exact[kind] = StringSet(
-                mine.filter(pc.greater_equal(pc.utf8_length(mine), MIN_EXACT_LENGTH)))
-        word_kinds = pc.is_in(kinds, value_set=pa.array(WORD_KINDS))
-        words = identifier_words(values.filter(word_kinds))
-        births = values.filter(pc.equal(kinds, "birth_date"))
-        postcodes = pc.unique(fold(values.filter(pc.equal(kinds, "postcode"))))
-        return cls(words, exact, birth_forms(births), postcodes)
+        """Prepare the tagged values gathered by :func:`identifier_values`, all at once."""
+        collector = RawCollector()
+        collector.add(tagged)
+        return collector.finish()
 
     @classmethod
     def empty(cls) -> RawValues:

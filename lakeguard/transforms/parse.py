@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from lakeguard.contracts.model import Column, Contract
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.identifiers import nir
-from lakeguard.identifiers.rawvalues import RawValues, identifier_values
+from lakeguard.identifiers.rawvalues import RawCollector, RawValues, identifier_values
 from lakeguard.parallel import ordered_map
 from lakeguard.transforms.cast import nullify, type_column
 from lakeguard.transforms.checks import (
@@ -39,9 +39,6 @@ T = TypeVar("T")
 #: Hidden column carrying each row's 1-based data row number, so later stages can reject
 #: a row by its place in the raw file. It never reaches clean.
 ROW = "_row"
-
-#: Sensitive raw values gathered before the first deduplication (see ParseReport).
-_COMPACT_AT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -64,35 +61,23 @@ class Reject:
 class ParseReport:
     """Counts for one parsed object: what came in, what went out, what was rejected.
 
-    ``sensitive_raw`` holds the distinct raw identifiers (tagged with their kind, see
-    :mod:`lakeguard.identifiers.rawvalues`), only in memory, for the redactor and the leak guard.
+    ``sensitive`` gathers the distinct raw identifiers (tagged with their kind, see
+    :mod:`lakeguard.identifiers.rawvalues`) for the redactor and the leak guard.
     """
 
     rows_in: int = 0
     rows_out: int = 0
     rejects: list[Reject] = field(default_factory=list)
     warnings: list[Reject] = field(default_factory=list)
-    sensitive_raw: list[pa.Array] = field(default_factory=list, repr=False)
+    sensitive: RawCollector = field(default_factory=RawCollector, repr=False)
 
     def add_sensitive(self, raw: pa.Array) -> None:
-        """Keep one batch's sensitive raw values, deduplicated as they accumulate.
-
-        Batches repeat the identities of earlier ones (several absences per person):
-        compacting whenever the new values outnumber the kept ones bounds memory by the
-        number of distinct values, not by the size of the file, at amortised linear cost.
-        They stay Arrow arrays until the end: turning each batch's values into Python
-        strings as they come costs twice as much as doing it once for the distinct ones.
-        """
-        self.sensitive_raw.append(raw)
-        if sum(len(a) for a in self.sensitive_raw[1:]) > max(len(self.sensitive_raw[0]),
-                                                              _COMPACT_AT):
-            self.sensitive_raw = [pc.unique(pa.concat_arrays(self.sensitive_raw))]
+        """Gather one batch's sensitive raw values (memory bounded: see RawCollector)."""
+        self.sensitive.add(raw)
 
     def raw_values(self) -> RawValues:
         """The distinct raw values the output must not contain, ready for the leak guard."""
-        if not self.sensitive_raw:
-            return RawValues.empty()
-        return RawValues.of(pa.concat_arrays(self.sensitive_raw))
+        return self.sensitive.finish()
 
     @property
     def rows_rejected(self) -> int:
