@@ -48,7 +48,7 @@ from lakeguard.transforms.checks import processing_day
 from lakeguard.transforms.parse import Reject
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 _REJECTS_SHOWN = 20
 
@@ -68,10 +68,12 @@ def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[st
     if not quasi:
         return clean, {}
     keys = [F.col(f"`{q}`").alias(f"__q{i}") for i, q in enumerate(quasi)]
-    size = F.countDistinct(F.col(f"`{spec.subject}`")) if spec.subject else F.count(F.lit(1))
-    diversity = F.countDistinct(F.coalesce(F.col(f"`{spec.sensitive}`").cast("string"),
-                                           F.lit("\x00"))) if spec.sensitive \
-        else F.lit(None).cast("long")
+
+    def distinct(column: str) -> Column:  # a null is a value of its own, as in kanon
+        return F.countDistinct(F.coalesce(F.col(f"`{column}`").cast("string"), F.lit("\x00")))
+
+    size = distinct(spec.subject) if spec.subject else F.count(F.lit(1))
+    diversity = distinct(spec.sensitive) if spec.sensitive else F.lit(None).cast("long")
     classes = clean.groupBy(*keys).agg(size.alias("__class"), diversity.alias("__l"))
     keep = F.col("__class") >= spec.k
     if spec.sensitive:
