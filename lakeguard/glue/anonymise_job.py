@@ -1,9 +1,11 @@
 """Anonymise on Spark: the Glue path for objects too large for the clean Lambda.
 
 The very functions of the Lambda path run inside ``mapInArrow`` (typing and the strict
-checks, NIR validation, policies and redaction, the name redaction, the leak guard's scan);
-only what needs every row at once is Spark's own: the people and sensitive values of each
-k-anonymity class (window aggregates) and the distinct raw identifiers to look for. Before
+checks, NIR validation, policies and redaction, the name redaction, the leak guard's scan),
+typing and policies in one pass (:mod:`lakeguard.glue.arrow_pass`); Spark's own are the
+pseudonyms (HMAC from ``sha2``, :mod:`lakeguard.glue.pseudonyms`) and what needs every row
+at once: the people and sensitive values of each k-anonymity class (window aggregates)
+and the distinct raw identifiers to look for. Before
 Spark reads the object, the Lambda path's CSV reader streams it once on the driver
 (:mod:`lakeguard.glue.preflight`), so both paths refuse the same files with the same
 reasons and Spark is checked to read the same rows. The job writes a JSON report the
@@ -14,119 +16,73 @@ refine job and Publish read them; nothing reaches ``main`` before Publish.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
-
-import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import COUNT_CAP, Contract
 from lakeguard.exceptions import ContractError, ValidationFailed
+from lakeguard.glue.arrow_pass import (
+    ERROR,
+    WARNING,
+    arrow_pass,
+    clean_rows,
+    findings,
+    sensitive_values,
+)
 from lakeguard.glue.iceberg import write_run_branch
 from lakeguard.glue.preflight import Preflight, preflight
 from lakeguard.glue.pseudonyms import key_natively
+from lakeguard.glue.release_pass import leaks, release_pass, released_rows
 from lakeguard.identifiers.rawvalues import RawValues
 from lakeguard.pipeline.state import Clean
 from lakeguard.privacy.anonymise import (
     check_reject_ratio,
     free_text_columns,
     pseudonym_columns,
-    redact_names,
 )
-from lakeguard.privacy.leakguard import LeakDetected, scan
-from lakeguard.privacy.policy import apply_policies
+from lakeguard.privacy.leakguard import LeakDetected
 from lakeguard.privacy.pseudonym import PseudonymKey
 from lakeguard.tables.branches import run_branch
-from lakeguard.tables.spec import clean_schema
 from lakeguard.transforms.checks import processing_day
-from lakeguard.transforms.parse import Reject, type_batch
+from lakeguard.transforms.parse import Reject
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 _REJECTS_SHOWN = 20
 
 
-def _anonymised(contract: Contract):  # type: ignore[no-untyped-def]
-    """The policies in Arrow, pseudonymised columns left canonical for :func:`key_natively`."""
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            clean, _ = apply_policies(type_batch(batch, contract, 1).clean, contract, None,
-                                      key_later=True)
-            yield clean
-    return apply
-
-
-#: One row per reject or warning: what the Lambda path's report lists, without row numbers
-#: (Spark does not know a row's place in the file).
-_FINDINGS = "column string, rule string, reason string, severity string, first_of_row boolean"
-
-
-def _findings(contract: Contract):  # type: ignore[no-untyped-def]
-    today = processing_day()
-
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            typed = type_batch(batch, contract, 1, today)
-            _, more = apply_policies(typed.clean, contract, None, key_later=True)
-            found = [(r, "error") for r in typed.rejects + more] + \
-                [(w, "warning") for w in typed.warnings]
-            seen: set[tuple[str, int]] = set()
-            first = []
-            for finding, severity in found:
-                first.append((severity, finding.row) not in seen)
-                seen.add((severity, finding.row))
-            yield pa.RecordBatch.from_pydict({
-                "column": pa.array([f.column for f, _ in found], pa.string()),
-                "rule": pa.array([f.rule for f, _ in found], pa.string()),
-                "reason": pa.array([f.reason for f, _ in found], pa.string()),
-                "severity": pa.array([s for _, s in found], pa.string()),
-                "first_of_row": pa.array(first, pa.bool_()),
-            })
-    return apply
-
-
-def _sensitive_values(raw: DataFrame, contract: Contract) -> pa.Array:
-    """Distinct raw identifiers, tagged with their kind (as the Lambda path gathers them)."""
-    schema = pa.schema([pa.field(c.source, pa.string()) for c in contract.columns])
-
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            aligned = pa.RecordBatch.from_pydict({f.name: batch.column(f.name) if f.name in
-                                                  batch.schema.names else
-                                                  pa.nulls(batch.num_rows, pa.string())
-                                                  for f in schema})
-            values = type_batch(aligned, contract, 1).sensitive
-            yield pa.RecordBatch.from_pydict({"value": values})
-    rows = raw.mapInArrow(apply, "value string").distinct().collect()
-    return pa.array([r["value"] for r in rows], pa.string())
-
-
 def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[str, Any]]:
-    """Keep the classes of at least k people and l sensitive values (as :mod:`kanon` does)."""
-    from pyspark.sql import Window
+    """Keep the classes of at least k people and l sensitive values (as :mod:`kanon` does).
+
+    Classes are measured with one aggregate per class and joined back to their rows
+    (null-safe: a null quasi-identifier is a class of its own, as on the Lambda path), so
+    the rows are shuffled once; a window holding each class's set of people on every row
+    cost a sort of all rows and a set per row.
+    """
     from pyspark.sql import functions as F
 
     spec = contract.privacy
     quasi = list(spec.quasi_identifiers)
     if not quasi:
         return clean, {}
-    window = Window.partitionBy(*[F.col(q) for q in quasi])
-    size = F.size(F.collect_set(spec.subject).over(window)) if spec.subject \
-        else F.count(F.lit(1)).over(window)
-    sized = clean.withColumn("__class", size)
+    keys = [F.col(f"`{q}`").alias(f"__q{i}") for i, q in enumerate(quasi)]
+
+    def distinct(column: str) -> Column:  # a null is a value of its own, as in kanon
+        return F.countDistinct(F.coalesce(F.col(f"`{column}`").cast("string"), F.lit("\x00")))
+
+    size = distinct(spec.subject) if spec.subject else F.count(F.lit(1))
+    diversity = distinct(spec.sensitive) if spec.sensitive else F.lit(None).cast("long")
+    classes = clean.groupBy(*keys).agg(size.alias("__class"), diversity.alias("__l"))
     keep = F.col("__class") >= spec.k
     if spec.sensitive:
-        sized = sized.withColumn("__l", F.size(F.collect_set(
-            F.coalesce(F.col(spec.sensitive).cast("string"), F.lit("\x00"))).over(window)))
         keep = keep & (F.col("__l") >= spec.l)
-    else:
-        sized = sized.withColumn("__l", F.lit(None).cast("int"))
-    kept = sized.filter(keep)
-    measured = kept.agg(F.min("__class"), F.min("__l"),
-                        F.countDistinct(*[F.col(q) for q in quasi])).collect()[0]
+    large = classes.filter(keep).cache()
+    measured = large.agg(F.min("__class"), F.min("__l")).collect()[0]
+    same_class = [clean[f"`{q}`"].eqNullSafe(large[f"__q{i}"]) for i, q in enumerate(quasi)]
+    kept = clean.join(large, same_class, "left_semi")
+
     def counted(value: int | None) -> int | None:  # as the Lambda path counts (COUNT_CAP)
         return None if value is None else min(value, COUNT_CAP)
 
@@ -136,30 +92,7 @@ def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[st
                "l_achieved": counted(measured[1]) if spec.sensitive else None,
                "k_counted_in": "people" if spec.subject else "rows",
                "quasi_identifiers": quasi, "sensitive": spec.sensitive}
-    return kept.drop("__class", "__l"), outcome
-
-
-def _names_redacted(raw: RawValues, free_text: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield redact_names(batch, raw, free_text)
-    return apply
-
-
-def _leaks(kept: DataFrame, raw: RawValues, free_text: tuple[str, ...],
-           skip: tuple[str, ...]) -> dict[str, Any]:
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            hits = scan(pa.Table.from_batches([batch]), raw, free_text, skip).counts
-            yield pa.RecordBatch.from_pydict({"hits": [json.dumps(hits)] if hits else []},
-                                             schema=pa.schema([("hits", pa.string())]))
-    found: dict[str, Any] = {}
-    for row in kept.mapInArrow(apply, "hits string").collect():
-        for column, counts in json.loads(row["hits"]).items():
-            for name, count in counts.items():
-                found.setdefault(column, {}).setdefault(name, 0)
-                found[column][name] += count
-    return found
+    return kept, outcome
 
 
 #: Characters Hadoop reads as a glob in a path: a key holding them must be read literally.
@@ -191,8 +124,6 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     l here; otherwise Publish applies them over the published table, as on the Lambda path.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
-
     contract = dataset if isinstance(dataset, Contract) else load_contract(dataset)
     if suppress_classes is None:
         suppress_classes = contract.privacy.k_scope == "object"
@@ -207,13 +138,13 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     if pseudonyms and hmac_key is None:
         raise ContractError(f"{contract.path}: columns {', '.join(pseudonyms)} are pseudonymised "
                             "but the job has no pseudonymisation key (--secret_id)")
-    canonical = raw.mapInArrow(_anonymised(contract), from_arrow_schema(clean_schema(contract)))
+    passed = arrow_pass(raw, contract, processing_day()).cache()
+    canonical = clean_rows(passed, contract)
     clean = key_natively(spark, canonical, pseudonyms, hmac_key) if hmac_key else canonical
-    findings = raw.mapInArrow(_findings(contract), _FINDINGS).cache()
-    errors = findings.filter(F.col("severity") == "error")
+    errors = findings(passed, ERROR)
     reasons = [Reject(0, r["column"], r["reason"], r["rule"])
                for r in errors.limit(_REJECTS_SHOWN).collect()]
-    warnings = findings.filter(F.col("severity") == "warning")
+    warnings = findings(passed, WARNING)
     shown = [Reject(0, r["column"], r["reason"], r["rule"])
              for r in warnings.limit(_REJECTS_SHOWN).collect()]
     rows_warned = warnings.filter(F.col("first_of_row")).count()
@@ -223,15 +154,17 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
         raise ValidationFailed("the object has a header but no valid data rows")
     kept, outcome = _enforce_k(clean, contract) if suppress_classes else (clean, {})
     free_text = free_text_columns(contract)
-    identifiers = RawValues.of(_sensitive_values(raw, contract))
-    kept = kept.mapInArrow(_names_redacted(identifiers, free_text), kept.schema).cache()
+    identifiers = RawValues.of(sensitive_values(passed))
+    released = release_pass(kept, identifiers, free_text, pseudonyms).cache()
+    kept = released_rows(released)
     rows_out = kept.count()
+    passed.unpersist()  # everything after reads the redacted rows' own cache
     if rows_out == 0:
         raise ValidationFailed("no row is left once classes smaller than k are suppressed")
-    leaks = _leaks(kept, identifiers, free_text, pseudonyms)
-    if leaks:
+    found = leaks(released)
+    if found:
         detail = "; ".join(f"column {c!r}: {', '.join(f'{k} x{v}' for k, v in f.items())}"
-                           for c, f in leaks.items())
+                           for c, f in found.items())
         raise LeakDetected(f"the output would carry identifiers ({detail}); nothing was written")
     write_run_branch(spark, kept, database, contract.name, run_id)
     return Clean(

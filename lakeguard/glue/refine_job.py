@@ -1,26 +1,21 @@
 """Refine on Spark: the run's clean rows -> the run's branch of each refined Iceberg table.
 
-Row-wise transforms run through ``mapInArrow`` with the very functions the Arrow path
-uses (:mod:`lakeguard.transforms.refine`), so both engines produce the same rows.
+Every transform of :mod:`lakeguard.transforms.refine` has a Spark twin written in Spark
+SQL (the aggregates, and ``team_perspective`` as two projections of each match), so the
+rows never cross into Python; ``tests/spark/test_refine_spark.py`` holds every twin to
+the Arrow path's rows, and fails when a transform is added without one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-import pyarrow as pa
 
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, RefinedTable
 from lakeguard.glue.args import JobArgumentError
 from lakeguard.glue.iceberg import read_run_branch, write_run_branch
-from lakeguard.transforms.refine import (
-    SEGMENT_SEPARATOR,
-    output_schema,
-    refine_batch,
-    transform_for,
-)
+from lakeguard.transforms.refine import SEGMENT_SEPARATOR, transform_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,19 +47,37 @@ def aggregate_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
     return grouped.select(*columns)
 
 
-def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) -> DataFrame:
-    """Apply one refined table's transform to a clean DataFrame."""
-    from pyspark.sql.pandas.types import from_arrow_schema
+def team_perspective_dataframe(clean: DataFrame, table: RefinedTable) -> DataFrame:
+    """Spark twin of the Arrow transform ``team_perspective``: each match from either side."""
+    from pyspark.sql import functions as F
 
+    options = table.options
+
+    def side(team: str, opponent: str, label: str, goals_for: str, goals_against: str
+             ) -> DataFrame:
+        return clean.select(
+            F.col("date"), F.col(team).alias("team"), F.col(opponent).alias("opponent"),
+            F.lit(label).alias("home_away"), F.col(goals_for).cast("long").alias("goals_for"),
+            F.col(goals_against).cast("long").alias("goals_against"),
+            (F.col(goals_for) - F.col(goals_against)).cast("long").alias("num_goals_net"),
+            F.col("season"))
+
+    return side(options["home"], options["away"], "home", options["home_goals"],
+                options["away_goals"]).unionByName(
+        side(options["away"], options["home"], "away", options["away_goals"],
+             options["home_goals"]))
+
+
+#: The Spark twin of each row-wise transform (the aggregates': :func:`aggregate_dataframe`).
+ROW_TWINS: dict[str, Callable[[DataFrame, RefinedTable], DataFrame]] = {
+    "team_perspective": team_perspective_dataframe}
+
+
+def refine_dataframe(clean: DataFrame, table: RefinedTable, contract: Contract) -> DataFrame:
+    """Apply one refined table's transform to a clean DataFrame, in Spark SQL."""
     if transform_for(table, contract).table is not None:
         return aggregate_dataframe(clean, table)
-    schema = output_schema(table, contract)
-
-    def apply(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield refine_batch(batch, table, contract)
-
-    return clean.mapInArrow(apply, from_arrow_schema(schema))
+    return ROW_TWINS[table.transform](clean, table)
 
 
 def run(spark: SparkSession, dataset: str, inputs: list[str], database: str, run_id: str,

@@ -1,7 +1,7 @@
 """Clean -> refined transforms, selected by name in a contract's ``[[refined]]`` tables.
 
-Each transform is a pure function over one Arrow record batch, so the Lambda path and the
-Glue Spark job (``mapInArrow``) run the very same code and give identical rows. Each also
+Each transform is a pure function over one Arrow record batch, the Lambda path's; the Glue
+Spark job runs its Spark SQL twin (:mod:`lakeguard.glue.refine_job`), held to identical rows. Each also
 declares its output schema, from which the CDK stack builds the Glue catalog table.
 """
 
@@ -136,7 +136,7 @@ def category_counts(table: pa.Table, options: dict[str, Any]) -> pa.Table:
 class RefineTransform:
     """A named refine transform and the schema of what it produces.
 
-    Row-wise transforms (``rows``) run per batch, in Spark through ``mapInArrow``;
+    Row-wise transforms (``rows``) run per batch, in Spark as their twin's projections;
     aggregates (``table``) need the whole object and run in Spark as a group-by.
     """
 

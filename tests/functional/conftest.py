@@ -216,7 +216,7 @@ def hand_over(lake: Lake, state: dict[str, Any], zone: str, name: str, rows: Any
 
 def stage_refined(lake: Lake, state: dict[str, Any]) -> None:
     """What the RefineLarge (Glue) task hands over: each refined table of the clean rows, by
-    the Arrow function the job runs in ``mapInArrow``, on the run's branch of the table."""
+    the Arrow function the job's Spark twin is held to, on the run's branch of the table."""
     from lakeguard.contracts import load_contract
     from lakeguard.s3io import read_parquet
     from lakeguard.tables import REFINED

@@ -13,7 +13,7 @@ from lakeguard.contracts import load_contract
 from lakeguard.tables.branches import branch_rows, run_branches
 from lakeguard.tables.catalog import glue_catalog
 from lakeguard.transforms.parse import parse_table
-from lakeguard.transforms.refine import refine_table
+from lakeguard.transforms.refine import TRANSFORMS, refine_table
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +64,12 @@ def test_glue_refine_job_matches_arrow_path_on_the_runs_branch(spark, scratch, t
     files = table.scan(snapshot_id=table.metadata.refs["run_r-1"].snapshot_id).plan_files()
     assert {f.file.partition[0] for f in files} == {"1996-97", "2019-20"}
     assert table.current_snapshot() is None or table.scan().to_arrow().num_rows == 0
+
+
+def test_every_row_wise_transform_has_a_spark_twin():
+    # GIVEN the refine transforms WHEN the Glue job looks for their Spark SQL twins
+    from lakeguard.glue.refine_job import ROW_TWINS
+
+    row_wise = {name for name, transform in TRANSFORMS.items() if transform.rows is not None}
+    # THEN each row-wise one has its own (the test above holds it to the Arrow rows)
+    assert row_wise == set(ROW_TWINS) and row_wise
