@@ -152,7 +152,13 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     check_reject_ratio(rows_in - rows_typed, rows_in, contract, reasons)
     if rows_typed == 0:
         raise ValidationFailed("the object has a header but no valid data rows")
-    kept, outcome = _enforce_k(clean, contract) if suppress_classes else (clean, {})
+    # what k and l are counted over, as the Lambda path reports it whether it suppresses or not
+    outcome: dict[str, Any] = {"quasi_identifiers": list(contract.privacy.quasi_identifiers),
+                               "sensitive": contract.privacy.sensitive}
+    kept = clean
+    if suppress_classes:
+        kept, measured = _enforce_k(clean, contract)
+        outcome.update(measured)
     free_text = free_text_columns(contract)
     identifiers = RawValues.of(sensitive_values(passed))
     released = release_pass(kept, identifiers, free_text, pseudonyms).cache()

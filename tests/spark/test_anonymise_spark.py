@@ -40,3 +40,17 @@ def test_spark_and_arrow_paths_give_identical_clean_output(spark, scratch, tmp_p
                   "l_achieved", "k_counted_in"):
         assert getattr(report, field) == getattr(lambda_report, field), field
     assert lambda_report.rows_rejected > 0 and lambda_report.rows_suppressed > 0
+
+
+def test_the_job_names_what_k_is_counted_over_when_publish_counts_it(spark, scratch, tmp_path):
+    # GIVEN a month of declarations, and the contract's default: k counted over the table
+    data = generate(300, seed=5, first=date(2025, 3, 1), days=31)
+    (tmp_path / "in.csv").write_text(data)
+    contract = load_contract("absences")
+    # WHEN the job anonymises it without suppressing (Publish judges the classes)
+    report = run(spark, "absences", str(tmp_path / "in.csv"), scratch.clean_database,
+                 "table_k", KEY, suppress_classes=False)
+    # THEN its result names the quasi-identifiers and sensitive column, as Clean's does
+    assert report.quasi_identifiers == list(contract.privacy.quasi_identifiers) != []
+    assert report.sensitive == contract.privacy.sensitive
+    assert report.rows_suppressed == 0
