@@ -206,7 +206,7 @@ def test_glue_jobs_get_spark_iceberg_over_the_glue_catalog_as_glue_5_provides_it
         assert arguments["--refined_database"] == "lakeguard_dev_refined"
     asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines" /
                       "pipeline.asl.json").read_text())
-    assert set(asl["States"]["Refine"]["Parameters"]["Arguments"]) == {
+    assert set(asl["States"]["RefineLarge"]["Parameters"]["Arguments"]) == {
         "--dataset.$", "--inputs.$", "--run_id.$"}
 
 
@@ -219,7 +219,8 @@ def test_lambda_functions_use_the_handlers_and_the_lakes_own_layer(dev):
     functions = _functions(dev)
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"lambdas.{n}.handler" for n in
-                              ["validate", "clean", "clean_report", "quality", "check_model",
+                              ["validate", "clean", "clean_report", "quality", "refine",
+                               "check_model",
                                "train", "score", "publish", "quarantine", "ingest", "tables",
                                "compact"])
     (layer_id,) = _resources(dev["LakeguardProcessingStack"], "AWS::Lambda::LayerVersion")
@@ -336,7 +337,7 @@ def test_ingest_queues_are_encrypted_with_the_lake_key_that_eventbridge_may_use(
 def test_every_function_has_its_own_role(dev):
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0]
              for t in dev.values() for f in _resources(t, "AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == 12  # 10 pipeline functions, tables', compaction
+    assert len(roles) == len(set(roles)) == 13  # 11 pipeline functions, tables', compaction
 
 
 EXPECTED_OUTPUTS = {
@@ -400,7 +401,7 @@ def test_stage_concurrency_is_reserved_only_where_the_environment_asks(request, 
                                     "AWS::Lambda::Function").values()
               if f["Properties"]["Handler"] not in ("lambdas.tables.handler",
                                                     "lambdas.compact.handler")]
-    assert len(stages) == 9
+    assert len(stages) == 10
     assert {f["Properties"].get("ReservedConcurrentExecutions") for f in stages} == {limit}
     # Compaction runs once per schedule tick: it takes none of the account's quota.
     (compact,) = [f for f in _resources(templates["LakeguardProcessingStack"],
@@ -497,7 +498,7 @@ def test_alarms_cover_failures_timeouts_dlq_errors_and_throttles(dev):
                     if f["Properties"]["Handler"] != "lambdas.tables.handler")
     lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
     # errors and throttles of each pipeline function and of the compaction
-    assert len(lambda_alarms) == 2 * functions == 22
+    assert len(lambda_alarms) == 2 * functions == 24
     (topic,) = _resources(monitoring, "AWS::SNS::Topic").values()
     assert "KmsMasterKeyId" in topic["Properties"]
     for alarm in alarms:
