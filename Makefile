@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/athena_scan.py
 	$(BIN)/python bench/compaction.py
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/local_run.py
 	$(BIN)/python bench/refine_engines.py
 	$(BIN)/python bench/spark_anonymise.py
 	$(BIN)/python bench/nab.py
