@@ -1,8 +1,8 @@
 """Refine stage (Lambda path): the run's clean rows -> staged rows of each refined table.
 
 Objects that Clean anonymised in Lambda (at most ``lambda_max_bytes``) are refined here,
-with the Arrow functions the Glue refine job runs through ``mapInArrow``
-(:mod:`lakeguard.transforms.refine`, held equal by ``tests/spark/test_refine_spark.py``).
+with the Arrow transforms the Glue refine job's Spark SQL twins are held to
+(:mod:`lakeguard.transforms.refine`, ``tests/spark/test_refine_spark.py``).
 A Glue job run takes tens of seconds to start and is billed for at least a minute: for the
 small objects that make most of a lake's traffic, that minimum was nearly all of the bill
 (``bench/cost_model.py``). Large objects still go to the Glue job (RefineLarge).
