@@ -20,8 +20,9 @@ from lakeguard.aws import client
 from lakeguard.config import ENV_PSEUDONYM_SECRET, Settings
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import ContractError
-from lakeguard.layout import object_key, partition_path, staging_prefix
+from lakeguard.layout import object_key, partition_path
 from lakeguard.pipeline.event import ObjectRef
+from lakeguard.pipeline.handoff import staged_prefix
 from lakeguard.pipeline.state import Clean, dataset_of
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
@@ -100,7 +101,7 @@ def clean(
         # classes counted over the published table are judged at Publish (tables.tablek)
         report = anonymise_stream(raw, contract, hmac_key, writer.write,
                                   suppress_classes=contract.privacy.k_scope == "object")
-        prefix = f"{staging_prefix(ref.run_id)}{contract.name}"
+        prefix = staged_prefix(ref.run_id, contract.name)
         outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]
     return Clean(

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
-from lakeguard.layout import partition_path, staging_prefix
+from lakeguard.layout import partition_path
 from lakeguard.ml import detectors, drift, registry
 from lakeguard.ml.anomalies import entity_series, score_entity
 from lakeguard.ml.lineage import schema_hash
@@ -31,7 +31,7 @@ from lakeguard.ml.store import S3Store
 from lakeguard.ml.training import drift_check, fit_entities
 from lakeguard.ml.training_plan import TrainRequest
 from lakeguard.pipeline.event import ObjectRef
-from lakeguard.pipeline.handoff import handed_rows
+from lakeguard.pipeline.handoff import handed_rows, staged_prefix
 from lakeguard.pipeline.state import Clean, ModelCheck, Score, Train, dataset_of
 from lakeguard.s3io import write_parquet
 from lakeguard.tables import REFINED, SOURCE_COLUMN, load_table
@@ -198,7 +198,7 @@ def score(state: dict[str, Any], settings: Settings,
         for period in sorted(pc.unique(scored["season"]).to_pylist()):
             part = scored.filter(pc.equal(scored["season"], period))
             folder = partition_path(ANOMALIES_PARTITIONS, (contract.name, str(period)))
-            key = f"{staging_prefix(ref.run_id)}{ANOMALIES_TABLE}/{folder}/part-0.parquet"
+            key = f"{staged_prefix(ref.run_id, ANOMALIES_TABLE)}{folder}/part-0.parquet"
             written.append(write_parquet(part, settings.refined_bucket, key, session))
     return Score(rows=sum(t.num_rows for t in tables), anomalies=flagged, alerts=alerts,
                  unscored_entities=unscored, outputs=written)
