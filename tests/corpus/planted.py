@@ -97,6 +97,10 @@ def identifiers(seed: int = 16) -> set[str]:
 
 
 def leaks(text: str, planted: set[str]) -> list[str]:
-    """The planted identifiers found in ``text`` (names as whole words)."""
+    """The planted identifiers found in ``text`` (names as whole words).
+
+    A plain substring test first: a regular expression opening with a look-behind scans
+    the text at Python speed, which on a session's worker logs took minutes.
+    """
     return sorted(p for p in planted
-                  if re.search(rf"(?<![\w]){re.escape(p)}(?![\w])", text))
+                  if p in text and re.search(rf"(?<![\w]){re.escape(p)}(?![\w])", text))
