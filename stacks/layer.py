@@ -26,6 +26,7 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from lakeguard.cachelock import held
 from stacks.settings import PROJECT_ROOT
 
 #: The Python of the Lambda runtime (``lambda_.Runtime.PYTHON_3_11``) and of Glue 5.
@@ -129,9 +130,15 @@ def build_layer(architecture: str, *, lock: Path = LOCK_FILE, cache: Path = CACH
     folder = cache / f"{layer_digest(lock, target)}-{target or 'native'}"
     if (folder / ".complete").exists():
         return folder
-    pins = read_lock(lock)
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as scratch:
+    with held(folder):  # another process of this checkout may be building it now
+        if not (folder / ".complete").exists():
+            _build(folder, read_lock(lock), target)
+    return folder
+
+
+def _build(folder: Path, pins: dict[str, str], target: str | None) -> None:
+    """pip-install ``pins`` for ``target`` into a scratch folder, then move it to ``folder``."""
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".build-") as scratch:
         work = Path(scratch) / "layer"
         packages = work / LAYER_PACKAGES
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
@@ -147,7 +154,6 @@ def build_layer(architecture: str, *, lock: Path = LOCK_FILE, cache: Path = CACH
         (work / ".complete").write_text(json.dumps(pins, sort_keys=True), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         work.rename(folder)
-    return folder
 
 
 def folder_size(path: Path) -> int:

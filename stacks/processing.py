@@ -51,7 +51,7 @@ GLUE_PINNED = ("pyarrow", "numpy", "phonenumberslite")
 #: pytest plugin. ``tests/infra`` checks that nothing a packaged module imports is here.
 WORKSTATION_ONLY = ("lakeguard/cli", "lakeguard/local", "lakeguard/samples", "lakeguard/doctor.py",
                     "lakeguard/teardown.py", "lakeguard/deployment.py", "lakeguard/query.py",
-                    "lakeguard/testing.py")
+                    "lakeguard/testing.py", "lakeguard/cachelock.py")
 
 #: What a packaged artefact keeps from the project root (glob rules, last match wins): the
 #: handlers, the core and the contracts, without the workstation's tooling. The NAB

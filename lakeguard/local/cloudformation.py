@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lakeguard.aws import client
+from lakeguard.cachelock import held
 from lakeguard.exceptions import LocalRuntimeError
 from lakeguard.local.gaps import inline_definition_substitutions
 
@@ -59,13 +60,13 @@ ZIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "asset-zips"
 def _zipped(source: Path) -> bytes:
     """A directory asset as the zip ``cdk deploy`` uploads; CDK names it by content hash."""
     cached = ZIP_CACHE / f"{source.name}.zip"
-    if cached.exists():
-        return cached.read_bytes()
-    body = _zip_dir(source)
-    ZIP_CACHE.mkdir(parents=True, exist_ok=True)
-    scratch = cached.with_suffix(".tmp")
-    scratch.write_bytes(body)
-    scratch.rename(cached)
+    with held(cached):
+        if cached.exists():
+            return cached.read_bytes()
+        body = _zip_dir(source)
+        scratch = cached.with_suffix(".tmp")
+        scratch.write_bytes(body)
+        scratch.rename(cached)
     return body
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lakeguard.aws import client
+from lakeguard.cachelock import held
 from lakeguard.local.runtimes import interpreter, runtime_sdk
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
@@ -88,7 +89,7 @@ class CodeStore:
     def unpack(self, content: bytes) -> Path:
         """The folder holding the zip's files."""
         target = self.cache / hashlib.sha256(content).hexdigest()[:24]
-        with self._lock:
+        with self._lock, held(target):
             if not (target / ".complete").exists():
                 scratch = target.with_name(target.name + ".tmp")
                 shutil.rmtree(scratch, ignore_errors=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeguard import config
 from lakeguard.aws import client
+from lakeguard.cachelock import held
 from lakeguard.config import Settings
 from lakeguard.contracts import contract_for_key
 from lakeguard.exceptions import LocalRuntimeError, RoutingError
@@ -114,16 +115,18 @@ def synthesize(root: Path = PROJECT_ROOT, env: str = "dev", force: bool = False)
     assembly = root / "cdk.out" / f"local-{env}"
     context = local_context(env)
     digest, recorded = inputs_digest(root, context), assembly / SYNTH_DIGEST_FILE
-    if (not force and (assembly / "manifest.json").exists() and recorded.is_file()
-            and recorded.read_text(encoding="utf-8") == digest):
-        return assembly
-    done = subprocess.run(
-        [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
-        env={**os.environ, "CDK_OUTDIR": str(assembly), "CDK_CONTEXT_JSON": json.dumps(context)},
-    )
-    if done.returncode != 0:
-        raise LocalRuntimeError(f"`python app.py` failed:\n{done.stderr[-3000:]}")
-    recorded.write_text(digest, encoding="utf-8")
+    with held(assembly):  # another command of this checkout may be synthesizing it now
+        if (not force and (assembly / "manifest.json").exists() and recorded.is_file()
+                and recorded.read_text(encoding="utf-8") == digest):
+            return assembly
+        done = subprocess.run(
+            [sys.executable, "app.py"], cwd=root, capture_output=True, text=True, check=False,
+            env={**os.environ, "CDK_OUTDIR": str(assembly),
+                 "CDK_CONTEXT_JSON": json.dumps(context)},
+        )
+        if done.returncode != 0:
+            raise LocalRuntimeError(f"`python app.py` failed:\n{done.stderr[-3000:]}")
+        recorded.write_text(digest, encoding="utf-8")
     return assembly
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lakeguard.cachelock import held
 from lakeguard.exceptions import LocalRuntimeError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -56,17 +57,21 @@ def installed(name: str, requirements: tuple[str, ...] | list[str], what: str) -
     folder = CACHE / name
     if (folder / ".complete").exists():
         return folder
-    scratch = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(scratch, ignore_errors=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(scratch), *requirements], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LocalRuntimeError(f"could not install {what} ({', '.join(requirements)}) into "
-                                f"{folder}: {done.stderr.strip()[-800:]}")
-    (scratch / ".complete").write_text("\n".join(requirements), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
+    with held(folder):
+        if (folder / ".complete").exists():  # installed while this process waited
+            return folder
+        scratch = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(scratch, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--target", str(scratch), *requirements], capture_output=True, text=True,
+            check=False)
+        if done.returncode != 0:
+            raise LocalRuntimeError(f"could not install {what} ({', '.join(requirements)}) "
+                                    f"into {folder}: {done.stderr.strip()[-800:]}")
+        (scratch / ".complete").write_text("\n".join(requirements), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch.rename(folder)
     return folder
 
 

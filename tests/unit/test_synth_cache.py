@@ -1,6 +1,9 @@
 """The embedded lake's synthesis cache is keyed on what the inputs hold, not their times."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from lakeguard.local.runtime import inputs_digest
 
@@ -50,3 +53,26 @@ def test_synthesis_runs_again_only_when_an_input_changed(tmp_path):
     (root / "stacks" / "processing.py").write_text("MEMORY = 2048\n")
     synthesize(root)
     assert runs.read_text() == "xxx"
+
+
+def test_two_commands_synthesizing_at_once_run_the_app_once(tmp_path):
+    # GIVEN an app slow enough that a second command starts while the first synthesizes
+    # (two `lakeguard` commands of one checkout, or the test suite's two workers)
+    root = _tree(tmp_path)
+    (root / "app.py").write_text(
+        "import os, pathlib, time\n"
+        "with open('runs.txt', 'a') as runs: runs.write('x')\n"
+        "time.sleep(2)\n"
+        "out = pathlib.Path(os.environ['CDK_OUTDIR']); out.mkdir(parents=True, exist_ok=True)\n"
+        "(out / 'manifest.json').write_text('{}')\n")
+    call = ("from pathlib import Path; from lakeguard.local.runtime import synthesize; "
+            f"print(synthesize(Path({str(root)!r})))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    # WHEN both synthesize
+    commands = [subprocess.Popen([sys.executable, "-c", call], stdout=subprocess.PIPE,
+                                 text=True, env=env) for _ in range(2)]
+    printed = {command.communicate(timeout=120)[0].strip() for command in commands}
+    # THEN the second waited for the first and took its assembly
+    assert [command.returncode for command in commands] == [0, 0]
+    assert printed == {str(root / "cdk.out" / "local-dev")}
+    assert (root / "runs.txt").read_text() == "x"
