@@ -26,6 +26,7 @@ from typing import Any
 
 import botocore.session
 
+from lakeguard.cachelock import held
 from lakeguard.exceptions import LocalRuntimeError
 from lakeguard.glue.iceberg import SPARK_PACKAGES, local_endpoint_conf, parse_conf_argument
 from lakeguard.local.lambda_service import CodeStore
@@ -122,16 +123,18 @@ class GlueWorker:
     def __init__(self, name: str, path: list[str], environment: dict[str, str],
                  log: Path) -> None:
         self.name = name
-        with log.open("ab") as handle:
+        self.replies: queue.Queue[str | None] = queue.Queue()
+        self.lock = threading.Lock()
+        # Spark resolves the Iceberg runtime into the shared Ivy cache as it starts: one
+        # process of this checkout at a time, or two resolutions overwrite each other's files
+        with held(IVY_CACHE), log.open("ab") as handle:
             self.process = subprocess.Popen(
                 [str(interpreter(GLUE_PYTHON)), "-I", "-S", str(BOOTSTRAP)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=handle,
                 env={**environment, "LAKEGUARD_GLUE_PATH": json.dumps(path)},
                 text=True, encoding="utf-8")
-        self.replies: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True, name=f"glue-{name}").start()
-        self.lock = threading.Lock()
-        ready = self._next(timeout=300.0)
+            threading.Thread(target=self._read, daemon=True, name=f"glue-{name}").start()
+            ready = self._next(timeout=300.0)
         if not ready.get("ready"):
             raise LocalRuntimeError(f"the Glue job {name} could not start Spark: "
                                     f"{ready.get('errorMessage', 'see its log')} ({log})")

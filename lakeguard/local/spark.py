@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakeguard.cachelock import held
 from lakeguard.glue.iceberg import SPARK_PACKAGES, catalog_conf, local_endpoint_conf
 from lakeguard.local.runtimes import CACHE
 
@@ -59,6 +60,7 @@ def local_spark() -> SparkSession:
     )
     for key, value in catalog.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with held(IVY_CACHE):  # the Ivy cache is shared with this checkout's other processes
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
