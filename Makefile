@@ -45,8 +45,12 @@ asl: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+# Two workers (TEST_WORKERS=1 for one process): each runs its own embedded lake, and
+# tests/conftest.py keeps the tests sharing a costly fixture on one worker.
+TEST_WORKERS ?= 2
+
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Each script writes bench/results/<name>.json (measured, baseline from the same run, ratio,
 # target, met); the last step prints the table and fails if a target is missed. About 8 min
