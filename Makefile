@@ -45,7 +45,7 @@ asl: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-# Two workers (TEST_WORKERS=1 for one process): each runs its own embedded lake, and
+# Two workers (TEST_WORKERS=0 runs one process): each starts its own embedded lake, and
 # tests/conftest.py keeps the tests sharing a costly fixture on one worker.
 TEST_WORKERS ?= 2
 
@@ -59,6 +59,7 @@ bench: $(STAMP)
 	rm -f bench/results/*.json
 	$(BIN)/python bench/anonymise.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/refine_memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/athena_scan.py
 	$(BIN)/python bench/compaction.py
