@@ -50,7 +50,7 @@ unit: $(STAMP)
 TEST_WORKERS ?= 2
 
 test: lint typecheck
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --no-loadscope-reorder
 
 # Each script writes bench/results/<name>.json (measured, baseline from the same run, ratio,
 # target, met); the last step prints the table and fails if a target is missed. About 8 min

@@ -5,12 +5,9 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
 #: Tiers whose tests share one costly session fixture: all on one worker, so that each is
 #: built once (the Spark session; the synthesized dev and prod templates).
 _ONE_WORKER = ("spark", "infra")
-#: Under xdist, the order groups are handed out in: longest first.
-_WORKER_ORDER = {"spark": 0, "infra": 1, "e2e": 2}
 
 #: Variables the command line sets for its own process (``--region``, ``--profile``): a test
 #: that calls ``main`` in-process must not leave them to the tests after it.
@@ -29,21 +26,30 @@ def _restore_cli_environment():
             os.environ[name] = value
 
 
-def pytest_collection_modifyitems(config, items):
-    """Group and order the tests for ``make test``'s two workers (``--dist loadgroup``).
+def pytest_xdist_make_scheduler(config, log):
+    """How ``make test`` shares the suite between its two workers (pytest-xdist).
 
-    An end-to-end file stays on one worker, as its module fixtures drop whole corpora into
-    the lake once for all its tests; each worker starts its own embedded lake. Under xdist
-    the long groups go first and the unit and functional tests last, to fill whichever
-    worker finishes first; run plainly, the suite keeps its order and the marks do nothing.
+    By scope (:func:`worker_scope`), handed out in the collection's order (unit,
+    functional, Spark, CDK, end to end; ``--no-loadscope-reorder``): a worker runs its tests
+    in the order it got them, so no unit test runs in a worker after that worker's embedded
+    lake set its endpoint in the environment.
     """
-    def tier(item):
-        return Path(item.fspath).relative_to(TESTS).parts[0]
+    from xdist.scheduler import LoadScopeScheduling
 
-    for item in items:
-        if tier(item) == "e2e":
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-        elif tier(item) in _ONE_WORKER:
-            item.add_marker(pytest.mark.xdist_group(tier(item)))
-    if hasattr(config, "workerinput"):  # a worker: every worker sorts alike, as xdist needs
-        items.sort(key=lambda item: _WORKER_ORDER.get(tier(item), len(_WORKER_ORDER)))
+    class ByScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return worker_scope(nodeid)
+
+    return ByScope(config, log)
+
+
+def worker_scope(nodeid: str) -> str:
+    """The tests that must run on one worker: a tier sharing one costly session fixture
+    (the Spark session; the synthesized templates), or an end-to-end file, whose module
+    fixtures drop whole corpora into that worker's lake once for all its tests. Any other
+    test is a scope of its own, for whichever worker is free."""
+    path = nodeid.split("::", 1)[0]
+    tier = Path(path).parts[1] if len(Path(path).parts) > 2 else ""
+    if tier in _ONE_WORKER:
+        return tier
+    return path if tier == "e2e" else nodeid

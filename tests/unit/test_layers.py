@@ -33,7 +33,8 @@ DEPLOYED = ("lambdas", "glue_jobs", "stacks", "app.py")
 #: Bottom first. Each entry is the set of first-level names under ``lakeguard`` (packages
 #: or modules) of one layer; the last is the package ``lakeguard_eval`` as a whole.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout", "logs"}),
+    frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout", "logs",
+               "cachelock"}),
     frozenset({"contracts"}),
     frozenset({"identifiers"}),
     frozenset({"transforms"}),
