@@ -476,3 +476,32 @@ def answer_custom_resources_on_this_host() -> None:
     from moto import settings
 
     settings.moto_server_host = lambda: "http://localhost"  # type: ignore[assignment]
+
+
+def find_each_requests_backend_once() -> None:
+    """Gap: moto's server looks for a request's service afresh on every request.
+
+    Under one lock for the whole server, it lists its own package folder (some 200
+    ``isdir`` calls) and then matches the host against hundreds of URL patterns: a tenth
+    of the lake's CPU in the demo, spent while every other request waits. The answer only
+    depends on the host (``s3.us-east-1.amazonaws.com``...), the folder and the patterns,
+    which do not change while it runs. Bridge: list the folder once and remember each
+    host's backend; what moto answers is the same.
+    """
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "remembers_hosts", False):
+        return  # bridged already (a lake and a scratch lake in one process)
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment,return-value]
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:  # called under the dispatcher's lock
+            found[host] = original(self, host)
+        return found[host]
+
+    get_backend_for_host.remembers_hosts = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
