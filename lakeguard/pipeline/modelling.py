@@ -127,7 +127,7 @@ def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
 
 def _per_entity(judge: Callable[[str], _Judged], entities: list[str]) -> Iterator[_Judged]:
     """``map(judge, entities)``, a few entities at once: each mostly waits on S3 GETs."""
-    return ordered_map(judge, entities, config.MODEL_LOOKUP_THREADS)
+    return ordered_map(judge, entities, config.MODEL_ENTITY_THREADS)
 
 
 def check_model(state: dict[str, Any], settings: Settings,

@@ -73,7 +73,7 @@ def test_looking_up_champions_a_few_at_once_answers_as_one_at_a_time(lake: Lake,
     # WHEN CheckModel and Score look up the champions one entity at a time, then 8 at once
     answers = []
     for threads in (1, 8):
-        monkeypatch.setattr("lakeguard.config.MODEL_LOOKUP_THREADS", threads)
+        monkeypatch.setattr("lakeguard.config.MODEL_ENTITY_THREADS", threads)
         answers.append((Lake.invoke("check_model", state), Lake.invoke("score", state)))
     # THEN they answer alike: the same teams to train, drift figures, scores and anomalies
     assert answers[0] == answers[1]
