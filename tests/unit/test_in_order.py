@@ -56,15 +56,29 @@ def test_runs_pass_the_held_stages_in_the_order_they_were_added(arrival, quarant
     assert passed == runs
 
 
+_WAITING: list[threading.Thread] = []
+
+
 def _blocked(order: InOrder, handler: str, run: str) -> bool:
     """Whether ``run`` waits at ``handler`` (still waiting after a moment)."""
     thread = _thread(order.before_invoke, handler, {"run_id": run})
     thread.join(0.3)
+    _WAITING.append(thread)
     return thread.is_alive()
 
 
-def test_only_held_stages_of_runs_in_the_order_wait():
+@pytest.fixture
+def order():
+    """An order whose runs all end after the test, so no thread is left waiting."""
     order = InOrder(timeout=5)
+    yield order
+    for run in ("first", "second"):
+        order.ended(run)
+    while _WAITING:
+        _WAITING.pop().join(5)
+
+
+def test_only_held_stages_of_runs_in_the_order_wait(order):
     _add(order, "first", "second")
     assert _blocked(order, CHECK, "second") and _blocked(order, PUBLISH, "second")
     assert not _blocked(order, CLEAN, "second")  # stages before the models run meanwhile
@@ -72,8 +86,7 @@ def test_only_held_stages_of_runs_in_the_order_wait():
     assert not _blocked(order, CHECK, "first")
 
 
-def test_a_failed_publish_does_not_end_a_run_but_its_caller_seeing_the_end_does():
-    order = InOrder(timeout=5)
+def test_a_failed_publish_does_not_end_a_run_but_its_caller_seeing_the_end_does(order):
     _add(order, "first", "second")
     order.after_invoke(PUBLISH, {"run_id": "first"}, {"errorType": "TransientError"})
     assert _blocked(order, CHECK, "second")
@@ -81,8 +94,7 @@ def test_a_failed_publish_does_not_end_a_run_but_its_caller_seeing_the_end_does(
     assert not _blocked(order, CHECK, "second")
 
 
-def test_a_run_being_added_is_held_until_it_is_known():
-    order = InOrder(timeout=5)
+def test_a_run_being_added_is_held_until_it_is_known(order):
     _add(order, "first")
     with order.adding() as add:  # the object is being put: its run id is not known yet
         assert _blocked(order, CHECK, "second")
