@@ -128,6 +128,11 @@ class Settings:
             raise SettingsError(f"the deployed stacks have no output {err}: deploy the current "
                                 "stacks (cdk deploy --all)") from err
 
+#: Entities the model stages handle at once (CheckModel's and Score's champion look-ups,
+#: Train's fits and registrations): each entity's registry work is a few small S3 requests
+#: on keys of its own that mostly wait on the network, one entity after another otherwise.
+MODEL_ENTITY_THREADS = 8
+
 #: Compaction (:mod:`lakeguard.tables.compaction`): a data file under this size is small; a
 #: partition is rewritten once it holds this many small files (Iceberg's own
 #: ``min-input-files`` default); one run rewrites at most this many bytes of input, so that

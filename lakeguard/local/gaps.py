@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 #: Called before every invocation with (handler, event); a hook that raises makes that
 #: invocation fail with the exception's type, as a failing function would.
 INVOKE_HOOKS: list[Callable[[str, dict[str, Any]], None]] = []
+#: Called after every invocation with (handler, event, reply): the reply holds ``result``
+#: or Lambda's ``errorType`` (see ``LocalLake.in_order``).
+INVOKED_HOOKS: list[Callable[[str, dict[str, Any], dict[str, Any]], None]] = []
 #: Called with the job name before every Glue job run; a hook returning an error code
 #: (e.g. ``ConcurrentRunsExceededException``) makes ``StartJobRun`` answer with it.
 GLUE_HOOKS: list[Callable[[str], str | None]] = []
@@ -37,7 +40,8 @@ def route_lambda_to_worker_processes(
     asset, its layers, its role, in a separate process). An error becomes an ``Unhandled``
     function error whose ``errorType`` is Lambda's, exactly what Step Functions'
     Retry/Catch match on in AWS. ``on_invoke`` and ``INVOKE_HOOKS`` (see
-    ``LocalLake.inject``) run first, so tests and users can inject faults and delays.
+    ``LocalLake.inject``) run first, so tests and users can inject faults and delays;
+    ``INVOKED_HOOKS`` are told each reply.
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -51,6 +55,8 @@ def route_lambda_to_worker_processes(
                                      "errorMessage": str(err)}
         else:
             reply = service.invoke(self, event)
+        for done in list(INVOKED_HOOKS):
+            done(self.handler, event, reply)
         if "errorType" in reply:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(reply)
@@ -163,7 +169,10 @@ def sign_step_functions_calls_as_its_role(credentials: Callable[[], dict[str, st
 
     AWS makes those calls with the state machine's role. Bridge: give the interpreter's
     clients the credentials ``credentials()`` returns (the pipeline role's), so what the
-    state machine may invoke, start and publish is enforced like everything else.
+    state machine may invoke, start and publish is enforced like everything else. The
+    interpreter asks for a client at every task; one is made per service, endpoint and
+    keys and then shared (boto3 clients are thread-safe), which saves building a client
+    (tens of milliseconds) between each two stages of every execution.
     """
     import boto3
     from botocore.config import Config
@@ -172,19 +181,26 @@ def sign_step_functions_calls_as_its_role(credentials: Callable[[], dict[str, st
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     original = boto_client.boto_client_for
+    made: dict[tuple[str, ...], Any] = {}
+    lock = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         keys = credentials()
-        return boto3.client(  # type: ignore[call-overload]
-            service_name=service, region_name=region,
-            endpoint_url=f"http://localhost:{moto_server_port()}",
-            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=keys.get("AWS_SESSION_TOKEN"),
-            config=Config(parameter_validation=False,
-                          retries={"max_attempts": 0, "total_max_attempts": 1},
-                          connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                          read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS))
+        endpoint = f"http://localhost:{moto_server_port()}"
+        which = (region, service, endpoint, keys["AWS_ACCESS_KEY_ID"],
+                 keys["AWS_SECRET_ACCESS_KEY"], keys.get("AWS_SESSION_TOKEN") or "")
+        with lock:  # boto3's default session is not safe to make clients from at once
+            if which not in made:
+                made[which] = boto3.client(  # type: ignore[call-overload]
+                    service_name=service, region_name=region, endpoint_url=endpoint,
+                    aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=keys.get("AWS_SESSION_TOKEN"),
+                    config=Config(parameter_validation=False,
+                                  retries={"max_attempts": 0, "total_max_attempts": 1},
+                                  connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                                  read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS))
+            return made[which]
 
     for module in [boto_client, *sys.modules.values()]:
         if getattr(module, "boto_client_for", None) is original:
@@ -476,3 +492,32 @@ def answer_custom_resources_on_this_host() -> None:
     from moto import settings
 
     settings.moto_server_host = lambda: "http://localhost"  # type: ignore[assignment]
+
+
+def find_each_requests_backend_once() -> None:
+    """Gap: moto's server looks for a request's service afresh on every request.
+
+    Under one lock for the whole server, it lists its own package folder (some 200
+    ``isdir`` calls) and then matches the host against hundreds of URL patterns: a tenth
+    of the lake's CPU in the demo, spent while every other request waits. The answer only
+    depends on the host (``s3.us-east-1.amazonaws.com``...), the folder and the patterns,
+    which do not change while it runs. Bridge: list the folder once and remember each
+    host's backend; what moto answers is the same.
+    """
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "remembers_hosts", False):
+        return  # bridged already (a lake and a scratch lake in one process)
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment,return-value]
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:  # called under the dispatcher's lock
+            found[host] = original(self, host)
+        return found[host]
+
+    get_backend_for_host.remembers_hosts = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from lakeguard.local.cfn_models import register_missing_cloudformation_models
 from lakeguard.local.cloudformation import DeployedStack, deploy_assembly
 from lakeguard.local.glue_service import GlueService
 from lakeguard.local.lambda_service import CodeStore, LambdaService
+from lakeguard.local.ordering import InOrder
 from lakeguard.local.server import EmbeddedAws, start_embedded_aws
 from lakeguard.local.skipped import complete_skipped_resources
 from lakeguard.pipeline.keys import UNSAFE_FOLDER, export_path
@@ -241,6 +243,7 @@ class LocalLake:
         gaps.refuse_stale_glue_table_versions()
         gaps.answer_custom_resources_on_this_host()
         gaps.accept_custom_resource_responses_unsigned()
+        gaps.find_each_requests_backend_once()
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)
@@ -313,6 +316,44 @@ class LocalLake:
         enters it (progress for people watching a long file).
         """
         return self.wait(self.submit(path, prefix), timeout, on_stage)
+
+    def drop_in_order(self, paths: Sequence[Path], prefix: str, ahead: int = 2,
+                      timeout: float = 600.0,
+                      on_stage: Callable[[int], Callable[[str], None] | None] | None = None,
+                      ) -> Iterator[RunResult]:
+        """Drop files with up to ``ahead`` more in flight than the one waited for, in order.
+
+        Yields each file's result, in the order given, as its execution ends. What each
+        run reads and commits of the lake is what dropping them one by one gives
+        (:mod:`lakeguard.local.ordering`): only the stages before the models and Publish
+        of the next files run meanwhile. ``on_stage(index)`` gives the stage callback of
+        the file at ``index`` (see :meth:`drop`).
+        """
+        if ahead and self.aws is None:
+            raise LocalRuntimeError(
+                "files can only be dropped ahead into a lake this process runs (its hooks hold "
+                "the runs in order); into a lake `local up` keeps, drop them one by one")
+        order = InOrder(timeout)
+        pending: deque[Submitted] = deque()
+        files = iter(paths)
+        gaps.INVOKE_HOOKS.append(order.before_invoke)
+        gaps.INVOKED_HOOKS.append(order.after_invoke)
+        try:
+            for index in range(len(paths)):
+                while len(pending) <= ahead and (path := next(files, None)) is not None:
+                    with order.adding() as add:
+                        pending.append(self.submit(path, prefix))
+                        add(pending[-1].run_id)
+                waited = pending.popleft()
+                try:
+                    yield self.wait(waited, timeout, on_stage(index) if on_stage else None)
+                finally:
+                    order.ended(waited.run_id)  # however it ended
+        finally:
+            for left in pending:  # the caller stopped early: hold nobody any more
+                order.ended(left.run_id)
+            gaps.INVOKE_HOOKS.remove(order.before_invoke)
+            gaps.INVOKED_HOOKS.remove(order.after_invoke)
 
     def submit(self, path: Path, prefix: str) -> Submitted:
         """Put a file into the raw bucket under ``prefix``; its execution starts on its own."""

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lakeguard import config
 from lakeguard.contracts.model import Contract, ModelSpec
 from lakeguard.exceptions import InsufficientHistory
 from lakeguard.ml import detectors, drift, registry
@@ -24,6 +25,7 @@ from lakeguard.ml.detectors.base import FloatArray
 from lakeguard.ml.lineage import code_version, series_digest
 from lakeguard.ml.store import S3Store
 from lakeguard.ml.training_plan import TrainedVersion, TrainRequest
+from lakeguard.parallel import ordered_map
 
 #: Alert rates below this are treated as this when checking drift, so a model that
 #: flagged nothing in training does not call every single flag a drift.
@@ -89,8 +91,9 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
     if spec is None:
         raise ValueError(f"{contract.path} declares no [model]: there is nothing to train")
     seed = int(spec.params.get("seed", 0))
-    trained, skipped = [], []
-    for request in requests:
+
+    def fit_one(request: TrainRequest) -> TrainedVersion | str:
+        """The entity's new version, or its name when its history is too short."""
         series = entity_series(rows, spec, request.entity)
         champion = registry.resolve(store, contract.name, request.entity, registry.CHAMPION)
         cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
@@ -98,8 +101,7 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
         try:
             model = detectors.fit(spec.detector, values_of(fitted_on, spec), spec.params)
         except InsufficientHistory:
-            skipped.append(request.entity)
-            continue
+            return request.entity
         training = training_digest(fitted_on, spec)
         metrics: dict[str, Any] = {
             "training": training_metrics(spec, model, values_of(fitted_on, spec))}
@@ -117,5 +119,9 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
         }
         vid = registry.register(store, version, lineage)
         alias = decide(store, contract.name, request.entity, vid, metrics.get("evaluation"))
-        trained.append(TrainedVersion(request.entity, vid, alias))
-    return trained, skipped
+        return TrainedVersion(request.entity, vid, alias)
+
+    # entities apart: each reads and writes only its own registry keys
+    done = list(ordered_map(fit_one, requests, config.MODEL_ENTITY_THREADS))
+    return ([d for d in done if isinstance(d, TrainedVersion)],
+            [d for d in done if isinstance(d, str)])

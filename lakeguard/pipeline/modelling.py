@@ -13,12 +13,14 @@ be read back later (time travel), whatever was published since.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeguard import config
 from lakeguard.config import Settings
 from lakeguard.contracts import load_contract
 from lakeguard.contracts.model import Contract, ModelSpec
@@ -30,6 +32,7 @@ from lakeguard.ml.metrics import publish_drift
 from lakeguard.ml.store import S3Store
 from lakeguard.ml.training import drift_check, fit_entities
 from lakeguard.ml.training_plan import TrainRequest
+from lakeguard.parallel import ordered_map
 from lakeguard.pipeline.event import ObjectRef
 from lakeguard.pipeline.handoff import handed_rows, staged_prefix
 from lakeguard.pipeline.state import Clean, ModelCheck, Score, Train, dataset_of
@@ -41,6 +44,8 @@ from lakeguard.transforms.refine import output_schema
 
 if TYPE_CHECKING:
     import boto3
+
+_Judged = TypeVar("_Judged")
 
 
 def _spec(contract: Contract) -> ModelSpec:
@@ -120,6 +125,11 @@ def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
     return sorted(str(e) for e in pc.unique(current[spec.entity]).to_pylist())
 
 
+def _per_entity(judge: Callable[[str], _Judged], entities: list[str]) -> Iterator[_Judged]:
+    """``map(judge, entities)``, a few entities at once: each mostly waits on S3 GETs."""
+    return ordered_map(judge, entities, config.MODEL_ENTITY_THREADS)
+
+
 def check_model(state: dict[str, Any], settings: Settings,
                 session: boto3.session.Session | None = None) -> ModelCheck:
     """Decide which entities to train, and publish each champion's drift figures."""
@@ -127,13 +137,17 @@ def check_model(state: dict[str, Any], settings: Settings,
     name, spec = run.contract.name, run.spec
     to_train: list[TrainRequest] = []
     checks: dict[str, drift.DriftCheck] = {}
-    for entity in _entities(run.current, spec):
+
+    def judge(entity: str) -> tuple[str, drift.DriftCheck | None]:
+        """The entity's drift against its champion (``None``: it has no champion)."""
         champion = registry.resolve(run.store, name, entity, registry.CHAMPION)
-        if champion is None:
+        return entity, None if champion is None else drift_check(
+            run.store, name, entity, champion, entity_series(run.current, spec, entity), spec)
+
+    for entity, check in _per_entity(judge, _entities(run.current, spec)):
+        if check is None:
             to_train.append(TrainRequest(entity, "no_champion"))
             continue
-        check = drift_check(run.store, name, entity, champion,
-                            entity_series(run.current, spec, entity), spec)
         checks[entity] = check
         if check.reasons:
             to_train.append(TrainRequest(entity, "drift", list(check.reasons)))
@@ -182,14 +196,19 @@ def score(state: dict[str, Any], settings: Settings,
     run = _run(state, settings, session)
     ref, contract, spec, current = run.ref, run.contract, run.spec, run.current
     tables, unscored = [], []
-    for entity in _entities(current, spec):
+
+    def judge(entity: str) -> tuple[str, pa.Table | None]:
+        """The entity's scored points (``None``: it has no champion to score them)."""
         champion = registry.resolve(run.store, contract.name, entity, registry.CHAMPION)
-        if champion is None:
+        return entity, None if champion is None else score_entity(
+            entity_series(current, spec, entity), spec, entity,
+            detectors.load(champion.detector, champion.model), champion.version, contract.name)
+
+    for entity, scored_points in _per_entity(judge, _entities(current, spec)):
+        if scored_points is None:
             unscored.append(entity)
-            continue
-        model = detectors.load(champion.detector, champion.model)
-        tables.append(score_entity(entity_series(current, spec, entity), spec, entity, model,
-                                   champion.version, contract.name))
+        else:
+            tables.append(scored_points)
     written, flagged, alerts = [], 0, 0
     if tables:
         scored = pa.concat_tables(tables)

@@ -63,3 +63,20 @@ def test_the_next_season_is_checked_against_the_champions(lake: Lake):
     assert all(d["points"] == 38 for d in check["drift"].values())
     assert {e for e, d in check["drift"].items() if d["reasons"]} == \
         {e for e, t in triggers.items() if t == "drift"}
+
+
+def test_looking_up_champions_a_few_at_once_answers_as_one_at_a_time(lake: Lake, monkeypatch):
+    # GIVEN a first season published with its models, and the next season refined
+    first = model_stages(_season(lake, FIRST))
+    Lake.invoke("publish", first)
+    state = _season(lake, SECOND)
+    # WHEN CheckModel and Score look up the champions one entity at a time, then 8 at once
+    answers = []
+    for threads in (1, 8):
+        monkeypatch.setattr("lakeguard.config.MODEL_ENTITY_THREADS", threads)
+        answers.append((Lake.invoke("check_model", state), Lake.invoke("score", state)))
+    # THEN they answer alike: the same teams to train, drift figures, scores and anomalies
+    assert answers[0] == answers[1]
+    check, scored = answers[0]
+    assert check["drift"] and any(r["trigger"] == "no_champion" for r in check["train"])
+    assert scored["rows"] > 0 and scored["unscored_entities"]
