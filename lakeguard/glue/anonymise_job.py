@@ -25,12 +25,12 @@ from lakeguard.exceptions import ContractError, ValidationFailed
 from lakeguard.glue.arrow_pass import (
     ERROR,
     WARNING,
+    arrow_pass,
     clean_rows,
     findings,
     sensitive_values,
 )
 from lakeguard.glue.iceberg import write_run_branch
-from lakeguard.glue.native_pass import native_pass
 from lakeguard.glue.preflight import Preflight, preflight
 from lakeguard.glue.pseudonyms import key_natively
 from lakeguard.glue.release_pass import leaks, release_pass, released_rows
@@ -138,7 +138,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     if pseudonyms and hmac_key is None:
         raise ContractError(f"{contract.path}: columns {', '.join(pseudonyms)} are pseudonymised "
                             "but the job has no pseudonymisation key (--secret_id)")
-    passed = native_pass(spark, raw, contract, processing_day()).cache()
+    passed = arrow_pass(raw, contract, processing_day()).cache()
     canonical = clean_rows(passed, contract)
     clean = key_natively(spark, canonical, pseudonyms, hmac_key) if hmac_key else canonical
     errors = findings(passed, ERROR)

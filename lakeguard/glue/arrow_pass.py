@@ -60,16 +60,12 @@ FINDING_FIELDS = pa.schema([(f"__lakeguard_{name}", kind) for name, kind in (
     ("column", pa.string()), ("rule", pa.string()), ("reason", pa.string()),
     ("severity", pa.string()), ("first_of_row", pa.bool_()))])
 VALUE = "__lakeguard_value"
-#: A clean row's own raw identifiers, on rows typed natively
-#: (:mod:`lakeguard.glue.native_pass`); the Arrow pass gives them as ``sensitive`` rows.
-VALUES = "__lakeguard_values"
 
 
 def tagged_schema(contract: Contract) -> pa.Schema:
     """The pass's output: the tag, the clean columns, a finding's fields, a raw identifier."""
     fields = [pa.field(TAG, pa.string()), *[f.with_nullable(True) for f in clean_schema(contract)],
-              *FINDING_FIELDS, pa.field(VALUE, pa.string()),
-              pa.field(VALUES, pa.list_(pa.string()))]
+              *FINDING_FIELDS, pa.field(VALUE, pa.string())]
     return pa.schema(fields)
 
 
@@ -146,7 +142,5 @@ def sensitive_values(passed: DataFrame) -> pa.Array:
     """Distinct raw identifiers, tagged with their kind (as the Lambda path gathers them)."""
     from pyspark.sql import functions as F
 
-    gathered = passed.filter(F.col(TAG) == SENSITIVE).select(VALUE)
-    own = passed.filter(F.col(TAG) == ROW).select(F.explode(VALUES).alias(VALUE))
-    rows = gathered.union(own).distinct().collect()
+    rows = passed.filter(F.col(TAG) == SENSITIVE).select(VALUE).distinct().collect()
     return pa.array([r[VALUE] for r in rows], pa.string())

@@ -102,30 +102,6 @@ def _after_honorific(flat: pa.Array, position: pa.Array, is_word: pa.Array) -> p
     return pa.concat_arrays([pa.array([False, False]), found])
 
 
-def candidate_words(row_values: list[pa.Array]) -> pa.Array:
-    """The distinct folded words of ``row_values`` that :func:`redact_row_words` replaces.
-
-    Words of at least :data:`MIN_WORD` letters that are not particles: a cell holding none
-    of them passes :func:`redact_row_words` untouched, whatever its row.
-    """
-    split = [pc.split_pattern_regex(fold(v), pattern=r"[^\p{L}]+") for v in row_values]
-    words = pc.unique(pa.concat_arrays([pc.list_flatten(w) for w in split])) if split \
-        else pa.array([], pa.string())
-    return words.filter(pc.and_(pc.greater_equal(pc.utf8_length(words), MIN_WORD),
-                                pc.invert(pc.is_in(words, value_set=pa.array(
-                                    sorted(PARTICLES))))))
-
-
-def holds_candidate(folded: pa.Array, candidates: pa.Array) -> pa.Array:
-    """Whether each folded text holds a word of ``candidates`` (null text: null)."""
-    words = pc.split_pattern_regex(folded, pattern=r"[^\p{L}]+")
-    holds = pc.is_in(pc.list_flatten(words), value_set=candidates)
-    holding = pc.unique(pc.filter(pc.list_parent_indices(words), holds))
-    found = pc.is_in(pa.array(range(len(folded)), pa.int64()),
-                     value_set=holding.cast(pa.int64()))
-    return pc.if_else(pc.is_valid(folded), found, pa.scalar(None, pa.bool_()))
-
-
 def redact_row_words(folded: pa.Array, row_values: list[pa.Array], kind: str) -> pa.Array:
     """Replace, in each cell, the words of that same row's values (``row_values``) by ``[kind]``.
 
@@ -137,12 +113,19 @@ def redact_row_words(folded: pa.Array, row_values: list[pa.Array], kind: str) ->
     if len(folded) == 0 or not row_values:
         return folded
     encoded = [pc.dictionary_encode(v) for v in row_values]
-    any_word = candidate_words([e.dictionary for e in encoded])
+    split = [pc.split_pattern_regex(fold(e.dictionary), pattern=r"[^\p{L}]+") for e in encoded]
+    any_word = pc.unique(pa.concat_arrays([pc.list_flatten(w) for w in split]))
+    any_word = any_word.filter(pc.and_(pc.greater_equal(pc.utf8_length(any_word), MIN_WORD),
+                                       pc.invert(pc.is_in(any_word, value_set=pa.array(
+                                           sorted(PARTICLES))))))
     if not len(any_word):
         return folded
     texts = pc.dictionary_encode(folded)
-    rows_to_check = pc.fill_null(pc.take(holds_candidate(texts.dictionary, any_word),
-                                         texts.indices), False)
+    words_of_texts = pc.split_pattern_regex(texts.dictionary, pattern=r"[^\p{L}]+")
+    holds = pc.is_in(pc.list_flatten(words_of_texts), value_set=any_word)
+    holding = pc.unique(pc.filter(pc.list_parent_indices(words_of_texts), holds))
+    rows_to_check = pc.fill_null(pc.is_in(texts.indices, value_set=holding.cast(
+        texts.indices.type)), False)
     if not pc.any(rows_to_check).as_py():
         return folded
     checked = _own_words(pc.filter(folded, rows_to_check),
