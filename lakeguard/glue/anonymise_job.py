@@ -26,6 +26,7 @@ from lakeguard.glue.arrow_pass import (
     ERROR,
     WARNING,
     arrow_pass,
+    batch_rows,
     clean_rows,
     findings,
     sensitive_values,
@@ -138,6 +139,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
     if pseudonyms and hmac_key is None:
         raise ContractError(f"{contract.path}: columns {', '.join(pseudonyms)} are pseudonymised "
                             "but the job has no pseudonymisation key (--secret_id)")
+    batch_rows(spark)  # for both Arrow passes
     passed = arrow_pass(raw, contract, processing_day()).cache()
     canonical = clean_rows(passed, contract)
     clean = key_natively(spark, canonical, pseudonyms, hmac_key) if hmac_key else canonical
