@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Share of cells that are not identifiers but that the filter sends to the exact check.
 FALSE_POSITIVE_RATE = 1e-3
@@ -67,6 +69,32 @@ def hash_rows(rows: Rows, seed: int) -> Hashes:
         k = _rotl(column * _C1, 31) * _C2
         h = _rotl(h ^ k, 27) * _FIVE + _ADD
     return _finalise(h ^ np.uint64(length))
+
+
+def hash_texts(values: pa.Array | pa.ChunkedArray, seed: int) -> Hashes:
+    """One 64-bit hash per value of a string or binary array without nulls, in its order.
+
+    Values are grouped by byte length and each group goes through :func:`hash_rows` (the
+    length is mixed in, so ``""`` is a value like any other).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    data = values.cast(pa.binary())
+    lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
+    order = np.argsort(lengths, kind="stable")
+    grouped = data.take(pa.array(order))
+    hashes: Hashes = np.empty(len(data), np.uint64)
+    start = 0
+    for length, count in enumerate(np.bincount(lengths).tolist()):
+        if count:
+            fixed = grouped.slice(start, count).cast(pa.binary(length))
+            buffer = fixed.buffers()[1]
+            assert buffer is not None
+            rows: Rows = np.frombuffer(buffer, np.uint8, count=count * length,
+                                       offset=fixed.offset * length).reshape(count, length)
+            hashes[order[start:start + count]] = hash_rows(rows, seed)
+            start += count
+    return hashes
 
 
 class BloomFilter:

@@ -58,6 +58,7 @@ from lakeguard.identifiers.bloom import (
     Hashes,
     Rows,
     hash_rows,
+    hash_texts,
 )
 
 #: Hash buckets the values are spooled into: the build holds one bucket in memory at a time.
@@ -312,12 +313,8 @@ class SpilledSetBuilder:
     def add(self, values: pa.Array | pa.ChunkedArray) -> None:
         """Spool ``values`` (strings or bytes; nulls and empty ones left out)."""
         data = pc.unique(_binary(values).drop_null())
-        bucket_of = np.zeros(len(data), np.intp)
-        lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
-        for length, group in _by_length(data):
-            h1 = hash_rows(_rows(group, length), self._hashing.first)
-            bucket_of[lengths == length] = _Hashing.bucket(h1)
-        empty = lengths == 0
+        bucket_of = _Hashing.bucket(hash_texts(data, self._hashing.first))
+        empty = pc.binary_length(data).to_numpy(zero_copy_only=False) == 0
         order = np.argsort(np.where(empty, BUCKETS, bucket_of), kind="stable")
         spread = data.take(pa.array(order))
         counts = np.bincount(bucket_of[~empty], minlength=BUCKETS)

@@ -9,14 +9,32 @@ it holds at least ``k`` people and, when the contract names a ``sensitive`` attr
 someone's class would tell their diagnosis. The rows of every other class are
 suppressed and counted.
 
-:class:`ClassCounter` sees the batches one by one and keeps only the distinct
-(class, person) and (class, sensitive value) pairs, compacted as they grow, so memory
-follows the people and classes of the object, not its rows.
+:class:`ClassCounter` sees the batches one by one. It keeps the rows of each class by the
+class's text, and the distinct (class, person) and (class, sensitive value) pairs as two
+64-bit hashes each (:func:`~lakeguard.identifiers.bloom.hash_texts`, seeds drawn per
+counter), at most :data:`COUNT_CAP` per class, compacted by sorting in numpy: 16 bytes a
+pair, so memory follows the classes of the object, not its people or rows
+(``bench/memory.py``).
+
+A hash collision can only make the verdict stricter, never laxer:
+
+- two people (or sensitive values) of one class hashed alike count as one, so a class
+  can only count fewer than it holds and be suppressed when it need not be. Any two
+  distinct values collide with probability 2^-64: over an object of ``P`` distinct
+  (class, value) pairs, the chance that any count is one short is at most
+  ``P**2 / 2**65`` (3e-8 for a million pairs).
+- two classes hashed alike would pool their people, which could pass a class that
+  should fail, so that is not left to chance: the verdict hashes the text of every class
+  the counter has seen (published rows' too, :meth:`ClassCounter.seed`) and suppresses
+  every class whose hash another class shares (probability ``m**2 / 2**65`` for ``m``
+  classes).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -24,10 +42,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeguard.contracts.model import COUNT_CAP, PrivacySpec
+from lakeguard.identifiers.bloom import BoolArray, Hashes, hash_texts
 
 _SEPARATOR, _NULL = "\x1f", "\x00"
-#: Distinct pairs kept before the first compaction.
+#: Pairs kept before the first compaction (of all partitions together).
 _COMPACT_AT = 1 << 16
+#: Hash partitions of the (class, value) pairs, by the top bits of the class's hash.
+_PARTITIONS = 16
+_PARTITION_SHIFT = np.uint64(64 - 4)
 
 
 def class_keys(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...]) -> pa.Array:
@@ -84,72 +106,119 @@ class Verdict:
     rows_suppressed: int
 
 
-def _capped(pairs: pa.Table, cap: int) -> pa.Table:
-    """At most ``cap`` of each class's distinct values (which ones does not matter)."""
-    lists = pairs.group_by("k", use_threads=False).aggregate([("v", "list")])
-    values = pc.list_slice(lists["v_list"], 0, cap)
-    return pa.table({"k": pc.take(lists["k"], pc.list_parent_indices(values)),
-                     "v": pc.list_flatten(values)})
+Counts = npt.NDArray[np.int64]
 
 
-class _Pairs:
-    """Distinct (class, value) pairs, compacted as batches add to them.
+class Pairs(NamedTuple):
+    """(class, value) pairs as the hashes of the class's text and of the value's text."""
+
+    classes: Hashes
+    values: Hashes
+
+
+def _no_pairs() -> Pairs:
+    return Pairs(np.empty(0, np.uint64), np.empty(0, np.uint64))
+
+
+def _distinct_capped(pairs: Pairs, cap: int) -> tuple[Pairs, Hashes, Counts]:
+    """The distinct pairs, at most ``cap`` per class, with the classes and their counts.
+
+    Which ``cap`` values a class keeps does not matter; the classes come sorted, each
+    with its number of distinct values up to ``cap``.
+    """
+    order = np.lexsort((pairs.values, pairs.classes))
+    classes, values = pairs.classes[order], pairs.values[order]
+    del order
+    first = np.ones(len(classes), np.bool_)  # a class's first pair
+    np.not_equal(classes[1:], classes[:-1], out=first[1:])
+    new = first.copy()
+    new[1:] |= values[1:] != values[:-1]
+    classes, values, first = classes[new], values[new], first[new]
+    starts = np.flatnonzero(first)
+    sizes = np.diff(np.append(starts, len(classes)))
+    rank = np.arange(len(classes)) - np.repeat(starts, sizes)
+    kept = rank < cap
+    return Pairs(classes[kept], values[kept]), classes[starts], np.minimum(sizes, cap)
+
+
+def _found(known: Hashes, classes: Hashes) -> tuple[npt.NDArray[np.intp], BoolArray]:
+    """Where each of ``classes`` is in the sorted ``known``, and whether it is there at all."""
+    if not len(known):
+        return np.zeros(len(classes), np.intp), np.zeros(len(classes), np.bool_)
+    at = np.minimum(np.searchsorted(known, classes), len(known) - 1)
+    return at, known[at] == classes
+
+
+class _Partition:
+    """The distinct (class, value) pairs of one hash partition, compacted as they grow."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[Pairs] = []
+        self.kept = 0
+        #: Classes already holding ``cap`` values, sorted: what a batch adds to them is
+        #: dropped at once, so pairs pile up between compactions only for classes filling.
+        self.full: Hashes = np.empty(0, np.uint64)
+
+    def add(self, pairs: Pairs) -> None:
+        if len(self.full):
+            filling = ~_found(self.full, pairs.classes)[1]
+            pairs = Pairs(pairs.classes[filling], pairs.values[filling])
+        self.parts.append(pairs)
+        self.kept += len(pairs.classes)
+        if self.kept > max(2 * len(self.parts[0].classes), _COMPACT_AT // _PARTITIONS):
+            self.compact()
+
+    def compact(self) -> tuple[Hashes, Counts]:
+        """Keep only the distinct pairs, capped; the classes (sorted) and their counts."""
+        joined = Pairs(*(np.concatenate([getattr(p, name) for p in self.parts])
+                         if self.parts else np.empty(0, np.uint64)
+                         for name in Pairs._fields))
+        self.parts = []  # the parts go before the sort's copies are made
+        pairs, classes, counts = _distinct_capped(joined, self.cap)
+        self.parts, self.kept = [pairs], len(pairs.classes)
+        self.full = classes[counts >= self.cap]
+        return classes, counts
+
+
+class _PairCounts:
+    """Distinct (class, value) pairs, at most ``cap`` per class, in hash partitions.
 
     A class keeps at most :data:`COUNT_CAP` values: its count is exact up to the cap (no
     ``k`` or ``l`` is above it), and an object with millions of people holds no more than
-    one with a hundred per class (``bench/memory.py``).
+    one with a hundred per class. Pairs are split by the top bits of their class's hash
+    and each partition is compacted on its own: the sort's copies, the transient peak,
+    are a partition's, not the object's (``bench/memory.py``).
     """
 
     def __init__(self, cap: int = COUNT_CAP) -> None:
-        self.cap = cap
-        self.parts: list[pa.Table] = []
-        self.kept = 0
-        #: Classes already holding ``cap`` values: what a batch adds to them is dropped at
-        #: once, so pairs pile up between compactions only for classes still filling.
-        self.full = pa.array([], pa.string())
+        self.partitions = [_Partition(cap) for _ in range(_PARTITIONS)]
 
-    def add(self, keys: pa.Array, values: pa.Array) -> None:
-        pairs = pa.table({"k": keys, "v": pc.cast(values, pa.string())})
-        if len(self.full):
-            pairs = pairs.filter(pc.invert(pc.is_in(pairs["k"], value_set=self.full)))
-        pairs = pairs.group_by(["k", "v"], use_threads=False).aggregate([])
-        self.parts.append(pairs)
-        self.kept += pairs.num_rows
-        if self.kept > max(2 * self.parts[0].num_rows, _COMPACT_AT):
-            compacted, sizes = self._compacted()
-            self.parts, self.kept = [compacted], compacted.num_rows
-            self.full = sizes.filter(pc.greater_equal(sizes["count_all"], self.cap))["k"] \
-                .combine_chunks()
+    @property
+    def kept(self) -> int:
+        """Pairs held, compacted or not."""
+        return sum(partition.kept for partition in self.partitions)
 
-    def _compacted(self) -> tuple[pa.Table, pa.Table]:
-        """The distinct pairs, capped, and each class's number of them (``k``, ``count_all``).
+    def add(self, pairs: Pairs) -> None:
+        partition_of = (pairs.classes >> _PARTITION_SHIFT).astype(np.intp)
+        order = np.argsort(partition_of, kind="stable")
+        start = 0
+        for partition, count in zip(self.partitions,
+                                    np.bincount(partition_of, minlength=_PARTITIONS).tolist(),
+                                    strict=True):
+            if count:
+                taken = order[start:start + count]
+                partition.add(Pairs(pairs.classes[taken], pairs.values[taken]))
+                start += count
 
-        Capping (a list per class) costs more than counting, so it runs only when a class
-        holds more than ``cap`` values.
-        """
-        if not self.parts:
-            empty = pa.array([], pa.string())
-            return pa.table({"k": empty, "v": empty}), \
-                pa.table({"k": empty, "count_all": pa.array([], pa.int64())})
-        distinct = pa.concat_tables(self.parts).group_by(["k", "v"], use_threads=False) \
-            .aggregate([])
-        sizes = distinct.group_by("k", use_threads=False).aggregate([([], "count_all")]) \
-            .select(["k", "count_all"])
-        if (pc.max(sizes["count_all"]).as_py() or 0) <= self.cap:
-            return distinct, sizes
-        capped = pc.min_element_wise(sizes["count_all"], pa.scalar(self.cap, pa.int64()))
-        return _capped(distinct, self.cap), sizes.set_column(1, "count_all", capped)
-
-    def distinct(self) -> pa.Table:
-        return self._compacted()[0]
-
-    def sizes(self) -> pa.Table:
-        """Each class's number of distinct values, up to the cap (``k``, ``count_all``)."""
-        return self._compacted()[1]
-
-    def per_class(self) -> dict[str, int]:
-        sizes = self.sizes()
-        return dict(zip(sizes["k"].to_pylist(), sizes["count_all"].to_pylist(), strict=True))
+    def counts_of(self, classes: Hashes) -> Counts:
+        """Each class's number of distinct values up to the cap (0 for one never seen)."""
+        compacted = [partition.compact() for partition in self.partitions]
+        known = np.concatenate([c for c, _ in compacted])  # sorted: partitions by top bits
+        counts = np.concatenate([n for _, n in compacted])
+        at, found = _found(known, classes)
+        looked_up: Counts = np.append(counts, 0)[np.where(found, at, len(counts))]
+        return looked_up
 
 
 def _no_rows() -> pa.Table:
@@ -179,56 +248,64 @@ class _RowCounts:
         return summed.select(["k", "n_sum"]).rename_columns(["k", "n"])
 
 
-Measured = tuple[pa.Table, pa.Table, pa.Table]
+Measured = tuple[pa.Table, Pairs, Pairs]
+
+
+def _drawn_seed() -> int:
+    return secrets.randbits(64)
 
 
 @dataclass
 class ClassCounter:
     """Rows, people and sensitive values per class, over every batch of an object.
 
-    Everything stays in Arrow tables keyed by the class's text (:func:`class_keys`): an
-    object's classes can be nearly as many as its rows, too many for Python dicts.
+    Rows per class stay in Arrow tables keyed by the class's text (:func:`class_keys`):
+    an object's classes can be nearly as many as its rows, too many for Python dicts.
+    People and sensitive values are hashed pairs (see the module's docstring).
     """
 
     privacy: PrivacySpec
     rows: _RowCounts = field(default_factory=_RowCounts)
-    people: _Pairs = field(default_factory=_Pairs)
-    sensitive: _Pairs = field(default_factory=_Pairs)
+    people: _PairCounts = field(default_factory=_PairCounts)
+    sensitive: _PairCounts = field(default_factory=_PairCounts)
+    #: Seed of every hash of this counter: drawn, so which values collide cannot be planned.
+    hash_seed: int = field(default_factory=_drawn_seed)
 
     def measure(self, batch: pa.RecordBatch) -> Measured:
         """What one batch adds (thread-safe: touches nothing shared); see :meth:`add`.
 
         Rows per class (``k``, ``n``), then the distinct (class, person) and (class,
-        sensitive value) pairs (``k``, ``v``).
+        sensitive value) pairs, hashed.
         """
         codes, keys = class_codes(batch, self.privacy.quasi_identifiers)
         rows = pa.table({"k": keys, "n": pa.array(np.bincount(codes, minlength=len(keys)),
                                                   pa.int64())})
-        people = self._pairs(codes, keys, batch, self.privacy.subject)
-        sensitive = self._pairs(codes, keys, batch, self.privacy.sensitive)
+        classes = hash_texts(keys, self.hash_seed)
+        people = self._pairs(codes, classes, batch, self.privacy.subject)
+        sensitive = self._pairs(codes, classes, batch, self.privacy.sensitive)
         return rows, people, sensitive
 
-    @staticmethod
-    def _pairs(codes: npt.NDArray[np.int64], keys: pa.Array, batch: pa.RecordBatch,
-               column: str | None) -> pa.Table:
-        """The distinct (class key, value text) pairs of one batch."""
+    def _pairs(self, codes: npt.NDArray[np.int64], classes: Hashes, batch: pa.RecordBatch,
+               column: str | None) -> Pairs:
+        """The distinct (class, value) pairs of one batch, as hashes of their texts."""
         if column is None:
-            return pa.table({"k": pa.array([], pa.string()), "v": pa.array([], pa.string())})
+            return _no_pairs()
         indices, texts = _encoded(batch.column(column))
         width = max(len(texts), 1)
         pairs = np.unique(codes * width + indices)
-        return pa.table({"k": keys.take(pa.array(pairs // width)),
-                         "v": texts.take(pa.array(pairs % width))})
+        return Pairs(classes[pairs // width], hash_texts(texts, self.hash_seed)[pairs % width])
 
     def seed(self, published: pa.Table) -> None:
         """Count the people and sensitive values of already published rows in their classes.
 
         Their rows are not this object's: they weigh in each class's size but are neither
         published nor suppressed again (:meth:`verdict` judges this object's classes only).
+        Their classes are counted with no rows, so that the verdict sees their texts too.
         """
         for batch in published.to_batches():
-            _, people, sensitive = self.measure(batch)
-            self.add((_no_rows(), people, sensitive))
+            rows, people, sensitive = self.measure(batch)
+            none = pa.array(np.zeros(rows.num_rows, np.int64))
+            self.add((rows.set_column(1, "n", none), people, sensitive))
 
     def add(self, measured: Measured) -> None:
         """Fold in what :meth:`measure` returned for one batch (on one thread, in order)."""
@@ -236,36 +313,38 @@ class ClassCounter:
         if rows.num_rows:
             self.rows.add(rows)
         for pairs, target in ((people, self.people), (sensitive, self.sensitive)):
-            if pairs.num_rows:
-                target.add(pairs["k"], pairs["v"])
+            if len(pairs.classes):
+                target.add(pairs)
 
     def verdict(self) -> Verdict:
-        """The classes too small in people or too uniform in the sensitive attribute."""
+        """The classes too small in people or too uniform in the sensitive attribute.
+
+        A class whose hash another class shares is suppressed too (see the module's
+        docstring): its people may have been pooled with the other's.
+        """
         spec = self.privacy
         if not spec.quasi_identifiers:
             return Verdict(pa.array([], pa.string()), None, None, None, None, "rows", 0, 0)
-        judged = self.rows.total()
-        sizes = self.people.sizes() if spec.subject else judged
-        judged = judged.join(sizes.rename_columns(["k", "size"]), "k", join_type="left outer",
-                             use_threads=False)
-        size = pc.fill_null(judged["size"], 0)
-        small = pc.less(size, spec.k)
+        total = self.rows.total()
+        rows: Counts = total["n"].to_numpy()
+        classes = hash_texts(total["k"], self.hash_seed)
+        _, inverse, sharing = np.unique(classes, return_inverse=True, return_counts=True)
+        size = self.people.counts_of(classes) if spec.subject else rows
+        small = (size < spec.k) | (sharing[inverse] > 1)
         distinct = None
         if spec.sensitive:
-            judged = judged.join(self.sensitive.sizes().rename_columns(["k", "distinct"]), "k",
-                                 join_type="left outer", use_threads=False)
-            size = pc.fill_null(judged["size"], 0)
-            distinct = pc.fill_null(judged["distinct"], 0)
-            small = pc.or_(pc.less(size, spec.k), pc.less(distinct, spec.l))
-        kept = pc.invert(small)
+            distinct = self.sensitive.counts_of(classes)
+            small |= distinct < spec.l
+        ours = rows > 0  # not the classes only published rows hold (seed)
+        kept, small = ours & ~small, ours & small
         return Verdict(
-            small=judged["k"].filter(small).combine_chunks(), k_required=spec.k,
-            k_achieved=pc.min(size.filter(kept)).as_py(),
+            small=total["k"].filter(pa.array(small)).combine_chunks(), k_required=spec.k,
+            k_achieved=int(size[kept].min()) if kept.any() else None,
             l_required=spec.l if spec.sensitive else None,
-            l_achieved=pc.min(distinct.filter(kept)).as_py() if distinct is not None else None,
+            l_achieved=int(distinct[kept].min()) if distinct is not None and kept.any()
+            else None,
             counted_in="people" if spec.subject else "rows",
-            classes=pc.sum(kept).as_py() or 0,
-            rows_suppressed=pc.sum(judged["n"].filter(small)).as_py() or 0)
+            classes=int(kept.sum()), rows_suppressed=int(rows[small].sum()))
 
 
 def suppress(batch: pa.RecordBatch | pa.Table, quasi_identifiers: tuple[str, ...],

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import Counter
+from collections import Counter, defaultdict
+from unittest import mock
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -18,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakeguard.contracts.model import PrivacySpec
-from lakeguard.privacy.kanon import ClassCounter, class_keys, suppress
+from lakeguard.identifiers.bloom import hash_texts
+from lakeguard.privacy import kanon
+from lakeguard.privacy.kanon import ClassCounter, Pairs, class_keys, suppress
 from lakeguard.privacy.pseudonym import PSEUDONYM_LENGTH, PseudonymKey
 
 #: Text as producers write it: ASCII, accents, invisible characters, look-alikes of
@@ -79,10 +83,13 @@ def test_class_measure_is_the_per_row_count(rows):
     counted = dict(zip(measured_rows["k"].to_pylist(), measured_rows["n"].to_pylist(),
                        strict=True))
     assert len(counted) == measured_rows.num_rows and counted == dict(Counter(keys))
+    def hashed(texts: list[str]) -> list[int]:
+        return hash_texts(pa.array(texts, pa.string()), counter.hash_seed).tolist()
+
     for pairs, column in ((people, "person"), (sensitive, "reason")):
-        got = list(zip(pairs["k"].to_pylist(), pairs["v"].to_pylist(), strict=True))
+        got = list(zip(pairs.classes.tolist(), pairs.values.tolist(), strict=True))
         assert len(got) == len(set(got))
-        assert set(got) == set(zip(keys, _texts(batch, column), strict=True))
+        assert set(got) == set(zip(hashed(keys), hashed(_texts(batch, column)), strict=True))
 
 
 @settings(max_examples=150, deadline=None)
@@ -128,6 +135,96 @@ def test_verdict_is_the_per_class_definition(rows, k, l, subject, sensitive, siz
                                   if sensitive else None)
     assert verdict.classes == len(kept)
     assert verdict.rows_suppressed == sum(rows_of[key] for key in small)
+
+
+def _spread(classes: list[int]) -> np.ndarray:
+    """Small class numbers as hashes spread over the partitions (odd multiplier: one-to-one)."""
+    return np.array(classes, np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40)), max_size=50),
+                max_size=10),
+       st.integers(1, 12), st.integers(1, 1024), st.data())
+def test_pair_counts_are_the_distinct_values_of_each_class_capped(batches, cap, compact_at,
+                                                                  data):
+    """Over batches added one by one (duplicates and all), compacted at any size: each
+    class counts min(its distinct values, cap), and holds no more than cap of them."""
+    seen: defaultdict[int, set[int]] = defaultdict(set)
+    with mock.patch.object(kanon, "_COMPACT_AT", compact_at):
+        counts = kanon._PairCounts(cap)
+        for batch in batches:
+            counts.add(Pairs(_spread([c for c, _ in batch]),
+                             np.array([v for _, v in batch], np.uint64)))
+            for c, v in batch:
+                seen[c].add(v)
+            if data.draw(st.booleans()):  # asked between batches, which compacts
+                assert counts.counts_of(_spread(list(range(8)))).tolist() == [
+                    min(len(seen[c]), cap) for c in range(8)]  # 7 is never a class
+                held = [(c, v) for partition in counts.partitions
+                        for c, v in zip(partition.parts[0].classes.tolist(),
+                                        partition.parts[0].values.tolist(), strict=True)]
+                assert len(held) == counts.kept
+                assert set(held) <= {(int(_spread([c])[0]), v)
+                                     for c, values in seen.items() for v in values}
+                assert max(Counter(c for c, _ in held).values(), default=0) <= cap
+
+
+def _weakened(bits: int):
+    """:func:`hash_texts` keeping only ``bits`` bits: collisions become common."""
+    def weak(values, seed):
+        return hash_texts(values, seed) & np.uint64((1 << bits) - 1)
+    return weak
+
+
+@settings(max_examples=120, deadline=None)
+@given(_ROWS, st.integers(1, 4), st.integers(1, 3), st.sampled_from([None, "reason"]),
+       st.integers(1, 7), st.sampled_from([1, 2, 3, 8]))
+def test_hash_collisions_only_make_the_verdict_stricter(rows, k, l, sensitive, size,  # noqa: E741
+                                                        bits):
+    """With hashes cut to a few bits (people of a class pooled, classes sharing a hash),
+    every class published still holds k people and l values, counted as plain sets."""
+    batch = _batch(rows)
+    with mock.patch.object(kanon, "hash_texts", _weakened(bits)):
+        counter = ClassCounter(PrivacySpec(_QUASI, k, "person", sensitive, l))
+        for part in pa.Table.from_batches([batch], batch.schema).to_batches(
+                max_chunksize=size):
+            counter.add(counter.measure(part))
+        verdict = counter.verdict()
+    keys = class_keys(batch, _QUASI).to_pylist()
+    people, values = defaultdict(set), defaultdict(set)
+    for key, person, value in zip(keys, _texts(batch, "person"), _texts(batch, "reason"),
+                                  strict=True):
+        people[key].add(person)
+        values[key].add(value)
+    kept = set(keys) - set(verdict.small.to_pylist())
+    assert all(len(people[key]) >= k for key in kept)
+    assert sensitive is None or all(len(values[key]) >= l for key in kept)
+    assert verdict.classes == len(kept)
+    assert verdict.rows_suppressed == sum(key not in kept for key in keys)
+
+
+def _first_character_hash(values, seed):
+    """Classes whose texts start alike hash alike; people named by one letter do not."""
+    return hash_texts(pc.utf8_slice_codeunits(values, 0, 1), seed)
+
+
+def test_classes_sharing_a_hash_are_suppressed_not_pooled():
+    """Two classes of 3 people each under one hash would pool to 6 and pass k = 5."""
+    spec = PrivacySpec(("band", "dep"), 5, "person")
+    ours = pa.table({"band": ["20-29"] * 3, "dep": ["69"] * 3, "person": list("abc")})
+    other = pa.table({"band": ["20-29"] * 3, "dep": ["75"] * 3, "person": list("def")})
+    with mock.patch.object(kanon, "hash_texts", _first_character_hash):
+        for published, judged in ((None, pa.concat_tables([ours, other])), (other, ours)):
+            counter = ClassCounter(spec)
+            if published is not None:  # the other class only in the published rows
+                counter.seed(published)
+            for batch in judged.to_batches():
+                counter.add(counter.measure(batch))
+            verdict = counter.verdict()
+            assert verdict.rows_suppressed == judged.num_rows and verdict.classes == 0
+            assert counter.people.counts_of(
+                _first_character_hash(pa.array(["20-29\x1f69"]), counter.hash_seed)) == [6]
 
 
 # -- typing once per distinct value ----------------------------------------------------

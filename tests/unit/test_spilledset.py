@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from lakeguard.exceptions import ValidationFailed
 from lakeguard.identifiers import spilledset
-from lakeguard.identifiers.bloom import FALSE_POSITIVE_RATE, BloomFilter, hash_rows
+from lakeguard.identifiers.bloom import FALSE_POSITIVE_RATE, BloomFilter, hash_rows, hash_texts
 from lakeguard.identifiers.spilledset import SpilledSet, SpilledSetBuilder
 
 #: Few characters, so members and cells collide often; NUL, accents and emoji included
@@ -69,6 +69,20 @@ def test_a_chunked_column_is_probed_whole():
     values = SpilledSet.of(pa.array(["dupont", "martin"]))
     cells = pa.chunked_array([["martin", "x"], ["dupont"]])
     assert values.contains(cells).tolist() == [True, False, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TEXT, max_size=40), st.integers(0, 5), st.integers(0, (1 << 64) - 1))
+def test_a_column_is_hashed_as_each_of_its_values_alone(texts, cut, seed):
+    """hash_texts (grouped by length, sliced, chunked, large) is hash_rows of each value."""
+    alone = [int(hash_rows(np.frombuffer(t.encode(), np.uint8).reshape(1, -1), seed)[0])
+             for t in texts]
+    column = pa.array(texts, pa.string())
+    assert hash_texts(column, seed).tolist() == alone
+    assert hash_texts(column.slice(min(cut, len(texts))), seed).tolist() == alone[cut:]
+    large = column.cast(pa.large_string())
+    chunked = pa.chunked_array([large[:cut], large[cut:]], pa.large_string())
+    assert hash_texts(chunked, seed).tolist() == alone
 
 
 def test_the_filter_keeps_its_stated_rate_in_its_stated_memory():
