@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,8 +100,6 @@ def run_files(files: Sequence[Path], prefix: str, export: Path | None,
     ``running`` (a lake ``local up`` keeps, left running), else into a lake started for
     this call and stopped after it.
     """
-    import time
-
     from lakeguard.local.runtime import LocalLake
 
     results = []
