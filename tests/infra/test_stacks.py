@@ -248,10 +248,20 @@ def test_the_layer_holds_the_lock_files_packages_for_lambdas_cpu(dev):
 
 
 def _staged_asset(synth, s3_key):
-    """The directory CDK staged for an asset, found from the S3 key a template points at."""
-    asset = synth.outdir / f"asset.{s3_key.removesuffix('.zip')}"
-    assert asset.is_dir(), f"{s3_key} is not a staged directory asset"
-    return asset
+    """The directory CDK staged for an asset, found from the S3 key a template points at.
+
+    Read from the asset manifests: CDK appends the source folder's extension to the staged
+    name, so a checkout in a folder with a dot (``mktemp -d``: ``tmp.AbC123``) stages the
+    project as ``asset.<hash>.AbC123``.
+    """
+    for manifest in synth.outdir.glob("*.assets.json"):
+        for asset in json.loads(manifest.read_text())["files"].values():
+            keys = {d["objectKey"] for d in asset["destinations"].values()}
+            if s3_key in keys:
+                folder = synth.outdir / asset["source"]["path"]
+                assert folder.is_dir(), f"{s3_key} is not a staged directory asset"
+                return folder
+    raise AssertionError(f"{s3_key} is in no asset manifest of {synth.outdir}")
 
 
 #: Files of the NAB evaluation tooling (lakeguard_eval) whose names do not say "nab".
