@@ -34,10 +34,13 @@ FLOOR = "pyarrow, botocore.session, botocore.client"
 #: handler.py is the Powertools set-up (Logger, Metrics, Tracer) and nothing else of weight.
 WITH_POWERTOOLS = f"{FLOOR}, lakeguard.pipeline.handler"
 TARGET = 1.3
-#: What Lambda sets in a function's environment (Powertools reads LAMBDA_TASK_ROOT).
+#: What Lambda sets in a function's environment (Powertools reads LAMBDA_TASK_ROOT), and
+#: no bytecode written: /var/task and /opt are read-only there, so every cold start runs
+#: on the bytecode the assets ship, never on what an earlier import here cached.
 LAMBDA_ENV = {"AWS_LAMBDA_FUNCTION_NAME": "lakeguard-bench", "PATH": "/usr/bin:/bin",
               "AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "eu-west-3",
-              "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11", "TZ": ":UTC"}
+              "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11", "TZ": ":UTC",
+              "PYTHONDONTWRITEBYTECODE": "1"}
 PROBE = ("import json, os, sys, time\n"
          "sys.path[:0] = json.loads(os.environ['LAKEGUARD_LAMBDA_PATH'])\n"
          "c, w = time.process_time(), time.perf_counter()\n"
@@ -49,6 +52,7 @@ def shipped_paths() -> tuple[Path, list[str]]:
     """The code asset and Lambda's module path, from the synthesized assembly."""
     import json
 
+    from lakeguard.local.cloudformation import staged_asset
     from lakeguard.local.runtime import synthesize
     from lakeguard.local.runtimes import runtime_sdk
 
@@ -59,8 +63,7 @@ def shipped_paths() -> tuple[Path, list[str]]:
                 if r["Type"] == "AWS::Lambda::Function")
     layer = next(r["Properties"]["Content"]["S3Key"] for r in resources
                  if r["Type"] == "AWS::Lambda::LayerVersion")
-    task = assembly / f"asset.{code.removesuffix('.zip')}"
-    opt = assembly / f"asset.{layer.removesuffix('.zip')}" / "python"
+    task, opt = staged_asset(assembly, code), staged_asset(assembly, layer) / "python"
     return task, [str(task), str(opt), str(runtime_sdk("python3.11"))]
 
 

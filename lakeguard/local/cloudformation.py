@@ -92,6 +92,21 @@ def publish_assets(assembly: Path, manifest: dict[str, Any]) -> int:
     return count
 
 
+def staged_asset(assembly: Path, object_key: str) -> Path:
+    """The folder CDK staged for the file asset a template points at by ``object_key``.
+
+    Read from the asset manifests, not guessed: CDK appends the source folder's extension
+    to the staged name, so a checkout in a folder with a dot (``mktemp -d``:
+    ``tmp.AbC123``) stages the project as ``asset.<hash>.AbC123``.
+    """
+    for manifest in assembly.glob("*.assets.json"):
+        for asset in json.loads(manifest.read_text())["files"].values():
+            if object_key in {d["objectKey"] for d in asset["destinations"].values()}:
+                return assembly / asset["source"]["path"]
+    raise LocalRuntimeError(f"{object_key} is in no asset manifest of {assembly}; "
+                            "synthesize again (`python app.py`)")
+
+
 def stack_order(manifest: dict[str, Any]) -> list[str]:
     """Stack artifact ids, dependencies first."""
     stacks = {k: v for k, v in manifest["artifacts"].items()

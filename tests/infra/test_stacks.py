@@ -2,12 +2,14 @@
 
 import ast
 import hashlib
+import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from lakeguard.local.cloudformation import staged_asset
 from stacks.processing import WORKSTATION_ONLY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,20 +250,10 @@ def test_the_layer_holds_the_lock_files_packages_for_lambdas_cpu(dev):
 
 
 def _staged_asset(synth, s3_key):
-    """The directory CDK staged for an asset, found from the S3 key a template points at.
-
-    Read from the asset manifests: CDK appends the source folder's extension to the staged
-    name, so a checkout in a folder with a dot (``mktemp -d``: ``tmp.AbC123``) stages the
-    project as ``asset.<hash>.AbC123``.
-    """
-    for manifest in synth.outdir.glob("*.assets.json"):
-        for asset in json.loads(manifest.read_text())["files"].values():
-            keys = {d["objectKey"] for d in asset["destinations"].values()}
-            if s3_key in keys:
-                folder = synth.outdir / asset["source"]["path"]
-                assert folder.is_dir(), f"{s3_key} is not a staged directory asset"
-                return folder
-    raise AssertionError(f"{s3_key} is in no asset manifest of {synth.outdir}")
+    """The directory CDK staged for an asset, found from the S3 key a template points at."""
+    folder = staged_asset(synth.outdir, s3_key)
+    assert folder.is_dir(), f"{s3_key} is not a staged directory asset"
+    return folder
 
 
 #: Files of the NAB evaluation tooling (lakeguard_eval) whose names do not say "nab".
@@ -277,7 +269,7 @@ def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     asset = _staged_asset(dev, keys.pop())
     assert sorted(p.name for p in asset.iterdir()) == ["datasets", "lakeguard", "lambdas"]
     assert not (asset / "lakeguard" / "local").exists()
-    assert not list(asset.rglob("__pycache__"))
+    assert _stale_or_missing_bytecode(asset) == []
     # workstation tooling stays out: the pytest plugin and the NAB evaluation (lakeguard_eval)
     assert not (asset / "lakeguard" / "testing.py").exists()
     assert not list(asset.rglob("lakeguard_eval"))
@@ -285,6 +277,27 @@ def test_lambda_asset_holds_only_handlers_core_and_contracts(dev):
     assert (asset / "lakeguard" / "ml" / "detectors").is_dir()
     assert not [path for path in WORKSTATION_ONLY if (asset / path).exists()]
     assert not _unresolved_imports(asset)
+
+
+def _stale_or_missing_bytecode(asset: Path) -> list[str]:
+    """Modules Lambda would compile at each cold start: no 3.11 bytecode of their very source.
+
+    Lambda's task root is read-only, so Python cannot cache what it compiles there. The
+    bytecode must be hash-based and unchecked (flags 0b01): CDK resets file dates when it
+    zips the asset, which makes timestamp-checked files stale.
+    """
+    problems = []
+    for source in asset.rglob("*.py"):
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+        if not pyc.is_file():
+            problems.append(f"{source.relative_to(asset)}: no bytecode")
+            continue
+        header = pyc.read_bytes()[:16]
+        if header[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(header[4:8], "little") != 1:
+            problems.append(f"{source.relative_to(asset)}: not unchecked hash-based 3.11 bytecode")
+        elif header[8:16] != importlib.util.source_hash(source.read_bytes()):
+            problems.append(f"{source.relative_to(asset)}: bytecode of another source")
+    return problems
 
 
 def _unresolved_imports(asset: Path) -> list[str]:
