@@ -26,6 +26,14 @@ class ValidationFailed(LakeguardError):
     """A raw object breaks its contract (size, format, header, types)."""
 
 
+class ScratchSpaceFull(LakeguardError):
+    """The function's local scratch disk filled up: a capacity limit to raise, not a bad file.
+
+    Kept apart from :class:`ValidationFailed` so the quarantine report tells operators
+    (raise the limit, then re-drive with ``--reason ScratchSpaceFull``) from producers.
+    """
+
+
 class QualityGateFailed(LakeguardError):
     """Clean data breaks one of the contract's quality rules."""
 

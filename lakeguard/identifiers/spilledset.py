@@ -32,17 +32,16 @@ open them by name.
 Disk: each value takes its byte length twice at most while the object is read (spool and
 set, the spool freed as the set is written), about the size of the identifier columns of
 the object, within the clean function's 512 MB of ``/tmp`` for objects up to
-``lambda_max_bytes`` (256 MB). A full disk raises :class:`ValidationFailed` naming the fix.
+``lambda_max_bytes`` (256 MB). A full disk raises
+:class:`~lakeguard.exceptions.ScratchSpaceFull`, naming the fix.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -50,7 +49,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeguard.exceptions import ValidationFailed
 from lakeguard.identifiers.bloom import (
     FALSE_POSITIVE_RATE,
     BloomFilter,
@@ -60,6 +58,7 @@ from lakeguard.identifiers.bloom import (
     hash_rows,
     hash_texts,
 )
+from lakeguard.scratchspace import scratch_space
 
 #: Hash buckets the values are spooled into: the build holds one bucket in memory at a time.
 BUCKETS = 64
@@ -75,23 +74,9 @@ def _scratch() -> IO[bytes]:
     return tempfile.TemporaryFile(buffering=0, prefix=_PREFIX)  # pread sees every write
 
 
-@contextmanager
-def _disk() -> Iterator[None]:
-    """Turn a full scratch disk into an error that says what to change (never a value)."""
-    try:
-        yield
-    except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise ValidationFailed(
-            f"the raw identifiers of the object do not fit in the local scratch disk "
-            f"({tempfile.gettempdir()}): give the clean function more ephemeral storage, or "
-            "lower lambda_max_bytes so that objects of this size go to the Glue job") from None
-
-
 def _append(file: IO[bytes], data: bytes | memoryview) -> int:
     """Write ``data`` at the end of ``file`` (unbuffered: loop on short writes); its offset."""
-    with _disk():
+    with scratch_space("the raw identifiers of the object"):
         offset = file.seek(0, os.SEEK_END)
         view = memoryview(data).cast("B")
         while view:

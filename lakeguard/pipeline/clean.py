@@ -27,6 +27,7 @@ from lakeguard.pipeline.state import Clean, dataset_of
 from lakeguard.privacy.anonymise import anonymise_stream
 from lakeguard.privacy.pseudonym import PseudonymKey, load_key
 from lakeguard.s3io import PARQUET_COMPRESSION, HashingStream, split_partitions, upload_path
+from lakeguard.scratchspace import scratch_space
 
 if TYPE_CHECKING:
     import boto3
@@ -99,10 +100,11 @@ def clean(
         writer = PartitionWriter(Path(folder), contract.partition_by)
         raw: Any = HashingStream(_open(ref, session))  # the input digest, taken as parsed
         # classes counted over the published table are judged at Publish (tables.tablek)
-        report = anonymise_stream(raw, contract, hmac_key, writer.write,
-                                  suppress_classes=contract.privacy.k_scope == "object")
-        prefix = staged_prefix(ref.run_id, contract.name)
-        outputs = writer.upload(settings.clean_bucket, prefix, session)
+        with scratch_space("the object's anonymised rows"):
+            report = anonymise_stream(raw, contract, hmac_key, writer.write,
+                                      suppress_classes=contract.privacy.k_scope == "object")
+            prefix = staged_prefix(ref.run_id, contract.name)
+            outputs = writer.upload(settings.clean_bucket, prefix, session)
         partitions = [partition_path(contract.partition_by, v) for v in sorted(writer.writers)]
     return Clean(
         outputs=outputs, rows_in=report.rows_in, rows_out=report.rows_out,

@@ -2,12 +2,16 @@
 
 import hashlib
 import io
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
 
 from lakeguard.aws import client
-from lakeguard.exceptions import ValidationFailed
+from lakeguard.exceptions import ScratchSpaceFull, ValidationFailed
 from lakeguard.s3io import split_uri
 from lakeguard.samples.absences import generate
 from tests.functional.conftest import SEASON, Lake
@@ -78,3 +82,25 @@ def test_personal_data_leaves_clean_pseudonymised(lake: Lake):
     assert sum(n.encode() in written for n in names) == 0
     tables = [_read(uri) for uri in result["outputs"]]
     assert all(len(set(t["person_id"].to_pylist())) <= len(nirs) for t in tables)
+
+
+@contextmanager
+def _spill_on_a_full_disk(folder: Path):
+    """The stage's spill file lands on a device that is always full (``/dev/full``)."""
+    (folder / "clean.arrows").symlink_to("/dev/full")
+    yield str(folder)
+
+
+def test_a_full_scratch_disk_is_a_capacity_limit_not_a_bad_file(lake: Lake, tmp_path: Path):
+    # GIVEN a valid season, and a scratch disk with no room left for Clean's spill
+    state = _validated(lake, "matches/2006-07.csv", SEASON)
+    full = mock.patch("lakeguard.privacy.anonymise.tempfile",
+                      SimpleNamespace(TemporaryDirectory=lambda **_: _spill_on_a_full_disk(tmp_path)))
+    # WHEN Clean runs THEN it fails with the capacity error and its fixes, not ValidationFailed:
+    # the producer's file is fine, and the quarantine report must say so to operators
+    with full, pytest.raises(ScratchSpaceFull) as raised:
+        Lake.invoke("clean", state)
+    message = str(raised.value)
+    assert "ephemeral storage" in message and "lambda_max_bytes" in message
+    assert "re-drive" in message and "2006-07" not in message
+    assert lake.keys("clean") == []

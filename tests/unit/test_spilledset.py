@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakeguard.exceptions import ValidationFailed
+from lakeguard.exceptions import ScratchSpaceFull
 from lakeguard.identifiers import spilledset
 from lakeguard.identifiers.bloom import FALSE_POSITIVE_RATE, BloomFilter, hash_rows, hash_texts
 from lakeguard.identifiers.spilledset import SpilledSet, SpilledSetBuilder
@@ -151,7 +151,7 @@ def test_spill_files_have_no_name_and_are_freed_with_the_set(tmp_path: Path):
 def test_a_full_scratch_disk_names_the_fix_and_no_value():
     full = mock.patch.object(spilledset, "_scratch",
                              lambda: open("/dev/full", "r+b", buffering=0))  # noqa: SIM115
-    with full, pytest.raises(ValidationFailed) as raised:
+    with full, pytest.raises(ScratchSpaceFull) as raised:
         SpilledSet.of(pa.array(["1850578006048"]))
     message = str(raised.value)
     assert "ephemeral storage" in message and "lambda_max_bytes" in message
