@@ -96,6 +96,19 @@ def _enforce_k(clean: DataFrame, contract: Contract) -> tuple[DataFrame, dict[st
     return kept, outcome
 
 
+def cache_uncompressed(spark: SparkSession) -> None:
+    """Cache the passes' outputs as they are, without compressing their columns.
+
+    Each is cached only for the job's few actions (counts, findings, identifiers, the
+    write) and dropped after: choosing and applying a codec per column cost more than the
+    cache saved, 2.6-3.4 s more per 300,000 absences on 2 cores (the pass itself ~5-6 s).
+    The price is memory: the first pass's cache holds about twice the raw CSV's size
+    instead of 1.3 times (90 MB against 58 MB for 46 MB of absences), across the
+    executors' storage, spilled to disk when short (``cache()`` is ``MEMORY_AND_DISK``).
+    """
+    spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
+
+
 #: Characters Hadoop reads as a glob in a path: a key holding them must be read literally.
 _GLOB = re.compile(r"([\\*?\[\]{}])")
 
@@ -140,6 +153,7 @@ def run(spark: SparkSession, dataset: str | Contract, input_path: str, database:
         raise ContractError(f"{contract.path}: columns {', '.join(pseudonyms)} are pseudonymised "
                             "but the job has no pseudonymisation key (--secret_id)")
     batch_rows(spark)  # for both Arrow passes
+    cache_uncompressed(spark)
     passed = arrow_pass(raw, contract, processing_day()).cache()
     canonical = clean_rows(passed, contract)
     clean = key_natively(spark, canonical, pseudonyms, hmac_key) if hmac_key else canonical

@@ -40,6 +40,9 @@ def test_spark_and_arrow_paths_give_identical_clean_output(spark, scratch, tmp_p
                   "l_achieved", "k_counted_in"):
         assert getattr(report, field) == getattr(lambda_report, field), field
     assert lambda_report.rows_rejected > 0 and lambda_report.rows_suppressed > 0
+    # and the job cached its passes uncompressed: compressing them cost more CPU than the
+    # cache saved (lakeguard.glue.anonymise_job.cache_uncompressed, bench/spark_anonymise.py)
+    assert spark.conf.get("spark.sql.inMemoryColumnarStorage.compressed") == "false"
 
 
 def test_the_job_names_what_k_is_counted_over_when_publish_counts_it(spark, scratch, tmp_path):
