@@ -5,10 +5,14 @@ Athena bills the bytes it reads. On refined Parquet it reads only the partitions
 column chunks of the columns the query uses (column pruning), plus each file's footer.
 On raw CSV it must read every raw file of the dataset: CSV has neither. The refined data
 is made locally, without AWS, by the same Arrow functions the Lambda stages call, and
-laid out as the pipeline lays it out (Hive folders, one zstd Parquet file per raw file
-and partition, partition columns kept in the file). Bytes are counted from the Parquet
-metadata (compressed column-chunk sizes), so the figure is exactly what a columnar
-reader fetches. Queries:
+written as Publish commits it: by pyiceberg's writer (the function ``replace_rows`` calls),
+with the table's Iceberg schema (field ids, lineage columns filled in as ``with_lineage``
+fills them), identity partitions and table properties (``table_properties``: zstd, at level
+19 for the anomalies table), so one Parquet file per raw file and partition under the
+table's ``data/`` Hive folders, the partition columns kept in the file, and the footer
+holding the Arrow schema pyiceberg stores. Bytes are counted from the Parquet metadata
+(compressed column-chunk sizes), so the figure is exactly what a columnar reader fetches.
+Queries:
 
 (a) ``SELECT ts, value, lower, upper, score, reason FROM refined.anomalies WHERE
 dataset = 'matches' AND season = '1996-97' AND entity = 'Marseille' AND is_anomaly``
@@ -26,11 +30,15 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from pyiceberg.table.metadata import TableMetadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from absences_sample import sample
@@ -38,13 +46,15 @@ from results_table import check, record
 
 from lakeguard.contracts import load_contract
 from lakeguard.exceptions import InsufficientHistory
-from lakeguard.layout import key_id, partition_path
+from lakeguard.layout import key_id, partition_path, run_id
 from lakeguard.ml import detectors
 from lakeguard.ml.anomalies import entity_series, score_entity
 from lakeguard.privacy.anonymise import anonymise
 from lakeguard.privacy.pseudonym import PseudonymKey
-from lakeguard.s3io import PARQUET_COMPRESSION
-from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS
+from lakeguard.tables import REFINED, Source, TableSpec, find
+from lakeguard.tables.commit import with_lineage
+from lakeguard.tables.ensure import table_properties
+from lakeguard.tables.spec import ANOMALIES
 from lakeguard.transforms.parse import parse_table
 from lakeguard.transforms.refine import refine_table
 
@@ -55,17 +65,34 @@ ANOMALY_COLUMNS = ["entity", "ts", "value", "lower", "upper", "score", "reason",
 ABSENCE_COLUMNS = ["departement", "month", "absences"]
 
 
-def write_partitioned(table: pa.Table, root: Path, names: tuple[str, ...], source: str) -> None:
-    """One zstd Parquet file per partition, named after its raw file, as Publish commits it."""
-    keys = pa.table({n: pc.cast(table[n], pa.string()) for n in names})
-    for row in keys.group_by(list(names)).aggregate([]).to_pylist():
-        values = tuple(str(row[n]) for n in names)
-        mask = pc.and_(*[pc.equal(keys[n], v) for n, v in zip(names, values, strict=True)]) \
-            if len(names) > 1 else pc.equal(keys[names[0]], values[0])
-        folder = root / partition_path(names, values)
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.filter(mask), folder / f"{key_id(source)}-0.parquet",
-                       compression=PARQUET_COMPRESSION)
+def table_metadata(spec: TableSpec, root: Path) -> TableMetadata:
+    """The Iceberg metadata ``ensure_tables`` gives ``spec``'s table, located under ``root``."""
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.schema import assign_fresh_schema_ids
+    from pyiceberg.table.metadata import new_table_metadata
+    from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
+    from pyiceberg.transforms import IdentityTransform
+
+    schema = assign_fresh_schema_ids(Catalog._convert_schema_if_needed(spec.schema))
+    partitions = PartitionSpec(*[
+        PartitionField(source_id=schema.find_field(name).field_id, field_id=1000 + i,
+                       transform=IdentityTransform(), name=name)
+        for i, name in enumerate(spec.partition_by)])
+    return new_table_metadata(schema, partitions, UNSORTED_SORT_ORDER,
+                              f"file://{root / spec.name}", table_properties(spec))
+
+
+def write_partitioned(rows: pa.Table, root: Path, spec: TableSpec, source: str) -> None:
+    """One raw file's rows as Publish commits them: a data file per partition of the table."""
+    from pyiceberg.io.pyarrow import PyArrowFileIO, _dataframe_to_data_files
+
+    metadata = table_metadata(spec, root)
+    lineage = Source(run_id(source.split("/")[0], "raw", source, None), key_id(source), source,
+                     None, None)
+    for _ in _dataframe_to_data_files(table_metadata=metadata, io=PyArrowFileIO(),
+                                      df=with_lineage(rows, metadata.schema().as_arrow(), lineage)):
+        pass
 
 
 def scanned_bytes(folder: Path, columns: list[str]) -> tuple[int, int]:
@@ -104,7 +131,7 @@ def anomalies_lake(root: Path) -> list[Path]:
     anomalies = pa.concat_tables(scored)
     for f, rows in zip(files, per_file, strict=True):  # one object per raw file and partition
         part = anomalies.filter(pc.is_in(anomalies["season"], pc.unique(rows[spec.period])))
-        write_partitioned(part, root / "anomalies", ANOMALIES_PARTITIONS, f"matches/{f.name}")
+        write_partitioned(part, root, ANOMALIES, f"matches/{f.name}")
     return files
 
 
@@ -114,8 +141,8 @@ def absences_lake(root: Path, rows: int) -> list[Path]:
     raw = sample(rows)
     clean, _ = anonymise(raw.read_bytes(), contract, PseudonymKey("bench", b"s" * 32))
     table = contract.refined_table("absences_monthly")
-    write_partitioned(refine_table(clean, table, contract), root / "absences_monthly",
-                      tuple(table.partition_by), f"absences/{raw.name}")
+    write_partitioned(refine_table(clean, table, contract), root, find(REFINED, table.table),
+                      f"absences/{raw.name}")
     return [raw]
 
 
@@ -127,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         seasons = anomalies_lake(root)
         raw_matches = sum(f.stat().st_size for f in seasons)
-        partition = root / "anomalies" / partition_path(ANOMALIES_PARTITIONS, ("matches", "1996-97"))
+        partition = (root / ANOMALIES.name / "data"
+                     / partition_path(ANOMALIES.partition_by, ("matches", "1996-97")))
         a_bytes, a_files = scanned_bytes(partition, ANOMALY_COLUMNS)
         marseille = pq.read_table(partition, columns=["entity", "is_anomaly"])
         hits = marseille.filter(pc.and_(pc.equal(marseille["entity"], "Marseille"),
@@ -136,11 +164,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"ratio <= {TARGET} (>= 50x fewer bytes than raw CSV)",
                   lambda r: r <= TARGET, partition="dataset=matches/season=1996-97",
                   columns=ANOMALY_COLUMNS, parquet_files=a_files, raw_files=len(seasons),
-                  refined_bytes_all_partitions=scanned_bytes(root / "anomalies", ANOMALY_COLUMNS)[0],
+                  refined_bytes_all_partitions=scanned_bytes(root / ANOMALIES.name,
+                                                             ANOMALY_COLUMNS)[0],
                   answer_rows=hits)
         raw_absences = absences_lake(root, args.absence_rows)
         raw_bytes = sum(f.stat().st_size for f in raw_absences)
-        year = root / "absences_monthly" / "year=2023"
+        year = root / "absences_monthly" / "data" / "year=2023"
         b_bytes, b_files = scanned_bytes(year, ABSENCE_COLUMNS)
         b = check("athena_scan_absences_monthly", b_bytes, raw_bytes, "B",
                   f"ratio <= {TARGET} (>= 50x fewer bytes than raw CSV)",

@@ -1,9 +1,11 @@
 """Create each table, or evolve it to its contract, in one code path for deploy and local.
 
 A column added to a contract is added to the table as an optional column: no data file is
-rewritten, and rows written before read it as null. Anything else (a dropped, renamed or
-retyped column, other partitions) would change what published rows mean: it is refused,
-naming the table and the column, and :func:`check_compatible` refuses it at synth already.
+rewritten, and rows written before read it as null. A table's own properties (how its files
+are written) are set on a deployed table that lacks them; files written before stay as they
+are. Anything else (a dropped, renamed or retyped column, other partitions) would change
+what published rows mean: it is refused, naming the table and the column, and
+:func:`check_compatible` refuses it at synth already.
 """
 
 from __future__ import annotations
@@ -71,10 +73,15 @@ def check_compatible(recorded: list[dict[str, object]], wanted: list[dict[str, o
             "column (or a new refined table) instead; only additions evolve a table")
 
 
+def table_properties(spec: TableSpec) -> dict[str, str]:
+    """The properties ``spec``'s table is created with: every table's, then its own."""
+    return {**TABLE_PROPERTIES, **dict(spec.properties)}
+
+
 def _create(catalog: GlueCatalog, spec: TableSpec, names: Names) -> Table:
     with catalog.create_table_transaction(spec.identifier(names), schema=spec.schema,
                                           location=spec.location(names),
-                                          properties=TABLE_PROPERTIES) as tx:
+                                          properties=table_properties(spec)) as tx:
         if spec.partition_by:
             with tx.update_spec() as update:
                 for column in spec.partition_by:
@@ -92,7 +99,7 @@ def _arrow_columns(schema: pa.Schema) -> list[tuple[str, str]]:
 
 
 def _evolve(table: Table, spec: TableSpec) -> list[str]:
-    """Add the spec's new columns to ``table``; return their names."""
+    """Add the spec's new columns and set its own properties on ``table``; say what was done."""
     current = table.schema().as_arrow()
     problems = incompatibilities(spec.key, _arrow_columns(current), _arrow_columns(spec.schema))
     partitions = tuple(f.name for f in table.spec().fields)
@@ -105,7 +112,11 @@ def _evolve(table: Table, spec: TableSpec) -> list[str]:
     if added:
         with table.update_schema() as update:
             update.union_by_name(spec.schema)
-    return added
+    unset = {k: v for k, v in spec.properties if table.properties.get(k) != v}
+    if unset:
+        with table.transaction() as tx:
+            tx.set_properties(unset)
+    return [f"added {c}" for c in added] + [f"set {k}={v}" for k, v in unset.items()]
 
 
 def ensure_tables(specs: tuple[TableSpec, ...], names: Names,
@@ -124,5 +135,5 @@ def ensure_tables(specs: tuple[TableSpec, ...], names: Names,
             _create(catalog, spec, names)
             done[spec.key] = ["created"]
             continue
-        done[spec.key] = [f"added {c}" for c in _evolve(table, spec)]
+        done[spec.key] = _evolve(table, spec)
     return done

@@ -22,7 +22,12 @@ import pyarrow as pa
 
 from lakeguard.contracts import list_contracts, load_contract
 from lakeguard.contracts.model import Contract
-from lakeguard.tables.anomalies import ANOMALIES_PARTITIONS, ANOMALIES_SCHEMA, ANOMALIES_TABLE
+from lakeguard.tables.anomalies import (
+    ANOMALIES_PARTITIONS,
+    ANOMALIES_PROPERTIES,
+    ANOMALIES_SCHEMA,
+    ANOMALIES_TABLE,
+)
 from lakeguard.transforms.refine import output_schema
 
 SOURCE_COLUMN = "source_key_id"
@@ -51,13 +56,19 @@ class Names:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One Iceberg table: zone, name, columns (lineage last) and identity partitions."""
+    """One Iceberg table: zone, name, columns (lineage last) and identity partitions.
+
+    ``properties`` are the table's own Iceberg properties, on top of those every table gets
+    (:data:`lakeguard.tables.ensure.TABLE_PROPERTIES`): set when the table is created, and
+    set again on a deployed table that lacks them.
+    """
 
     zone: str
     name: str
     schema: pa.Schema
     partition_by: tuple[str, ...]
     description: str
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -108,7 +119,8 @@ def contract_tables(contract: Contract) -> list[TableSpec]:
 
 ANOMALIES = TableSpec(REFINED, ANOMALIES_TABLE,
                       _plain(pa.schema([*ANOMALIES_SCHEMA, *LINEAGE])), ANOMALIES_PARTITIONS,
-                      "One row per scored point: value, normal band, score, model.")
+                      "One row per scored point: value, normal band, score, model.",
+                      ANOMALIES_PROPERTIES)
 
 
 @cache
@@ -139,5 +151,10 @@ def describe(specs: tuple[TableSpec, ...]) -> list[dict[str, object]]:
 
 
 def digest(specs: tuple[TableSpec, ...]) -> str:
-    """Digest of the specs: the custom resource's property, so a contract change updates it."""
-    return hashlib.sha256(json.dumps(describe(specs), sort_keys=True).encode()).hexdigest()[:16]
+    """Digest of the specs and their own properties: the custom resource's property.
+
+    So a contract change, or a table's new property, updates the deployed tables.
+    """
+    described = [{**d, "properties": dict(s.properties)}
+                 for d, s in zip(describe(specs), specs, strict=True)]
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]

@@ -131,3 +131,45 @@ def test_the_cost_model_names_the_benchmark_to_run_when_a_figure_is_missing(tmp_
 
     with pytest.raises(SystemExit, match=r"anonymise_vs_floor\.json is missing"):
         cost_model.Measured.read(tmp_path)
+
+
+def test_the_athena_bench_writes_the_anomalies_files_publish_commits(iceberg_aws, tmp_path):
+    """The bench's bytes are the product's: same footer, same column chunks as replace_rows."""
+    from athena_scan import write_partitioned
+
+    from lakeguard.layout import key_id, run_id
+    from lakeguard.tables import Source, ensure_tables, replace_rows
+    from lakeguard.tables.anomalies import ANOMALIES_SCHEMA
+    from lakeguard.tables.catalog import glue_catalog
+    from lakeguard.tables.commit import with_lineage
+    from lakeguard.tables.spec import ANOMALIES
+
+    # GIVEN a season of scored points and the raw key they came from
+    n = 60
+    points = pa.table({
+        "entity": ["A"] * 30 + ["B"] * 30, "ts": pa.array(list(range(30)) * 2, pa.int32()),
+        "value": [float(i % 7) for i in range(n)], "lower": [-1.5 - i / 100 for i in range(n)],
+        "upper": [3.25 + i / 100 for i in range(n)], "score": [i / 50 for i in range(n)],
+        "is_anomaly": [i % 9 == 0 for i in range(n)], "alert": [i % 18 == 0 for i in range(n)],
+        "reason": ["above the expected range" if i % 9 == 0 else "" for i in range(n)],
+        "detector": ["range_likelihood"] * n, "model_version": ["v1"] * n,
+        "dataset": ["matches"] * n, "season": ["1996-97"] * n,
+    }).cast(ANOMALIES_SCHEMA)
+    key = "matches/1996-97_fr.1.csv"
+    # WHEN Publish commits them and the bench writes them
+    spec = dataclasses.replace(ANOMALIES, name="anomalies_bench")
+    ensure_tables((spec,), iceberg_aws)
+    table = glue_catalog().load_table(spec.identifier(iceberg_aws))
+    source = Source(run_id("matches", "raw", key, None), key_id(key), key, None, None)
+    replace_rows(table, with_lineage(points, table.schema().as_arrow(), source), source)
+    write_partitioned(points, tmp_path, spec, key)
+    # THEN the two files have the same footer and column chunks, byte for byte
+    (task,) = table.refresh().scan().plan_files()
+    with table.io.new_input(task.file.file_path).open() as stream:
+        published = pq.ParquetFile(pa.BufferReader(stream.read())).metadata
+    (path,) = tmp_path.rglob("dataset=matches/season=1996-97/*.parquet")
+    bench = pq.ParquetFile(path).metadata
+    assert bench.metadata == published.metadata  # the Arrow schema pyiceberg stores
+    assert bench.serialized_size == published.serialized_size
+    assert [bench.row_group(0).column(i).total_compressed_size for i in range(15)] == \
+        [published.row_group(0).column(i).total_compressed_size for i in range(15)]

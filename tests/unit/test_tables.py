@@ -2,10 +2,13 @@
 commit per run that replaces a source's rows, its retry, the revert, and the moto gap
 that let two concurrent commits both succeed."""
 
+import dataclasses
 import threading
 import warnings
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lakeguard.exceptions import ContractError
@@ -216,3 +219,76 @@ def test_an_expiry_that_keeps_an_older_snapshot_still_counts_as_expiry_for_the_p
     entry = LedgerEntry("raw", "matches/k2.csv", "v", "matches", 1, "published", "r2", None,
                         published_at, outputs=[f"{spec.key}@{gone}"])
     assert check_tables([entry], {spec.key: state})["missing_snapshots"] == []
+
+
+def _scored_points(rng):
+    """Anomalies rows shaped as the scorer writes them: 20 teams x 38 matches, a band in
+    hundredths of a goal around each point, rounded as ``score_entity`` rounds it."""
+    from lakeguard.tables.anomalies import ANOMALIES_SCHEMA
+
+    n = 20 * 38
+    centre = rng.normal(0.3, 1.0, n)
+    half = rng.uniform(3.0, 6.0, n)
+    value = rng.integers(-5, 6, n).astype(float)
+    score = np.abs(value - centre) / half
+    return pa.table({
+        "entity": np.repeat([f"team {i:02d}" for i in range(20)], 38),
+        "ts": np.tile(np.arange(38) * 7, 20).astype("datetime64[D]"),
+        "value": value, "lower": np.round(centre - half, 2), "upper": np.round(centre + half, 2),
+        "score": np.round(score, 2), "is_anomaly": score > 1, "alert": score > 1,
+        "reason": np.where(score > 1, "above the expected range", ""),
+        "detector": ["range_likelihood"] * n, "model_version": ["v1"] * n,
+        "dataset": ["matches"] * n, "season": ["1996-97"] * n,
+    }, schema=ANOMALIES_SCHEMA)
+
+
+def test_anomalies_files_are_written_at_the_tables_own_zstd_level(aws):
+    # GIVEN the anomalies table as deploy creates it (its spec, under a name of its own)
+    from lakeguard.tables.catalog import glue_catalog
+    from lakeguard.tables.spec import ANOMALIES
+
+    spec = dataclasses.replace(ANOMALIES, name="anomalies_level")
+    ensure_tables((spec,), NAMES)
+    table = glue_catalog().load_table(spec.identifier(NAMES))
+    assert table.properties["write.parquet.compression-level"] == "19"
+    # WHEN Publish commits a season of scored points
+    source = _source("k1", "r1")
+    points = _scored_points(np.random.default_rng(7))
+    replace_rows(table, with_lineage(points, table.schema().as_arrow(), source), source)
+    # THEN its file is zstd and smaller than the same rows at zstd's default level: what
+    # every analyst's scan of the table reads (bench/athena_scan.py)
+    (task,) = table.refresh().scan().plan_files()
+    with table.io.new_input(task.file.file_path).open() as stream:
+        published = pq.ParquetFile(pa.BufferReader(stream.read()))
+    written = published.metadata
+    at_default = pa.BufferOutputStream()
+    pq.write_table(published.read(), at_default, compression="zstd")
+    default = pq.ParquetFile(pa.BufferReader(at_default.getvalue())).metadata
+    assert {written.row_group(0).column(i).compression
+            for i in range(written.num_columns)} == {"ZSTD"}
+    assert _column_bytes(written) < _column_bytes(default) * 0.97
+
+
+def _column_bytes(metadata):
+    return sum(metadata.row_group(g).column(i).total_compressed_size
+               for g in range(metadata.num_row_groups) for i in range(metadata.num_columns))
+
+
+def test_a_deployed_table_gets_the_properties_its_spec_added_since(aws):
+    # GIVEN a table deployed before its spec had properties of its own
+    spec, table = _table("props")
+    assert "write.parquet.compression-level" not in table.properties
+    # WHEN the next deploy ensures the spec with one
+    leveled = dataclasses.replace(spec, properties=(("write.parquet.compression-level", "19"),))
+    done = ensure_tables((leveled,), NAMES)
+    # THEN the table has it (the next files are written with it), and only once
+    assert done == {"refined/props": ["set write.parquet.compression-level=19"]}
+    assert table.refresh().properties["write.parquet.compression-level"] == "19"
+    assert ensure_tables((leveled,), NAMES) == {"refined/props": []}
+
+
+def test_a_new_property_changes_the_digest_that_makes_deploy_ensure_the_tables():
+    from lakeguard.tables.spec import digest
+
+    leveled = dataclasses.replace(SPEC, properties=(("write.parquet.compression-level", "19"),))
+    assert digest((leveled,)) != digest((SPEC,))
