@@ -102,7 +102,7 @@ def staged_asset(assembly: Path, object_key: str) -> Path:
     for manifest in assembly.glob("*.assets.json"):
         for asset in json.loads(manifest.read_text())["files"].values():
             if object_key in {d["objectKey"] for d in asset["destinations"].values()}:
-                return assembly / asset["source"]["path"]
+                return assembly / str(asset["source"]["path"])
     raise LocalRuntimeError(f"{object_key} is in no asset manifest of {assembly}; "
                             "synthesize again (`python app.py`)")
 

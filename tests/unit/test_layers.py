@@ -34,7 +34,7 @@ DEPLOYED = ("lambdas", "glue_jobs", "stacks", "app.py")
 #: or modules) of one layer; the last is the package ``lakeguard_eval`` as a whole.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "config", "exceptions", "aws", "s3io", "parallel", "layout", "logs",
-               "cachelock"}),
+               "cachelock", "scratchspace"}),
     frozenset({"contracts"}),
     frozenset({"identifiers"}),
     frozenset({"transforms"}),
