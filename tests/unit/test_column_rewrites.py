@@ -307,3 +307,32 @@ def test_typing_generated_absences_with_hostile_cells_by_distinct_value(absences
     typed = _typed_both_ways(pa.RecordBatch.from_pydict(
         {name: pa.array(values, pa.string()) for name, values in columns.items()}), contract)
     assert typed.clean.num_rows > absences_batch.num_rows // 2
+
+
+# -- raw identifiers of a batch --------------------------------------------------------
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3_000_000, 3_000_000)), max_size=40))
+def test_birth_dates_are_written_as_strftime_writes_them(days):
+    """Every date32 Arrow holds, years before 0 and after 9999 included."""
+    from lakeguard.identifiers.rawvalues import yyyymmdd
+
+    dates = pa.array(days, pa.int32()).cast(pa.date32())
+    assert yyyymmdd(dates).equals(pc.strftime(dates, format="%Y%m%d"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(_CELLS["nir"] + _GENERIC),
+                          TEXT.filter(lambda t: len(t) < 24)), max_size=40))
+def test_a_nir_columns_identifiers_are_its_canonical_distinct_texts(cells):
+    """Distinct texts, then the canonical form of each, in the order of the plain definition."""
+    from lakeguard.contracts import load_contract
+    from lakeguard.identifiers import nir
+    from lakeguard.identifiers.rawvalues import identifier_values
+
+    column = next(c for c in load_contract("absences").columns if c.type == "nir")
+    text = pa.array(cells, pa.string())
+    distinct = pc.unique(text.drop_null())
+    plain = pa.concat_arrays([distinct, pc.unique(nir.canonical(distinct))])
+    tagged = identifier_values(text, nir.canonical(text), column)
+    assert tagged.to_pylist() == [f"{column.identifies}\x1f{v}" for v in plain.to_pylist()]
