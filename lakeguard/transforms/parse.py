@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -123,7 +124,7 @@ def _nir_verdicts(problems: list[tuple[int, str]], rows: int) -> list[Verdict]:
     by_reason: dict[str, list[int]] = {}
     for index, reason in problems:
         by_reason.setdefault(reason, []).append(index)
-    everything = pa.array(range(rows), pa.int64())
+    everything = pa.array(np.arange(rows, dtype=np.int64))
     return [Verdict("nir", f"invalid NIR: {reason}", "error",
                     pc.is_in(everything, value_set=pa.array(indices, pa.int64())))
             for reason, indices in by_reason.items()]
@@ -241,7 +242,7 @@ def type_batch(batch: pa.RecordBatch, contract: Contract, first_row: int,
         columns.update(typed)
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
-    columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
+    columns[ROW] = pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64))
     table = pa.RecordBatch.from_pydict(columns)
     if warnings:  # a rejected row is not published: its warnings would be noise
         rejected = set(pc.indices_nonzero(bad_any).to_pylist())

@@ -424,3 +424,18 @@ def test_every_match_of_a_pattern_holds_the_digits_it_is_said_to_need(pattern, n
     match = data.draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
     assume(pc.match_substring_regex(pa.array([match]), pattern)[0].as_py())  # Python's \s has \v
     assert sum(c in "0123456789" for c in match) >= need
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(
+    ["12", "0612", "75011", "a", " ", "-", "1985", "x9"]), max_size=6).map("".join)), max_size=30),
+    st.lists(st.sampled_from(["12", "75011", "1985", "9", "0612"]), max_size=4, unique=True))
+def test_cells_with_a_piece_are_those_whose_split_holds_one(cells, values):
+    """The plain definition: split each cell on its non-digits, look each piece up."""
+    import re
+
+    from lakeguard.privacy.leakguard import _runs_in
+
+    found = _runs_in(pa.array(cells, pa.string()), pa.array(values, pa.string())).to_pylist()
+    assert found == [cell is not None and bool(values) and any(
+        piece in values for piece in re.split(r"[^0-9]+", cell)) for cell in cells]
