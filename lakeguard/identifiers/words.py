@@ -14,6 +14,7 @@ between the words (spaces, punctuation, placeholders) is kept as it was.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -51,7 +52,7 @@ def _positions(lists: pa.ListArray) -> pa.Array:
     """Index of every flattened piece within its own list."""
     flat_length = len(pc.list_flatten(lists))
     starts = pc.take(lists.offsets.slice(0, len(lists)), pc.list_parent_indices(lists))
-    return pc.subtract(pa.array(range(flat_length), pa.int64()), pc.cast(starts, pa.int64()))
+    return pc.subtract(pa.array(np.arange(flat_length, dtype=np.int64)), pc.cast(starts, pa.int64()))
 
 
 def identifier_words(values: pa.Array) -> pa.Array:

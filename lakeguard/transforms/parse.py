@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -123,7 +124,7 @@ def _nir_verdicts(problems: list[tuple[int, str]], rows: int) -> list[Verdict]:
     by_reason: dict[str, list[int]] = {}
     for index, reason in problems:
         by_reason.setdefault(reason, []).append(index)
-    everything = pa.array(range(rows), pa.int64())
+    everything = pa.array(np.arange(rows, dtype=np.int64))
     return [Verdict("nir", f"invalid NIR: {reason}", "error",
                     pc.is_in(everything, value_set=pa.array(indices, pa.int64())))
             for reason, indices in by_reason.items()]
@@ -167,6 +168,29 @@ def _distinct(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     return encoded.dictionary, encoded.indices
 
 
+def _with_null(values: pa.Array) -> pa.Array:
+    return pa.concat_arrays([values, pa.nulls(1, values.type)])
+
+
+def _verdicts_by_distinct(text: pa.Array, typed: dict[str, pa.Array], failed: pa.Array,
+                          rows: pa.Array, column: Column, contract: Contract,
+                          today: date) -> list[Verdict]:
+    """:func:`_verdicts` of the rows, judged once per distinct value (``rows`` its indices).
+
+    Every rule is a function of one cell's text, typed value and type failure, so a row's
+    verdict is its value's. A null row (a null index) reads as text and typed value null,
+    not failed: that is a last distinct value, appended. Only the masks that flag some
+    value are taken back to the rows; the others would record nothing (most rules flag
+    nothing), which spares taking the text itself and judging each row again.
+    """
+    verdicts = _verdicts(_with_null(text), {n: _with_null(a) for n, a in typed.items()},
+                         pa.concat_arrays([pc.fill_null(failed, False), pa.array([False])]),
+                         column, contract, today)
+    taken = pc.fill_null(rows, len(text))
+    return [Verdict(v.rule, v.reason, v.severity, pc.take(v.rows, taken))
+            for v in verdicts if pc.any(v.rows).as_py()]
+
+
 @dataclass(frozen=True)
 class TypedBatch:
     """One raw batch after typing and the strict checks.
@@ -207,17 +231,18 @@ def type_batch(batch: pa.RecordBatch, contract: Contract, first_row: int,
         else:
             typed, failed = type_column(text, column)
         sensitive.append(identifier_values(text, typed.get(column.name, text), column))
-        if rows is not None:
-            text, failed = pc.take(text, rows), pc.fill_null(pc.take(failed, rows), False)
+        if rows is None:
+            verdicts = _verdicts(text, typed, failed, column, contract, today)
+        else:
+            verdicts = _verdicts_by_distinct(text, typed, failed, rows, column, contract, today)
             typed = {name: pc.take(array, rows) for name, array in typed.items()}
-        verdicts = _verdicts(text, typed, failed, column, contract, today) + \
-            _nir_verdicts(problems, batch.num_rows)
+        verdicts += _nir_verdicts(problems, batch.num_rows)
         bad_any = pc.or_(bad_any, _judge(verdicts, column, first_row, batch.num_rows,
                                          rejects, warnings))
         columns.update(typed)
     for derived in contract.derived:
         columns[derived.name] = derive(derived.function, columns, derived.source, derived.options)
-    columns[ROW] = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
+    columns[ROW] = pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64))
     table = pa.RecordBatch.from_pydict(columns)
     if warnings:  # a rejected row is not published: its warnings would be noise
         rejected = set(pc.indices_nonzero(bad_any).to_pylist())

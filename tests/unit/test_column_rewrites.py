@@ -16,12 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lakeguard.contracts.model import PrivacySpec
 from lakeguard.identifiers.bloom import hash_texts
 from lakeguard.privacy import kanon
+from lakeguard.privacy.detectors import _DIGITS_NEEDED
 from lakeguard.privacy.kanon import ClassCounter, Pairs, class_keys, suppress
 from lakeguard.privacy.pseudonym import PSEUDONYM_LENGTH, PseudonymKey
 
@@ -307,3 +308,134 @@ def test_typing_generated_absences_with_hostile_cells_by_distinct_value(absences
     typed = _typed_both_ways(pa.RecordBatch.from_pydict(
         {name: pa.array(values, pa.string()) for name, values in columns.items()}), contract)
     assert typed.clean.num_rows > absences_batch.num_rows // 2
+
+
+# -- raw identifiers of a batch --------------------------------------------------------
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3_000_000, 3_000_000)), max_size=40))
+def test_birth_dates_are_written_as_strftime_writes_them(days):
+    """Every date32 Arrow holds, years before 0 and after 9999 included."""
+    from lakeguard.identifiers.rawvalues import yyyymmdd
+
+    dates = pa.array(days, pa.int32()).cast(pa.date32())
+    assert yyyymmdd(dates).equals(pc.strftime(dates, format="%Y%m%d"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(_CELLS["nir"] + _GENERIC),
+                          TEXT.filter(lambda t: len(t) < 24)), max_size=40))
+def test_a_nir_columns_identifiers_are_its_canonical_distinct_texts(cells):
+    """Distinct texts, then the canonical form of each, in the order of the plain definition."""
+    from lakeguard.contracts import load_contract
+    from lakeguard.identifiers import nir
+    from lakeguard.identifiers.rawvalues import identifier_values
+
+    column = next(c for c in load_contract("absences").columns if c.type == "nir")
+    text = pa.array(cells, pa.string())
+    distinct = pc.unique(text.drop_null())
+    plain = pa.concat_arrays([distinct, pc.unique(nir.canonical(distinct))])
+    tagged = identifier_values(text, nir.canonical(text), column)
+    assert tagged.to_pylist() == [f"{column.identifies}\x1f{v}" for v in plain.to_pylist()]
+
+
+# -- redaction patterns, each run only where it can match ------------------------------
+
+def _every_pattern_on_every_cell(folded: pa.Array) -> pa.Array:
+    """The definition: each pattern in order on every cell (the IBAN's on cells written
+    with 10 digits), then the phone library on every international candidate."""
+    import re
+
+    from lakeguard.privacy.detectors import PATTERNS, PHONE_CANDIDATE, is_phone
+
+    written = pc.fill_null(pc.count_substring_regex(folded, "[0-9]"), 0)
+    values = folded
+    for kind, pattern, replacement in PATTERNS:
+        replaced = pc.replace_substring_regex(values, pattern=pattern, replacement=replacement)
+        values = pc.if_else(pc.greater_equal(written, 10), replaced, values) if kind == "IBAN" \
+            else replaced
+    candidate = re.compile(PHONE_CANDIDATE)
+    return pa.array([None if text is None else candidate.sub(
+        lambda m: "[PHONE]" if is_phone(m.group()) else m.group(), text)
+        for text in values.to_pylist()], pa.string())
+
+
+#: Pieces of comments: identifiers of every kind, in the spellings the patterns read,
+#: and their near misses (too few digits, a letter among them).
+_PIECES = st.sampled_from([
+    "06 12 34 56 78", "0612345678", "+33 (0)6 12 34 56 78", "0033612345678", "+44 20 7946 0958",
+    "06 12 34 56 7", "1 84 12 76 451 089 46", "184122a451089", "1 84 12 2b 451 089",
+    "18412764510", "12/03/1985", "1/3/85", "1985-03-12", "12031985", "120385", "1er mars",
+    "3 mars 1985", "12 mars", "75011", "20100", "99000", "fr76 3000 6000 0112 3456 7890 189",
+    "ab12 cdef ghij klmn", "au12 mars 2024 pour", "jean.dupont@exemple.fr", "j2 at ex dot fr",
+    "x12345678@mail.fr", "x12345678@mail.fr ab12 cdef ghij klmn", "rappeler au", "le", " ",
+    ", ", "/", "-", "1", "12", "123", "1234"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.one_of(_PIECES, TEXT.filter(
+    lambda t: len(t) < 8)), max_size=8).map(" ".join)), max_size=30), st.integers(0, 3))
+def test_redaction_is_every_pattern_on_every_cell(cells, skip):
+    from lakeguard.identifiers.normalise import fold
+    from lakeguard.privacy.detectors import redact_patterns
+
+    folded = fold(pa.array(cells, pa.string())).slice(min(skip, len(cells)))
+    assert redact_patterns(folded).equals(_every_pattern_on_every_cell(folded))
+
+
+def test_redaction_of_the_adversarial_corpus_is_every_pattern_on_every_cell():
+    import io
+    from datetime import date
+
+    import pyarrow.csv as pacsv
+
+    from lakeguard.identifiers.normalise import fold
+    from lakeguard.privacy.detectors import redact_patterns
+    from lakeguard.samples.absences import generate
+    from lakeguard.samples.adversarial import plant
+
+    text, _ = plant(generate(2000, seed=1616, first=date(2024, 12, 1), days=31), seed=16)
+    table = pacsv.read_csv(io.BytesIO(text.encode()), parse_options=pacsv.ParseOptions(
+        delimiter=";"), convert_options=pacsv.ConvertOptions(column_types={
+            "commentaire": pa.string()}))
+    folded = pc.unique(fold(table.column("commentaire").combine_chunks()))
+    redacted = redact_patterns(folded)
+    assert redacted.equals(_every_pattern_on_every_cell(folded))
+    assert pc.sum(pc.not_equal(redacted, folded)).as_py() > 100  # the corpus does hold identifiers
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), TEXT, _PIECES), max_size=40), st.integers(0, 5))
+def test_ascii_digits_is_the_regex_count(cells, skip):
+    from lakeguard.privacy.detectors import ascii_digits
+
+    values = pa.array(cells, pa.string()).slice(min(skip, len(cells)))
+    assert ascii_digits(values).equals(pc.fill_null(pc.count_substring_regex(values, "[0-9]"), 0))
+
+
+@pytest.mark.parametrize("pattern, need", list(_DIGITS_NEEDED.items()),
+                         ids=[f"need{n}-{i}" for i, n in enumerate(_DIGITS_NEEDED.values())])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_every_match_of_a_pattern_holds_the_digits_it_is_said_to_need(pattern, need, data):
+    """Strings drawn from the expression itself (``\\d`` ASCII, as RE2 reads it)."""
+    import re
+
+    match = data.draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
+    assume(pc.match_substring_regex(pa.array([match]), pattern)[0].as_py())  # Python's \s has \v
+    assert sum(c in "0123456789" for c in match) >= need
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(
+    ["12", "0612", "75011", "a", " ", "-", "1985", "x9"]), max_size=6).map("".join)), max_size=30),
+    st.lists(st.sampled_from(["12", "75011", "1985", "9", "0612"]), max_size=4, unique=True))
+def test_cells_with_a_piece_are_those_whose_split_holds_one(cells, values):
+    """The plain definition: split each cell on its non-digits, look each piece up."""
+    import re
+
+    from lakeguard.privacy.leakguard import _runs_in
+
+    found = _runs_in(pa.array(cells, pa.string()), pa.array(values, pa.string())).to_pylist()
+    assert found == [cell is not None and bool(values) and any(
+        piece in values for piece in re.split(r"[^0-9]+", cell)) for cell in cells]
