@@ -41,7 +41,7 @@ def values_of(series: pa.Table, spec: ModelSpec) -> FloatArray:
 def drift_check(store: S3Store, dataset: str, entity: str, champion: registry.ModelVersion,
                 series: pa.Table, spec: ModelSpec) -> drift.DriftCheck:
     """This run's points against what the champion saw in training (PSI, alert rate)."""
-    training = registry.lineage(store, dataset, entity, champion.version)["metrics"]["training"]
+    training = registry.training_reference(store, dataset, entity, champion.version)
     values = values_of(series, spec)
     flagged = detectors.load(champion.detector, champion.model).score(values).is_anomaly
     return drift.check(training["distribution"],
