@@ -109,3 +109,27 @@ def test_models_cli_lists_shows_promotes_and_rolls_back(store, tmp_path, capsys)
     capsys.readouterr()
     assert main(["models", "list", *local, "--entity", "Nobody"]) == 2
     assert "no entity with a model 'Nobody' (known: Alpha)" in capsys.readouterr().err
+
+
+def test_a_remembered_version_is_a_copy_and_a_wrong_one_is_not_remembered(store, tmp_path):
+    # GIVEN a registered version, read once
+    version = registry.register(store, _version(np.arange(50.0)), {})
+    first = registry.get(store, "matches", "Alpha", version)
+    # WHEN a caller changes what it was handed THEN the next reader gets the stored model
+    first.model["params"]["tampered"] = True
+    assert "tampered" not in registry.get(store, "matches", "Alpha", version).model["params"]
+    # GIVEN a document under another version's key whose bytes are not that id
+    registry.VERSIONS.clear()
+    path = tmp_path / f"artefacts/models/matches/Alpha/versions/{version}.json"
+    right = path.read_text("utf-8")
+    path.write_text(right.replace('"seed": 0', '"seed": 1'), "utf-8")
+    assert registry.get(store, "matches", "Alpha", version).seed == 1
+    # THEN it was not remembered: once the key holds the version again, that is read
+    path.write_text(right, "utf-8")
+    assert registry.get(store, "matches", "Alpha", version).seed == 0
+
+
+def test_the_training_reference_of_a_lineage_without_metrics_names_the_fix(store):
+    version = registry.register(store, _version(np.arange(50.0)), {})
+    with pytest.raises(ModelError, match="no training metrics.*retrain"):
+        registry.training_reference(store, "matches", "Alpha", version)
