@@ -131,5 +131,5 @@ def test_a_remembered_version_is_a_copy_and_a_wrong_one_is_not_remembered(store,
 
 def test_the_training_reference_of_a_lineage_without_metrics_names_the_fix(store):
     version = registry.register(store, _version(np.arange(50.0)), {})
-    with pytest.raises(ModelError, match="no training metrics.*retrain"):
+    with pytest.raises(ModelError, match=r"no training metrics.*retrain"):
         registry.training_reference(store, "matches", "Alpha", version)
