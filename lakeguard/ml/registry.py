@@ -187,48 +187,71 @@ def training_reference(store: Store, dataset: str, entity: str, version: str) ->
     return training
 
 
+#: An aliases document as read, with its tag: what a conditional write of it asserts.
+Marks = tuple[dict[str, Any], str | None]
+
+
+def marks(store: Store, dataset: str, entity: str) -> Marks:
+    """The aliases document (see :func:`aliases`) and its tag (``None``: never written)."""
+    doc, tag = store.get(_aliases_key(dataset, entity))
+    return doc or {CHAMPION: None, CHALLENGER: None, "events": []}, tag
+
+
 def aliases(store: Store, dataset: str, entity: str) -> dict[str, Any]:
     """``{"champion": id|None, "challenger": id|None, "events": [...]}``."""
-    doc, _ = store.get(_aliases_key(dataset, entity))
-    return doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+    return marks(store, dataset, entity)[0]
 
 
 def resolve(store: Store, dataset: str, entity: str, alias: str) -> ModelVersion | None:
     """The version an alias points at, or ``None`` when it points nowhere."""
-    version = aliases(store, dataset, entity).get(alias)
+    return resolve_marked(store, dataset, entity, alias, marks(store, dataset, entity))
+
+
+def resolve_marked(store: Store, dataset: str, entity: str, alias: str,
+                   known: Marks) -> ModelVersion | None:
+    """The version an alias of an aliases document already read points at."""
+    version = known[0].get(alias)
     return None if version is None else get(store, dataset, entity, version)
 
 
 def set_alias(store: Store, dataset: str, entity: str, alias: str, version: str | None,
-              reason: str) -> dict[str, Any]:
-    """Point an alias at a version (or nowhere), recording the move; retried on conflicts."""
+              reason: str, known: Marks | None = None) -> dict[str, Any]:
+    """Point an alias at a version (or nowhere), recording the move; retried on conflicts.
+
+    ``known`` is the aliases document as the caller read it, with its tag: the first
+    attempt writes on top of it without reading it again, and fails like any other
+    attempt (then reads afresh) if it changed since.
+    """
     if alias not in ALIASES:
         raise ModelError(f"no alias {alias!r}; aliases are {', '.join(ALIASES)}")
     if version is not None:
         get(store, dataset, entity, version)
     for _ in range(_ALIAS_ATTEMPTS):
-        doc, tag = store.get(_aliases_key(dataset, entity))
-        doc = doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+        doc, tag = known if known is not None else marks(store, dataset, entity)
+        known = None
         event = {"at": now(), "alias": alias, "version": version, "previous": doc.get(alias),
                  "reason": reason}
         updated = {**doc, alias: version, "events": [*doc["events"], event]}
         try:
-            store.put(_aliases_key(dataset, entity), updated, if_tag=tag, if_absent=tag is None)
+            # a first document another writer created meanwhile is a lost race too
+            if store.put(_aliases_key(dataset, entity), updated, if_tag=tag,
+                         if_absent=tag is None):
+                return updated
         except ConflictError:
-            continue
-        return updated
+            pass
     raise ModelError(f"could not move {alias} of {dataset}/{entity}: it kept changing "
                      f"under {_ALIAS_ATTEMPTS} concurrent updates; retry")
 
 
 def promote(store: Store, dataset: str, entity: str, version: str | None = None,
-            reason: str = "promoted by hand") -> str:
-    """Make a version (by default the challenger) the champion."""
-    current = aliases(store, dataset, entity)
+            reason: str = "promoted by hand", known: Marks | None = None) -> str:
+    """Make a version (by default the challenger) the champion (``known``: see set_alias)."""
+    known = known if known is not None else marks(store, dataset, entity)
+    current = known[0]
     target = version or current.get(CHALLENGER)
     if target is None:
         raise ModelError(f"{dataset}/{entity} has no challenger to promote; name a version")
-    set_alias(store, dataset, entity, CHAMPION, target, reason)
+    set_alias(store, dataset, entity, CHAMPION, target, reason, known)
     if current.get(CHALLENGER) == target:
         set_alias(store, dataset, entity, CHALLENGER, None, f"{reason}: now champion")
     return target

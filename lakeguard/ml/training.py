@@ -95,7 +95,9 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
     def fit_one(request: TrainRequest) -> TrainedVersion | str:
         """The entity's new version, or its name when its history is too short."""
         series = entity_series(rows, spec, request.entity)
-        champion = registry.resolve(store, contract.name, request.entity, registry.CHAMPION)
+        known = registry.marks(store, contract.name, request.entity)  # moved only if unchanged
+        champion = registry.resolve_marked(store, contract.name, request.entity,
+                                           registry.CHAMPION, known)
         cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
         fitted_on, holdout = series.slice(0, cut), values_of(series.slice(cut), spec)
         try:
@@ -118,7 +120,8 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
             "metrics": metrics, "execution": execution,
         }
         vid = registry.register(store, version, lineage)
-        alias = decide(store, contract.name, request.entity, vid, metrics.get("evaluation"))
+        alias = decide(store, contract.name, request.entity, vid, metrics.get("evaluation"),
+                       known)
         return TrainedVersion(request.entity, vid, alias)
 
     # entities apart: each reads and writes only its own registry keys

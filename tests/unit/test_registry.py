@@ -133,3 +133,20 @@ def test_the_training_reference_of_a_lineage_without_metrics_names_the_fix(store
     version = registry.register(store, _version(np.arange(50.0)), {})
     with pytest.raises(ModelError, match=r"no training metrics.*retrain"):
         registry.training_reference(store, "matches", "Alpha", version)
+
+
+@pytest.mark.parametrize("first_write", [True, False])
+def test_a_move_on_aliases_read_before_another_writer_moved_them_keeps_both(store, first_write):
+    # GIVEN the aliases of an entity as read before training (never written yet, or written)
+    one, two, three = (registry.register(store, _version(np.arange(n, dtype=float)), {})
+                       for n in (40, 60, 80))
+    if not first_write:
+        registry.set_alias(store, "matches", "Alpha", registry.CHAMPION, one, "earlier")
+    known = registry.marks(store, "matches", "Alpha")
+    # WHEN another writer moves them meanwhile, then this one promotes on what it read
+    registry.set_alias(store, "matches", "Alpha", registry.CHALLENGER, two, "other writer")
+    registry.promote(store, "matches", "Alpha", three, "this writer", known)
+    # THEN this move was made on top of the other writer's, which is kept
+    marks = registry.aliases(store, "matches", "Alpha")
+    assert marks[registry.CHAMPION] == three and marks[registry.CHALLENGER] == two
+    assert [e["reason"] for e in marks["events"]][-2:] == ["other writer", "this writer"]
