@@ -133,6 +133,13 @@ class Settings:
 #: on keys of its own that mostly wait on the network, one entity after another otherwise.
 MODEL_ENTITY_THREADS = 8
 
+#: Iceberg files up to this size are read and written in one S3 request each
+#: (:mod:`lakeguard.tables.fileio`); larger ones go through pyarrow's ranged reads and
+#: multipart uploads. Also the most a file write holds in memory before it streams.
+ICEBERG_SINGLE_REQUEST_BYTES = 8 * 1024 * 1024
+#: Bytes of Iceberg metadata files (written once, never changed) a process remembers.
+ICEBERG_METADATA_MEMO_BYTES = 32 * 1024 * 1024
+
 #: Compaction (:mod:`lakeguard.tables.compaction`): a data file under this size is small; a
 #: partition is rewritten once it holds this many small files (Iceberg's own
 #: ``min-input-files`` default); one run rewrites at most this many bytes of input, so that

@@ -521,3 +521,37 @@ def find_each_requests_backend_once() -> None:
 
     get_backend_for_host.remembers_hosts = True  # type: ignore[attr-defined]
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
+def parse_each_state_machine_definition_once() -> None:
+    """Gap: moto's Step Functions interpreter parses the definition for every execution.
+
+    Its ASL parser is ANTLR's pure-Python runtime: a tenth of a second of the lake's CPU
+    per execution, while every request of the functions waits on the same interpreter
+    lock. AWS compiles a state machine once. The syntax tree depends only on the
+    definition's text and nothing changes it once built; the evaluation components built
+    from it hold an execution's state. Bridge: keep each definition's syntax tree and
+    build fresh components from it for every execution, as the parser does after parsing;
+    a definition that does not parse is parsed (and refused) again every time.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = AmazonStateLanguageParser.parse
+    if getattr(original, "remembers_trees", False):
+        return  # bridged already (a lake and a scratch lake in one process)
+    trees: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with lock:
+            tree = trees.get(definition)
+        if tree is not None:
+            return Preprocessor().visit(tree), tree
+        program, tree = original(definition)
+        with lock:
+            trees[definition] = tree
+        return program, tree
+
+    parse.remembers_trees = True  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]

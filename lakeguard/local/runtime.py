@@ -244,6 +244,7 @@ class LocalLake:
         gaps.answer_custom_resources_on_this_host()
         gaps.accept_custom_resource_responses_unsigned()
         gaps.find_each_requests_backend_once()
+        gaps.parse_each_state_machine_definition_once()
         progress("deploying the stacks into the embedded AWS")
         self.stacks = deploy_assembly(assembly)
         complete_skipped_resources(self.stacks)

@@ -41,17 +41,22 @@ def evaluation(challenger: detectors.Detector, champion: registry.ModelVersion,
 
 
 def decide(store: S3Store, dataset: str, entity: str, version: str,
-           judged: dict[str, Any] | None) -> str:
-    """Give a new version its alias: champion if first or better on held-out data."""
+           judged: dict[str, Any] | None, known: registry.Marks | None = None) -> str:
+    """Give a new version its alias: champion if first or better on held-out data.
+
+    ``known``: the entity's aliases as read before training (see ``registry.set_alias``).
+    """
     if judged is None:
-        registry.promote(store, dataset, entity, version, "first model of this entity")
+        registry.promote(store, dataset, entity, version, "first model of this entity", known)
         return registry.CHAMPION
     challenger, champion = judged["challenger"], judged["champion"]
     if challenger < champion:
         registry.promote(store, dataset, entity, version,
-                         f"won on held-out data: interval score {challenger} < {champion}")
+                         f"won on held-out data: interval score {challenger} < {champion}", known)
         return registry.CHAMPION
-    if registry.aliases(store, dataset, entity).get(registry.CHAMPION) != version:
+    known = known if known is not None else registry.marks(store, dataset, entity)
+    if known[0].get(registry.CHAMPION) != version:
         registry.set_alias(store, dataset, entity, registry.CHALLENGER, version,
-                           f"lost on held-out data: interval score {challenger} >= {champion}")
+                           f"lost on held-out data: interval score {challenger} >= {champion}",
+                           known)
     return registry.CHALLENGER

@@ -10,11 +10,20 @@ Per entity, under ``models/<dataset>/<entity>/`` in the artefacts bucket:
   execution that produced it, the parent version, timestamps). Written once.
 - ``aliases.json``: which version is ``champion`` and ``challenger``, and every move of
   either, so a rollback knows where to go back to.
+
+The first two are written once and never changed, so a process remembers what it read or
+wrote of them (:class:`WrittenOnce`): a warm Lambda environment of CheckModel or Score
+then reads only each entity's aliases, the one document that moves. A version is
+remembered only if its bytes give its id back, so even another registry under the same
+bucket name cannot hand a remembered version out for a different model.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +72,48 @@ class ModelVersion:
             raise ModelError(f"not a model version document (missing {err})") from err
 
 
+class WrittenOnce:
+    """Documents of keys written once, by (store, key), the least recently used forgotten.
+
+    Each caller gets its own copy: what one stage does with a document cannot change
+    what the next one is handed.
+    """
+
+    #: Entries kept: a few thousand small documents, more than a dataset's entities.
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, key: str) -> Any | None:
+        """What was remembered for ``key`` of ``store``, or ``None``."""
+        with self._lock:
+            found = self._known.get((store.location, key))
+            if found is not None:
+                self._known.move_to_end((store.location, key))
+        return None if found is None else copy.deepcopy(found)
+
+    def put(self, store: Store, key: str, value: Any) -> None:
+        """Remember ``value`` for ``key`` of ``store``."""
+        value = copy.deepcopy(value)
+        with self._lock:
+            self._known[(store.location, key)] = value
+            while len(self._known) > self.SIZE:
+                self._known.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._known.clear()
+
+
+#: Model versions read or registered in this process (content-addressed: never stale).
+VERSIONS = WrittenOnce()
+#: Training references (``metrics.training`` of a lineage) read in this process.
+TRAINING = WrittenOnce()
+
+
 def _versions_key(dataset: str, entity: str, version: str) -> str:
     return f"{model_prefix(dataset, entity)}versions/{version}.json"
 
@@ -83,7 +134,9 @@ def now() -> str:
 def register(store: Store, model: ModelVersion, lineage: dict[str, Any]) -> str:
     """Store a version and its lineage (first lineage wins: it records the original run)."""
     version = model.version
-    store.put(_versions_key(model.dataset, model.entity, version), model.to_json())
+    key = _versions_key(model.dataset, model.entity, version)
+    store.put(key, model.to_json())
+    VERSIONS.put(store, key, model)
     store.put(_lineage_key(model.dataset, model.entity, version),
               {**lineage, "version": version, "dataset": model.dataset, "entity": model.entity,
                "detector": model.detector, "seed": model.seed,
@@ -94,11 +147,18 @@ def register(store: Store, model: ModelVersion, lineage: dict[str, Any]) -> str:
 
 def get(store: Store, dataset: str, entity: str, version: str) -> ModelVersion:
     """One version, or a ModelError naming what is missing."""
-    doc, _ = store.get(_versions_key(dataset, entity, version))
+    key = _versions_key(dataset, entity, version)
+    known: ModelVersion | None = VERSIONS.get(store, key)
+    if known is not None:
+        return known
+    doc, _ = store.get(key)
     if doc is None:
         raise ModelError(f"no model version {version} for {dataset}/{entity}; "
                          "`lakeguard models list` shows the ones that exist")
-    return ModelVersion.from_json(doc)
+    model = ModelVersion.from_json(doc)
+    if model.version == version:  # its bytes are its id: the same key can hold nothing else
+        VERSIONS.put(store, key, model)
+    return model
 
 
 def lineage(store: Store, dataset: str, entity: str, version: str) -> dict[str, Any]:
@@ -107,48 +167,91 @@ def lineage(store: Store, dataset: str, entity: str, version: str) -> dict[str, 
     return doc or {}
 
 
+def training_reference(store: Store, dataset: str, entity: str, version: str) -> dict[str, Any]:
+    """What a version saw in training (``metrics.training`` of its lineage): drift's yardstick.
+
+    A lineage is written once, before its version can be given an alias, so what was read
+    of it stays true for the registry's life; it is remembered (see :class:`WrittenOnce`).
+    """
+    key = _lineage_key(dataset, entity, version)
+    known: dict[str, Any] | None = TRAINING.get(store, key)
+    if known is not None:
+        return known
+    doc = lineage(store, dataset, entity, version)
+    try:
+        training: dict[str, Any] = doc["metrics"]["training"]
+    except (KeyError, TypeError) as err:
+        raise ModelError(f"model version {version} of {dataset}/{entity} has no training "
+                         f"metrics in its lineage (missing {err}); retrain the entity") from err
+    TRAINING.put(store, key, training)
+    return training
+
+
+#: An aliases document as read, with its tag: what a conditional write of it asserts.
+Marks = tuple[dict[str, Any], str | None]
+
+
+def marks(store: Store, dataset: str, entity: str) -> Marks:
+    """The aliases document (see :func:`aliases`) and its tag (``None``: never written)."""
+    doc, tag = store.get(_aliases_key(dataset, entity))
+    return doc or {CHAMPION: None, CHALLENGER: None, "events": []}, tag
+
+
 def aliases(store: Store, dataset: str, entity: str) -> dict[str, Any]:
     """``{"champion": id|None, "challenger": id|None, "events": [...]}``."""
-    doc, _ = store.get(_aliases_key(dataset, entity))
-    return doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+    return marks(store, dataset, entity)[0]
 
 
 def resolve(store: Store, dataset: str, entity: str, alias: str) -> ModelVersion | None:
     """The version an alias points at, or ``None`` when it points nowhere."""
-    version = aliases(store, dataset, entity).get(alias)
+    return resolve_marked(store, dataset, entity, alias, marks(store, dataset, entity))
+
+
+def resolve_marked(store: Store, dataset: str, entity: str, alias: str,
+                   known: Marks) -> ModelVersion | None:
+    """The version an alias of an aliases document already read points at."""
+    version = known[0].get(alias)
     return None if version is None else get(store, dataset, entity, version)
 
 
 def set_alias(store: Store, dataset: str, entity: str, alias: str, version: str | None,
-              reason: str) -> dict[str, Any]:
-    """Point an alias at a version (or nowhere), recording the move; retried on conflicts."""
+              reason: str, known: Marks | None = None) -> dict[str, Any]:
+    """Point an alias at a version (or nowhere), recording the move; retried on conflicts.
+
+    ``known`` is the aliases document as the caller read it, with its tag: the first
+    attempt writes on top of it without reading it again, and fails like any other
+    attempt (then reads afresh) if it changed since.
+    """
     if alias not in ALIASES:
         raise ModelError(f"no alias {alias!r}; aliases are {', '.join(ALIASES)}")
     if version is not None:
         get(store, dataset, entity, version)
     for _ in range(_ALIAS_ATTEMPTS):
-        doc, tag = store.get(_aliases_key(dataset, entity))
-        doc = doc or {CHAMPION: None, CHALLENGER: None, "events": []}
+        doc, tag = known if known is not None else marks(store, dataset, entity)
+        known = None
         event = {"at": now(), "alias": alias, "version": version, "previous": doc.get(alias),
                  "reason": reason}
         updated = {**doc, alias: version, "events": [*doc["events"], event]}
         try:
-            store.put(_aliases_key(dataset, entity), updated, if_tag=tag, if_absent=tag is None)
+            # a first document another writer created meanwhile is a lost race too
+            if store.put(_aliases_key(dataset, entity), updated, if_tag=tag,
+                         if_absent=tag is None):
+                return updated
         except ConflictError:
-            continue
-        return updated
+            pass
     raise ModelError(f"could not move {alias} of {dataset}/{entity}: it kept changing "
                      f"under {_ALIAS_ATTEMPTS} concurrent updates; retry")
 
 
 def promote(store: Store, dataset: str, entity: str, version: str | None = None,
-            reason: str = "promoted by hand") -> str:
-    """Make a version (by default the challenger) the champion."""
-    current = aliases(store, dataset, entity)
+            reason: str = "promoted by hand", known: Marks | None = None) -> str:
+    """Make a version (by default the challenger) the champion (``known``: see set_alias)."""
+    known = known if known is not None else marks(store, dataset, entity)
+    current = known[0]
     target = version or current.get(CHALLENGER)
     if target is None:
         raise ModelError(f"{dataset}/{entity} has no challenger to promote; name a version")
-    set_alias(store, dataset, entity, CHAMPION, target, reason)
+    set_alias(store, dataset, entity, CHAMPION, target, reason, known)
     if current.get(CHALLENGER) == target:
         set_alias(store, dataset, entity, CHALLENGER, None, f"{reason}: now champion")
     return target

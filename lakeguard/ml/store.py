@@ -33,6 +33,11 @@ def encode(document: Any) -> bytes:
 class Store(Protocol):
     """Key-value documents with optimistic concurrency."""
 
+    @property
+    def location(self) -> str:
+        """Where the documents are (``s3://bucket``, a folder): what tells stores apart."""
+        ...
+
     def get(self, key: str) -> tuple[Any | None, str | None]:
         """The document at ``key`` and its tag (``None, None`` when absent)."""
         ...
@@ -53,6 +58,11 @@ class S3Store:
     def __init__(self, bucket: str, session: boto3.session.Session | None = None):
         self.bucket = bucket
         self._s3 = client("s3", session)
+
+    @property
+    def location(self) -> str:
+        """``s3://<bucket>``."""
+        return f"s3://{self.bucket}"
 
     def get(self, key: str) -> tuple[Any | None, str | None]:
         """Read a document and its ETag."""
@@ -91,6 +101,11 @@ class FolderStore:
             raise ModelError(f"{root} is not a folder; point --local at a lake exported by "
                              "`lakeguard demo` or `lakeguard local run --export DIR`")
         self.root = root
+
+    @property
+    def location(self) -> str:
+        """The folder's absolute path."""
+        return str(self.root.resolve())
 
     def get(self, key: str) -> tuple[Any | None, str | None]:
         """Read a document; its tag is its content."""

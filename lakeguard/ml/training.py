@@ -41,7 +41,7 @@ def values_of(series: pa.Table, spec: ModelSpec) -> FloatArray:
 def drift_check(store: S3Store, dataset: str, entity: str, champion: registry.ModelVersion,
                 series: pa.Table, spec: ModelSpec) -> drift.DriftCheck:
     """This run's points against what the champion saw in training (PSI, alert rate)."""
-    training = registry.lineage(store, dataset, entity, champion.version)["metrics"]["training"]
+    training = registry.training_reference(store, dataset, entity, champion.version)
     values = values_of(series, spec)
     flagged = detectors.load(champion.detector, champion.model).score(values).is_anomaly
     return drift.check(training["distribution"],
@@ -95,7 +95,9 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
     def fit_one(request: TrainRequest) -> TrainedVersion | str:
         """The entity's new version, or its name when its history is too short."""
         series = entity_series(rows, spec, request.entity)
-        champion = registry.resolve(store, contract.name, request.entity, registry.CHAMPION)
+        known = registry.marks(store, contract.name, request.entity)  # moved only if unchanged
+        champion = registry.resolve_marked(store, contract.name, request.entity,
+                                           registry.CHAMPION, known)
         cut = series.num_rows if champion is None else round(series.num_rows * (1 - spec.holdout))
         fitted_on, holdout = series.slice(0, cut), values_of(series.slice(cut), spec)
         try:
@@ -118,7 +120,8 @@ def fit_entities(contract: Contract, store: S3Store, rows: pa.Table,
             "metrics": metrics, "execution": execution,
         }
         vid = registry.register(store, version, lineage)
-        alias = decide(store, contract.name, request.entity, vid, metrics.get("evaluation"))
+        alias = decide(store, contract.name, request.entity, vid, metrics.get("evaluation"),
+                       known)
         return TrainedVersion(request.entity, vid, alias)
 
     # entities apart: each reads and writes only its own registry keys

@@ -57,12 +57,12 @@ def _schema(contract: Contract) -> pa.Schema:
     return output_schema(contract.refined_table(_spec(contract).table), contract)
 
 
-def _run_rows(ref: ObjectRef, contract: Contract, settings: Settings,
+def _run_rows(ref: ObjectRef, contract: Contract, settings: Settings, table: Any,
               session: boto3.session.Session | None = None) -> pa.Table:
-    """The run's rows of the model's table, as Refine handed them over."""
+    """The run's rows of the model's table (loaded as ``table``), as Refine handed them over."""
     schema = _schema(contract)
-    rows = handed_rows(_model_table(contract, settings), settings.refined_bucket,
-                       _spec(contract).table, ref.run_id, session, tuple(schema.names))
+    rows = handed_rows(table, settings.refined_bucket, _spec(contract).table, ref.run_id,
+                       session, tuple(schema.names))
     if not rows.num_columns:
         return schema.empty_table()
     return rows.select(schema.names).cast(schema)
@@ -72,15 +72,17 @@ def _model_table(contract: Contract, settings: Settings) -> Any:
     return load_table(settings, REFINED, _spec(contract).table)
 
 
-def committed(contract: Contract, settings: Settings, without_key: str | None = None
-              ) -> tuple[pa.Table, dict[str, Any]]:
+def committed(contract: Contract, settings: Settings, without_key: str | None = None,
+              table: Any = None) -> tuple[pa.Table, dict[str, Any]]:
     """Rows of the model's table in its current snapshot, and what names that input.
 
-    ``without_key`` leaves out the rows of one raw key (this run's earlier version).
+    ``without_key`` leaves out the rows of one raw key (this run's earlier version);
+    ``table`` is the model's table as already loaded (else it is loaded here).
     """
     from pyiceberg.expressions import AlwaysTrue
 
-    schema, table = _schema(contract), _model_table(contract, settings)
+    schema = _schema(contract)
+    table = _model_table(contract, settings) if table is None else table
     snapshot = table.current_snapshot()
     database, name = table.name()
     where = not_equal(SOURCE_COLUMN, without_key) if without_key else AlwaysTrue()
@@ -92,11 +94,11 @@ def committed(contract: Contract, settings: Settings, without_key: str | None = 
     return rows.select(schema.names).cast(schema), inputs
 
 
-def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.Table
-            ) -> tuple[pa.Table, dict[str, Any]]:
+def history(ref: ObjectRef, contract: Contract, settings: Settings, current: pa.Table,
+            table: Any = None) -> tuple[pa.Table, dict[str, Any]]:
     """Committed rows from other raw keys plus this run's rows, up to this run's latest time."""
     spec, schema = _spec(contract), _schema(contract)
-    past, inputs = committed(contract, settings, without_key=ref.key_id)
+    past, inputs = committed(contract, settings, without_key=ref.key_id, table=table)
     rows = pa.concat_tables([past, current.select(schema.names).cast(schema)])
     latest = pc.max(current[spec.time])
     return (rows.filter(pc.less_equal(rows[spec.time], latest)),
@@ -112,13 +114,16 @@ class _Run:
     spec: ModelSpec
     current: pa.Table
     store: S3Store
+    #: The model's Iceberg table as loaded at the start (Train reads its history from it).
+    table: Any
 
 
 def _run(state: dict[str, Any], settings: Settings,
          session: boto3.session.Session | None) -> _Run:
     ref, contract = ObjectRef.from_state(state), load_contract(dataset_of(state))
-    return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings, session),
-                S3Store(settings.artefacts_bucket, session))
+    table = _model_table(contract, settings)
+    return _Run(ref, contract, _spec(contract), _run_rows(ref, contract, settings, table, session),
+                S3Store(settings.artefacts_bucket, session), table)
 
 
 def _entities(current: pa.Table, spec: ModelSpec) -> list[str]:
@@ -163,7 +168,7 @@ def train(state: dict[str, Any], settings: Settings,
         return retrain_all(state, settings, session)
     run = _run(state, settings, session)
     ref, contract = run.ref, run.contract
-    rows, inputs = history(ref, contract, settings, run.current)
+    rows, inputs = history(ref, contract, settings, run.current, run.table)
     execution = {"run_id": ref.run_id, "source": f"s3://{ref.bucket}/{ref.key}",
                  "source_version": ref.version_id}
     cleaned = Clean.find(state)

@@ -1,7 +1,8 @@
 """The Glue Data Catalog through pyiceberg, honouring the embedded AWS's endpoint.
 
 Iceberg commits go through Glue ``UpdateTable`` with the table's version as an optimistic
-lock; data and metadata files through pyiceberg's S3 file IO (pyarrow). In AWS both use
+lock; data and metadata files through pyiceberg's S3 file IO (pyarrow), small files in
+one request each (:mod:`lakeguard.tables.fileio`). In AWS both use
 the function's role (the default credential chain); against the embedded AWS both are
 pointed at ``AWS_ENDPOINT_URL`` with path-style addressing and the fake keys.
 """
@@ -26,7 +27,7 @@ def catalog_properties() -> dict[str, str]:
     """
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
     props = {"glue.region": region, "s3.region": region,
-             "py-io-impl": "pyiceberg.io.pyarrow.PyArrowFileIO"}
+             "py-io-impl": "lakeguard.tables.fileio.LakeFileIO"}
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         props |= {"glue.endpoint": endpoint, "s3.endpoint": endpoint,

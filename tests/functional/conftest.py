@@ -167,6 +167,33 @@ def moto_server() -> Iterator[str]:
     server.stop()
 
 
+@dataclass
+class Request:
+    """One request the moto server answered: method, path and query string."""
+
+    method: str
+    path: str
+    query: str
+
+
+@pytest.fixture
+def server_requests(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> list[Request]:
+    """Every request the moto server answers from now on, in order (whoever sent it:
+    botocore or pyarrow's own S3 client)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    seen: list[Request] = []
+    answer = DomainDispatcherApplication.__call__
+
+    def counted(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        seen.append(Request(environ["REQUEST_METHOD"], environ["PATH_INFO"],
+                            environ.get("QUERY_STRING", "")))
+        return answer(self, environ, start_response)
+
+    monkeypatch.setattr(DomainDispatcherApplication, "__call__", counted)
+    return seen
+
+
 @pytest.fixture
 def served_lake(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
     """A lake of its own in the moto server: buckets, ledger, secret, the two Glue

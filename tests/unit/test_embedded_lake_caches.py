@@ -76,3 +76,49 @@ def test_each_hosts_backend_is_the_one_moto_finds():
     finally:
         DomainDispatcherApplication.get_backend_for_host = original  # type: ignore[method-assign]
         backends.list_of_moto_modules = listing
+
+
+def _shape(component: object, depth: int = 0) -> object:
+    """A component tree as nested (type, attributes) tuples, leaves by value."""
+    if depth > 40 or isinstance(component, str | int | float | bool | type(None)):
+        return component
+    if isinstance(component, list | tuple):
+        return [_shape(c, depth + 1) for c in component]
+    if isinstance(component, dict):
+        return {k: _shape(v, depth + 1) for k, v in component.items()}
+    attributes = getattr(component, "__dict__", None)
+    if attributes is None:
+        return type(component).__name__
+    return (type(component).__name__,
+            {k: _shape(v, depth + 1) for k, v in sorted(attributes.items())
+             if not k.startswith("_") and "ctx" not in k})
+
+
+def test_each_execution_gets_components_of_its_own_built_as_a_fresh_parse_builds_them():
+    """The remembered syntax tree gives the components a fresh parse gives, new each time."""
+    import re
+
+    import pytest
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (
+        AmazonStateLanguageParser,
+        ASLParserException,
+    )
+
+    from lakeguard.local import gaps
+
+    # the pipeline's definition, its ${...} substitutions as CloudFormation would fill them
+    definition = re.sub(r"\$\{[^}]+\}", "arn:aws:lambda:us-east-1:123456789012:function:f",
+                        (Path(__file__).resolve().parents[2] / "statemachines" /
+                         "pipeline.asl.json").read_text("utf-8"))
+    original = AmazonStateLanguageParser.parse
+    fresh = _shape(original(definition)[0])
+    gaps.parse_each_state_machine_definition_once()
+    try:
+        first, second = (AmazonStateLanguageParser.parse(definition)[0] for _ in range(2))
+        assert first is not second
+        assert _shape(first) == _shape(second) == fresh
+        for _ in range(2):  # a definition that does not parse is refused every time
+            with pytest.raises(ASLParserException):
+                AmazonStateLanguageParser.parse('{"StartAt": "A", "States": {"A": ')
+    finally:
+        AmazonStateLanguageParser.parse = original  # type: ignore[method-assign]

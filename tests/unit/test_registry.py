@@ -109,3 +109,44 @@ def test_models_cli_lists_shows_promotes_and_rolls_back(store, tmp_path, capsys)
     capsys.readouterr()
     assert main(["models", "list", *local, "--entity", "Nobody"]) == 2
     assert "no entity with a model 'Nobody' (known: Alpha)" in capsys.readouterr().err
+
+
+def test_a_remembered_version_is_a_copy_and_a_wrong_one_is_not_remembered(store, tmp_path):
+    # GIVEN a registered version, read once
+    version = registry.register(store, _version(np.arange(50.0)), {})
+    first = registry.get(store, "matches", "Alpha", version)
+    # WHEN a caller changes what it was handed THEN the next reader gets the stored model
+    first.model["params"]["tampered"] = True
+    assert "tampered" not in registry.get(store, "matches", "Alpha", version).model["params"]
+    # GIVEN a document under another version's key whose bytes are not that id
+    registry.VERSIONS.clear()
+    path = tmp_path / f"artefacts/models/matches/Alpha/versions/{version}.json"
+    right = path.read_text("utf-8")
+    path.write_text(right.replace('"seed": 0', '"seed": 1'), "utf-8")
+    assert registry.get(store, "matches", "Alpha", version).seed == 1
+    # THEN it was not remembered: once the key holds the version again, that is read
+    path.write_text(right, "utf-8")
+    assert registry.get(store, "matches", "Alpha", version).seed == 0
+
+
+def test_the_training_reference_of_a_lineage_without_metrics_names_the_fix(store):
+    version = registry.register(store, _version(np.arange(50.0)), {})
+    with pytest.raises(ModelError, match=r"no training metrics.*retrain"):
+        registry.training_reference(store, "matches", "Alpha", version)
+
+
+@pytest.mark.parametrize("first_write", [True, False])
+def test_a_move_on_aliases_read_before_another_writer_moved_them_keeps_both(store, first_write):
+    # GIVEN the aliases of an entity as read before training (never written yet, or written)
+    one, two, three = (registry.register(store, _version(np.arange(n, dtype=float)), {})
+                       for n in (40, 60, 80))
+    if not first_write:
+        registry.set_alias(store, "matches", "Alpha", registry.CHAMPION, one, "earlier")
+    known = registry.marks(store, "matches", "Alpha")
+    # WHEN another writer moves them meanwhile, then this one promotes on what it read
+    registry.set_alias(store, "matches", "Alpha", registry.CHALLENGER, two, "other writer")
+    registry.promote(store, "matches", "Alpha", three, "this writer", known)
+    # THEN this move was made on top of the other writer's, which is kept
+    marks = registry.aliases(store, "matches", "Alpha")
+    assert marks[registry.CHAMPION] == three and marks[registry.CHALLENGER] == two
+    assert [e["reason"] for e in marks["events"]][-2:] == ["other writer", "this writer"]
