@@ -71,6 +71,16 @@ def hash_rows(rows: Rows, seed: int) -> Hashes:
     return _finalise(h ^ np.uint64(length))
 
 
+def fixed_rows(values: pa.Array, length: int) -> Rows:
+    """Non-null values all ``length`` bytes long, as a ``(n, length)`` view of Arrow's buffer."""
+    fixed = values.cast(pa.binary(length))
+    data = fixed.buffers()[1]
+    assert data is not None
+    rows: Rows = np.frombuffer(data, np.uint8, count=len(fixed) * length,
+                               offset=fixed.offset * length).reshape(len(fixed), length)
+    return rows
+
+
 def hash_texts(values: pa.Array | pa.ChunkedArray, seed: int) -> Hashes:
     """One 64-bit hash per value of a string or binary array without nulls, in its order.
 
@@ -87,11 +97,7 @@ def hash_texts(values: pa.Array | pa.ChunkedArray, seed: int) -> Hashes:
     start = 0
     for length, count in enumerate(np.bincount(lengths).tolist()):
         if count:
-            fixed = grouped.slice(start, count).cast(pa.binary(length))
-            buffer = fixed.buffers()[1]
-            assert buffer is not None
-            rows: Rows = np.frombuffer(buffer, np.uint8, count=count * length,
-                                       offset=fixed.offset * length).reshape(count, length)
+            rows = fixed_rows(grouped.slice(start, count), length)
             hashes[order[start:start + count]] = hash_rows(rows, seed)
             start += count
     return hashes

@@ -55,6 +55,7 @@ from lakeguard.identifiers.bloom import (
     BoolArray,
     Hashes,
     Rows,
+    fixed_rows,
     hash_rows,
     hash_texts,
 )
@@ -88,16 +89,6 @@ def _binary(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return values.cast(pa.binary())
-
-
-def _rows(values: pa.Array, length: int) -> Rows:
-    """Non-null values all ``length`` bytes long, as a ``(n, length)`` view of Arrow's buffer."""
-    fixed = values.cast(pa.binary(length))
-    data = fixed.buffers()[1]
-    assert data is not None
-    rows: Rows = np.frombuffer(data, np.uint8, count=len(fixed) * length,
-                               offset=fixed.offset * length).reshape(len(fixed), length)
-    return rows
 
 
 def _as_strings(rows: Rows) -> np.ndarray:  # type: ignore[type-arg]
@@ -239,7 +230,7 @@ class SpilledSet:
             where = np.flatnonzero(lengths == length)
             if not where.size:
                 continue
-            rows = _rows(data.take(pa.array(where)), length)
+            rows = fixed_rows(data.take(pa.array(where)), length)
             h1, h2 = self._hashing.of(rows)
             maybe = self._bloom.might_contain(h1, h2)
             if maybe.any():
@@ -316,7 +307,7 @@ class SpilledSetBuilder:
             values = bucket.distinct()
             bucket.close()
             for length, group in _by_length(values):
-                members = np.sort(_as_strings(_rows(group, length)))
+                members = np.sort(_as_strings(fixed_rows(group, length)))
                 offset = _append(file, members.tobytes())
                 runs[(length, number)] = _Run(offset, len(members), members[::FENCE].copy())
         bloom = BloomFilter(sum(run.count for run in runs.values()), self._rate)
