@@ -119,12 +119,25 @@ def _run(command: list[str], what: str) -> None:
                               f"{done.stderr[-2000:]}")
 
 
+def compile_bytecode(folder: Path, what: str) -> None:
+    """Compile every module under ``folder`` for the runtime, with unchecked hashes.
+
+    Lambda's ``/var/task`` and ``/opt`` are read-only, so Python cannot cache what it
+    compiles there: without bytecode in an asset every cold start compiles its modules
+    again. Unchecked hashes, because CDK resets file dates when it zips an asset, which
+    makes timestamp-checked ``.pyc`` files stale. Written only by the runtime's Python
+    version: Lambda would ignore another version's files.
+    """
+    if sys.version_info[:2] == tuple(int(n) for n in PYTHON_VERSION.split(".")):
+        _run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+              str(folder)], what)
+
+
 def build_layer(architecture: str, *, lock: Path = LOCK_FILE, cache: Path = CACHE_DIR,
                 native: bool = False) -> Path:
     """The layer folder (``python/...``) for ``architecture``, built once per lock digest.
 
-    Bytecode is compiled with unchecked hashes: CDK resets file dates when it zips an
-    asset, which makes timestamp-checked ``.pyc`` files stale and doubles import time.
+    Its bytecode is compiled for the runtime (:func:`compile_bytecode`).
     """
     target = wheel_platform(architecture, native=native)
     folder = cache / f"{layer_digest(lock, target)}-{target or 'native'}"
@@ -149,8 +162,7 @@ def _build(folder: Path, pins: dict[str, str], target: str | None) -> None:
         _run(command + [f"{name}=={version}" for name, version in sorted(pins.items())],
              f"installing the layer's {len(pins)} pinned packages for {target or 'this machine'}")
         _trim(packages)
-        _run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
-              str(packages)], "compiling the layer's bytecode")
+        compile_bytecode(packages, "compiling the layer's bytecode")
         (work / ".complete").write_text(json.dumps(pins, sort_keys=True), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         work.rename(folder)

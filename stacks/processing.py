@@ -1,18 +1,16 @@
 """Processing: the pipeline's Lambda functions and the Glue Spark jobs.
 
 Code is packaged without Docker: the Lambda asset is a copy of ``lambdas/``,
-``lakeguard/`` and ``datasets/`` with their bytecode; its dependencies come from the lake's own layer, built
-from the lock file (:mod:`stacks.layer`); the Glue jobs get ``lakeguard`` and the contracts
-as an ``--extra-py-files`` zip and pin what they import beyond Glue's own libraries with
-``--additional-python-modules``.
+``lakeguard/`` and ``datasets/`` with their bytecode; its dependencies come from the lake's
+own layer, built from the lock file (:mod:`stacks.layer`); the Glue jobs get ``lakeguard``
+and the contracts as an ``--extra-py-files`` zip and pin what they import beyond Glue's
+own libraries with ``--additional-python-modules``.
 """
 
 from __future__ import annotations
 
-import compileall
-import py_compile
-import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -40,7 +38,7 @@ from stacks.access import (
     job_grants,
     stage_grants,
 )
-from stacks.layer import PYTHON_VERSION, RUNTIME, DependencyLayer, read_lock
+from stacks.layer import PYTHON_VERSION, RUNTIME, DependencyLayer, compile_bytecode, read_lock
 from stacks.nag import acknowledge, acknowledge_function
 from stacks.policies import ServiceRole, arn, resolve
 from stacks.settings import PROJECT_ROOT, EnvironmentSettings
@@ -66,27 +64,19 @@ _KEEP_ONLY = ["*", ".*", "!lambdas", "!lambdas/**", "!lakeguard", "!lakeguard/**
               *(rule for path in WORKSTATION_ONLY for rule in (path, f"{path}/**"))]
 
 
-#: Lambda's /var/task is read-only, so Python cannot cache what it compiles there: without
-#: bytecode in the asset every cold start compiles the modules a handler imports again.
-_BYTECODE_NOTE = f"cpython-{PYTHON_VERSION.replace('.', '')} bytecode, unchecked hashes"
+#: What the bundler adds to the kept sources, in the asset's hash.
+_BYTECODE = f"cpython-{PYTHON_VERSION.replace('.', '')} bytecode, unchecked hashes"
 
 
 @jsii.implements(cdk.ILocalBundling)
 class _CompiledCode:
-    """CDK local bundling: copy the kept files, then compile them for the runtime.
-
-    Bytecode is written only when this interpreter is the runtime's version (its files
-    would be ignored otherwise), with unchecked hashes: CDK resets file dates when it zips
-    the asset, which would make timestamp-checked ``.pyc`` files stale.
-    """
+    """CDK local bundling: copy the kept files, then compile them for the runtime."""
 
     def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
         cdk.FileSystem.copy_directory(str(PROJECT_ROOT), output_dir,
                                       cdk.CopyOptions(exclude=_KEEP_ONLY,
                                                       ignore_mode=cdk.IgnoreMode.GLOB))
-        if sys.version_info[:2] == tuple(int(n) for n in PYTHON_VERSION.split(".")):
-            compileall.compile_dir(output_dir, quiet=1, workers=1,
-                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        compile_bytecode(Path(output_dir), "compiling the Lambda code's bytecode")
         return True
 
 
@@ -99,7 +89,7 @@ def lambda_code() -> lambda_.Code:
         str(PROJECT_ROOT), asset_hash_type=cdk.AssetHashType.CUSTOM,
         asset_hash=cdk.FileSystem.fingerprint(str(PROJECT_ROOT), exclude=_KEEP_ONLY,
                                               ignore_mode=cdk.IgnoreMode.GLOB,
-                                              extra_hash=_BYTECODE_NOTE),
+                                              extra_hash=_BYTECODE),
         bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=_CompiledCode()))
 
 
